@@ -1,0 +1,313 @@
+//! Collects the terms of one `<binaryDataArray>` and resolves them into an [`ArrayRef`].
+
+use std::path::Path;
+
+use crate::cv;
+use crate::dtype::{Compression, DataType};
+use crate::error::{ImzmlError, Result};
+use crate::limits::Limits;
+use crate::model::{ArrayRef, Quirk};
+use crate::numbers::{IntegerSpelling, parse_unsigned};
+
+/// The kind of a binary array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ArrayKind {
+    Mz,
+    Intensity,
+    Other(String),
+}
+
+/// Terms seen so far inside one `<binaryDataArray>`.
+#[derive(Debug, Default)]
+pub(crate) struct ArrayBuilder {
+    kind: Option<ArrayKind>,
+    dtypes: Vec<DataType>,
+    compressions: Vec<Compression>,
+    unsupported_compression: Option<&'static str>,
+    offset: Option<(u64, IntegerSpelling)>,
+    length: Option<u64>,
+    encoded_length: Option<u64>,
+    /// `arrayLength` attribute of the element (mzML), a fallback for the length.
+    attribute_length: Option<u64>,
+}
+
+impl ArrayBuilder {
+    /// A builder for an element whose `arrayLength` attribute (mzML) is `attribute_length`.
+    pub(crate) fn with_attribute_length(attribute_length: Option<u64>) -> Self {
+        Self {
+            attribute_length,
+            ..Self::default()
+        }
+    }
+
+    /// Applies one cvParam (direct or from a referenced group).
+    pub(crate) fn apply(
+        &mut self,
+        accession: &str,
+        value: &str,
+        path: &Path,
+        context: &dyn Fn() -> String,
+    ) -> Result<()> {
+        match accession {
+            cv::MZ_ARRAY => self.kind = Some(ArrayKind::Mz),
+            cv::INTENSITY_ARRAY => self.kind = Some(ArrayKind::Intensity),
+            cv::NO_COMPRESSION => self.compressions.push(Compression::None),
+            cv::ZLIB_COMPRESSION => self.compressions.push(Compression::Zlib),
+            cv::EXTERNAL_OFFSET => {
+                let parsed = parse_unsigned(value).ok_or_else(|| {
+                    ImzmlError::format(
+                        path,
+                        context(),
+                        format!("external offset {value:?} is not a non-negative integer"),
+                    )
+                })?;
+                self.offset = Some(parsed);
+            }
+            cv::EXTERNAL_ARRAY_LENGTH => {
+                self.length = Some(parse_length(value, "external array length", path, context)?)
+            }
+            cv::EXTERNAL_ENCODED_LENGTH => {
+                self.encoded_length = Some(parse_length(
+                    value,
+                    "external encoded length",
+                    path,
+                    context,
+                )?)
+            }
+            other => {
+                if let Some(dtype) = DataType::from_accession(other) {
+                    self.dtypes.push(dtype);
+                } else if let Some((_, name)) = cv::UNSUPPORTED_COMPRESSIONS
+                    .iter()
+                    .find(|(a, _)| *a == other)
+                {
+                    self.unsupported_compression = Some(name);
+                } else if is_array_kind(other) {
+                    self.kind = Some(ArrayKind::Other(other.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the collected terms. `default_length` is the spectrum's `defaultArrayLength`.
+    pub(crate) fn finish(
+        mut self,
+        default_length: Option<u64>,
+        limits: &Limits,
+        path: &Path,
+        context: &dyn Fn() -> String,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<(ArrayKind, ArrayRef)> {
+        let kind = self.kind.take().ok_or_else(|| {
+            ImzmlError::format(path, context(), "binaryDataArray declares no array kind (m/z array MS:1000514, intensity array MS:1000515, ...)")
+        })?;
+        if let Some(name) = self.unsupported_compression {
+            return Err(ImzmlError::Unsupported {
+                path: path.to_path_buf(),
+                context: context(),
+                feature: format!(
+                    "{name}: decompress the file with a tool that writes zlib or uncompressed imzML"
+                ),
+            });
+        }
+        let compression = self.resolve_compression(path, context, quirks)?;
+        let (offset, spelling) = self.offset.ok_or_else(|| ImzmlError::MissingTerm {
+            path: path.to_path_buf(),
+            context: context(),
+            term: "IMS:1000102 external offset",
+        })?;
+        if spelling != IntegerSpelling::Plain {
+            quirks.push(Quirk::new(
+                match spelling {
+                    IntegerSpelling::Wrapped32 => "wrapped-offset",
+                    _ => "decimal-offset",
+                },
+                format!(
+                    "{}: external offset written as {spelling:?}, read as {offset}",
+                    context()
+                ),
+            ));
+        }
+        let length = self
+            .length
+            .or(self.attribute_length)
+            .or(default_length)
+            .ok_or_else(|| ImzmlError::MissingTerm {
+                path: path.to_path_buf(),
+                context: context(),
+                term: "IMS:1000103 external array length",
+            })?;
+        let dtype = self.resolve_dtype(length, compression, path, context, quirks)?;
+        let decoded_bytes = length
+            .checked_mul(dtype.size() as u64)
+            .filter(|&b| b <= limits.max_array_bytes)
+            .ok_or_else(|| ImzmlError::LimitExceeded {
+                path: path.to_path_buf(),
+                context: context(),
+                what: "decoded array size in bytes",
+                value: length.saturating_mul(dtype.size() as u64),
+                limit: limits.max_array_bytes,
+            })?;
+        let encoded_length = match (self.encoded_length, compression) {
+            (Some(encoded), Compression::None) if encoded != decoded_bytes => {
+                if encoded == 0 {
+                    quirks.push(Quirk::new(
+                        "zero-encoded-length",
+                        format!(
+                            "{}: encoded length 0 for {length} values; using {decoded_bytes}",
+                            context()
+                        ),
+                    ));
+                    decoded_bytes
+                } else {
+                    return Err(ImzmlError::format(
+                        path,
+                        context(),
+                        format!(
+                            "external encoded length is {encoded} bytes, but {length} values of {} ({}) need {decoded_bytes}",
+                            dtype.cv_name(),
+                            dtype.accession()
+                        ),
+                    ));
+                }
+            }
+            (Some(encoded), _) => encoded,
+            (None, Compression::None) => decoded_bytes,
+            (None, Compression::Zlib) => {
+                return Err(ImzmlError::MissingTerm {
+                    path: path.to_path_buf(),
+                    context: context(),
+                    term: "IMS:1000104 external encoded length (required for compressed arrays)",
+                });
+            }
+        };
+        if encoded_length > limits.max_array_bytes {
+            return Err(ImzmlError::LimitExceeded {
+                path: path.to_path_buf(),
+                context: context(),
+                what: "encoded array size in bytes",
+                value: encoded_length,
+                limit: limits.max_array_bytes,
+            });
+        }
+        Ok((
+            kind,
+            ArrayRef {
+                offset,
+                length,
+                encoded_length,
+                dtype,
+                compression,
+            },
+        ))
+    }
+
+    fn resolve_compression(
+        &self,
+        path: &Path,
+        context: &dyn Fn() -> String,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<Compression> {
+        let first = match self.compressions.first() {
+            Some(&first) => first,
+            None => {
+                quirks.push(Quirk::new(
+                    "no-compression-term",
+                    format!(
+                        "{}: no compression term; assuming no compression",
+                        context()
+                    ),
+                ));
+                return Ok(Compression::None);
+            }
+        };
+        if self.compressions.iter().any(|&c| c != first) {
+            return Err(ImzmlError::format(
+                path,
+                context(),
+                "both 'no compression' and 'zlib compression' are declared",
+            ));
+        }
+        Ok(first)
+    }
+
+    /// Picks the one precision term; where a writer declared several, the byte lengths decide.
+    fn resolve_dtype(
+        &self,
+        length: u64,
+        compression: Compression,
+        path: &Path,
+        context: &dyn Fn() -> String,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<DataType> {
+        let mut candidates = self.dtypes.clone();
+        candidates.dedup();
+        candidates.sort_by_key(|d| d.accession());
+        candidates.dedup();
+        match candidates.as_slice() {
+            [] => Err(ImzmlError::MissingTerm {
+                path: path.to_path_buf(),
+                context: context(),
+                term: "a precision term (MS:1000521 32-bit float, MS:1000523 64-bit float, ...)",
+            }),
+            [only] => Ok(*only),
+            several => {
+                let fitting: Vec<DataType> = match (compression, self.encoded_length) {
+                    (Compression::None, Some(encoded)) if length > 0 => several
+                        .iter()
+                        .copied()
+                        .filter(|d| d.size() as u64 * length == encoded)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let names: Vec<&str> = several.iter().map(|d| d.cv_name()).collect();
+                match fitting.as_slice() {
+                    [chosen] => {
+                        quirks.push(Quirk::new(
+                            "several-precision-terms",
+                            format!("{}: precision terms {names:?} declared together; the encoded length fits {} only", context(), chosen.cv_name()),
+                        ));
+                        Ok(*chosen)
+                    }
+                    _ => Err(ImzmlError::format(
+                        path,
+                        context(),
+                        format!(
+                            "conflicting precision terms {names:?} and the byte lengths do not tell which is right"
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn parse_length(value: &str, what: &str, path: &Path, context: &dyn Fn() -> String) -> Result<u64> {
+    match parse_unsigned(value) {
+        Some((length, IntegerSpelling::Plain | IntegerSpelling::Decimal)) => Ok(length),
+        _ => Err(ImzmlError::format(
+            path,
+            context(),
+            format!("{what} {value:?} is not a non-negative integer"),
+        )),
+    }
+}
+
+/// Binary array kinds of the PSI-MS vocabulary other than m/z and intensity.
+fn is_array_kind(accession: &str) -> bool {
+    matches!(
+        accession,
+        "MS:1000516" // charge array
+            | "MS:1000517" // signal to noise array
+            | "MS:1000595" // time array
+            | "MS:1000617" // wavelength array
+            | "MS:1000786" // non-standard data array
+            | "MS:1002477" // mean drift time array
+            | "MS:1002816" // mean ion mobility array
+            | "MS:1002893" // ion mobility array
+            | "MS:1003006" // mean inverse reduced ion mobility array
+            | "MS:1003007" // raw ion mobility array
+            | "MS:1003008" // raw inverse reduced ion mobility array
+    )
+}

@@ -1,0 +1,84 @@
+//! Controlled-vocabulary accessions that imzML and mzML define and this reader interprets.
+//!
+//! Terms are matched by accession, never by name: writers disagree on names (see
+//! `Quirk::NameDisagrees`), while accessions are stable.
+
+/// `IMS:1000030` continuous: all spectra share one m/z array.
+pub const CONTINUOUS: &str = "IMS:1000030";
+/// `IMS:1000031` processed: every spectrum has its own m/z array.
+pub const PROCESSED: &str = "IMS:1000031";
+/// `IMS:1000080` universally unique identifier of the `.ibd` file.
+pub const UUID: &str = "IMS:1000080";
+/// `IMS:1000090` MD5 of the `.ibd` file.
+pub const IBD_MD5: &str = "IMS:1000090";
+/// `IMS:1000091` SHA-1 of the `.ibd` file.
+pub const IBD_SHA1: &str = "IMS:1000091";
+/// `IMS:1000092` SHA-256 of the `.ibd` file.
+pub const IBD_SHA256: &str = "IMS:1000092";
+/// `IMS:1000042` max count of pixels x.
+pub const MAX_COUNT_X: &str = "IMS:1000042";
+/// `IMS:1000043` max count of pixels y.
+pub const MAX_COUNT_Y: &str = "IMS:1000043";
+/// `IMS:1000044` max dimension x.
+pub const MAX_DIMENSION_X: &str = "IMS:1000044";
+/// `IMS:1000045` max dimension y.
+pub const MAX_DIMENSION_Y: &str = "IMS:1000045";
+/// `IMS:1000046` pixel size (x).
+pub const PIXEL_SIZE_X: &str = "IMS:1000046";
+/// `IMS:1000047` pixel size y.
+pub const PIXEL_SIZE_Y: &str = "IMS:1000047";
+/// `IMS:1000050` position x.
+pub const POSITION_X: &str = "IMS:1000050";
+/// `IMS:1000051` position y.
+pub const POSITION_Y: &str = "IMS:1000051";
+/// `IMS:1000052` position z.
+pub const POSITION_Z: &str = "IMS:1000052";
+/// `IMS:1000102` external offset.
+pub const EXTERNAL_OFFSET: &str = "IMS:1000102";
+/// `IMS:1000103` external array length.
+pub const EXTERNAL_ARRAY_LENGTH: &str = "IMS:1000103";
+/// `IMS:1000104` external encoded length.
+pub const EXTERNAL_ENCODED_LENGTH: &str = "IMS:1000104";
+/// `MS:1000514` m/z array.
+pub const MZ_ARRAY: &str = "MS:1000514";
+/// `MS:1000515` intensity array.
+pub const INTENSITY_ARRAY: &str = "MS:1000515";
+/// `MS:1000127` centroid spectrum.
+pub const CENTROID: &str = "MS:1000127";
+/// `MS:1000128` profile spectrum.
+pub const PROFILE: &str = "MS:1000128";
+/// `MS:1000129` negative scan.
+pub const NEGATIVE_SCAN: &str = "MS:1000129";
+/// `MS:1000130` positive scan.
+pub const POSITIVE_SCAN: &str = "MS:1000130";
+/// `MS:1000285` total ion current.
+pub const TOTAL_ION_CURRENT: &str = "MS:1000285";
+/// `MS:1000576` no compression.
+pub const NO_COMPRESSION: &str = "MS:1000576";
+/// `MS:1000574` zlib compression.
+pub const ZLIB_COMPRESSION: &str = "MS:1000574";
+/// `UO:0000016` millimetre.
+pub const UNIT_MILLIMETRE: &str = "UO:0000016";
+/// `UO:0000017` micrometre.
+pub const UNIT_MICROMETRE: &str = "UO:0000017";
+/// `UO:0000018` nanometre.
+pub const UNIT_NANOMETRE: &str = "UO:0000018";
+
+/// Numpress and other compression terms that are valid mzML but not implemented here.
+pub const UNSUPPORTED_COMPRESSIONS: &[(&str, &str)] = &[
+    ("MS:1002312", "MS-Numpress linear prediction compression"),
+    ("MS:1002313", "MS-Numpress positive integer compression"),
+    ("MS:1002314", "MS-Numpress short logged float compression"),
+    (
+        "MS:1002746",
+        "MS-Numpress linear prediction compression followed by zlib",
+    ),
+    (
+        "MS:1002747",
+        "MS-Numpress positive integer compression followed by zlib",
+    ),
+    (
+        "MS:1002748",
+        "MS-Numpress short logged float compression followed by zlib",
+    ),
+];

@@ -1,0 +1,194 @@
+//! Interpretation of the header terms: `fileContent` and `scanSettings`.
+
+use std::path::Path;
+
+use crate::cv;
+use crate::error::{ImzmlError, Result};
+use crate::model::{Checksums, DeclaredGrid, Mode, PixelSize, Polarity, Quirk, SpectrumType};
+use crate::numbers::{parse_unsigned, parse_uuid};
+
+/// Header terms collected while parsing.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderTerms {
+    pub(crate) declared_mode: Option<Mode>,
+    pub(crate) uuid: Option<[u8; 16]>,
+    pub(crate) checksums: Checksums,
+    pub(crate) grid: DeclaredGrid,
+    pub(crate) pixel_size_x: Option<(f64, Option<String>)>,
+    pub(crate) pixel_size_y: Option<(f64, Option<String>)>,
+    pub(crate) file_spectrum_type: Option<SpectrumType>,
+    pub(crate) seen_centroid: bool,
+    pub(crate) seen_profile: bool,
+    pub(crate) seen_positive: bool,
+    pub(crate) seen_negative: bool,
+}
+
+impl HeaderTerms {
+    pub(crate) fn apply_file_content(
+        &mut self,
+        accession: &str,
+        value: &str,
+        path: &Path,
+    ) -> Result<()> {
+        match accession {
+            cv::CONTINUOUS => self.set_mode(Mode::Continuous, path)?,
+            cv::PROCESSED => self.set_mode(Mode::Processed, path)?,
+            cv::UUID => {
+                let uuid = parse_uuid(value).ok_or_else(|| {
+                    ImzmlError::format(
+                        path,
+                        "fileContent",
+                        format!("universally unique identifier {value:?} is not 32 hex digits"),
+                    )
+                })?;
+                self.uuid = Some(uuid);
+            }
+            cv::IBD_MD5 => self.checksums.md5 = Some(value.trim().to_string()),
+            cv::IBD_SHA1 => self.checksums.sha1 = Some(value.trim().to_string()),
+            cv::IBD_SHA256 => self.checksums.sha256 = Some(value.trim().to_string()),
+            cv::CENTROID => self.file_spectrum_type = Some(SpectrumType::Centroid),
+            cv::PROFILE => self.file_spectrum_type = Some(SpectrumType::Profile),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_mode(&mut self, mode: Mode, path: &Path) -> Result<()> {
+        match self.declared_mode {
+            Some(previous) if previous != mode => Err(ImzmlError::format(
+                path,
+                "fileContent",
+                "declares both continuous (IMS:1000030) and processed (IMS:1000031)",
+            )),
+            _ => {
+                self.declared_mode = Some(mode);
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies a scanSettings term. Only the first block defines the grid; later blocks that
+    /// disagree are recorded as quirks.
+    pub(crate) fn apply_scan_settings(
+        &mut self,
+        accession: &str,
+        value: &str,
+        unit: Option<&str>,
+        first_block: bool,
+        quirks: &mut Vec<Quirk>,
+    ) {
+        let count = || parse_unsigned(value).map(|(v, _)| v);
+        let number = || value.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let mut conflict = |name: &str, present: bool| {
+            if !first_block && present {
+                quirks.push(Quirk::new("several-scan-settings", format!("a later scanSettings block also declares {name} = {value}; the first block wins")));
+            }
+        };
+        match accession {
+            cv::MAX_COUNT_X => set_first(&mut self.grid.max_count_x, count(), first_block, |p| {
+                conflict("max count of pixels x", p)
+            }),
+            cv::MAX_COUNT_Y => set_first(&mut self.grid.max_count_y, count(), first_block, |p| {
+                conflict("max count of pixels y", p)
+            }),
+            cv::MAX_DIMENSION_X => {
+                set_first(&mut self.grid.max_dimension_x, number(), first_block, |p| {
+                    conflict("max dimension x", p)
+                })
+            }
+            cv::MAX_DIMENSION_Y => {
+                set_first(&mut self.grid.max_dimension_y, number(), first_block, |p| {
+                    conflict("max dimension y", p)
+                })
+            }
+            cv::PIXEL_SIZE_X => {
+                let v = number().map(|n| (n, unit.map(str::to_string)));
+                set_first(&mut self.pixel_size_x, v, first_block, |p| {
+                    conflict("pixel size x", p)
+                })
+            }
+            cv::PIXEL_SIZE_Y => {
+                let v = number().map(|n| (n, unit.map(str::to_string)));
+                set_first(&mut self.pixel_size_y, v, first_block, |p| {
+                    conflict("pixel size y", p)
+                })
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn observe_spectrum_term(&mut self, accession: &str) {
+        match accession {
+            cv::CENTROID => self.seen_centroid = true,
+            cv::PROFILE => self.seen_profile = true,
+            cv::POSITIVE_SCAN => self.seen_positive = true,
+            cv::NEGATIVE_SCAN => self.seen_negative = true,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn spectrum_type(&self) -> Option<SpectrumType> {
+        self.file_spectrum_type
+            .or(match (self.seen_centroid, self.seen_profile) {
+                (true, false) => Some(SpectrumType::Centroid),
+                (false, true) => Some(SpectrumType::Profile),
+                _ => None,
+            })
+    }
+
+    pub(crate) fn polarity(&self) -> Option<Polarity> {
+        match (self.seen_positive, self.seen_negative) {
+            (true, false) => Some(Polarity::Positive),
+            (false, true) => Some(Polarity::Negative),
+            _ => None,
+        }
+    }
+
+    /// Pixel size in micrometres. Where only x is declared, y is taken equal to it.
+    pub(crate) fn pixel_size(&self, quirks: &mut Vec<Quirk>) -> Option<PixelSize> {
+        let (x, x_unit) = self.pixel_size_x.clone()?;
+        let (y, y_unit) = self
+            .pixel_size_y
+            .clone()
+            .unwrap_or_else(|| (x, x_unit.clone()));
+        let (x_um, unit) = to_micrometres(x, x_unit.as_deref(), quirks);
+        let (y_um, _) = to_micrometres(y, y_unit.as_deref(), quirks);
+        Some(PixelSize {
+            x_um,
+            y_um,
+            declared_unit: unit.to_string(),
+        })
+    }
+}
+
+fn set_first<T>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    first_block: bool,
+    on_conflict: impl FnOnce(bool),
+) {
+    if first_block || slot.is_none() {
+        if value.is_some() {
+            *slot = value;
+        }
+    } else {
+        on_conflict(value.is_some());
+    }
+}
+
+fn to_micrometres(value: f64, unit: Option<&str>, quirks: &mut Vec<Quirk>) -> (f64, &'static str) {
+    match unit {
+        Some(cv::UNIT_NANOMETRE) => (value / 1000.0, "nanometer"),
+        Some(cv::UNIT_MILLIMETRE) => (value * 1000.0, "millimeter"),
+        None | Some(cv::UNIT_MICROMETRE) | Some("") => (value, "micrometer"),
+        Some(other) => {
+            quirks.push(Quirk::new(
+                "unknown-pixel-size-unit",
+                format!(
+                    "pixel size unit {other} is not a length unit imzML uses; read as micrometres"
+                ),
+            ));
+            (value, "micrometer")
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Access to the `.ibd` binary file: UUID check, bounds checks, reads by offset, decompression
+//! and checksum verification.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use md5::Digest;
+
+use crate::dtype::{ArrayBytes, Compression};
+use crate::error::{ImzmlError, Result};
+use crate::model::{ArrayRef, Imzml, SpectrumEntry};
+use crate::numbers::{format_uuid, to_hex};
+
+/// An opened `.ibd` file whose UUID matches its imzML and whose arrays all lie inside it.
+#[derive(Debug)]
+pub struct Ibd {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl Ibd {
+    /// Opens the `.ibd` of `imzml`, checks its UUID against the header and checks that every
+    /// array of every spectrum lies inside the file.
+    pub fn open(imzml: &Imzml) -> Result<Self> {
+        let path = imzml.ibd_path.clone();
+        let file = File::open(&path).map_err(|e| ImzmlError::io(&path, e))?;
+        let len = file.metadata().map_err(|e| ImzmlError::io(&path, e))?.len();
+        let ibd = Self { path, file, len };
+        if let Some(declared) = imzml.header.uuid {
+            ibd.check_uuid(&declared)?;
+        }
+        for spectrum in &imzml.spectra {
+            ibd.check_bounds(spectrum.index, "m/z", &spectrum.mz)?;
+            ibd.check_bounds(spectrum.index, "intensity", &spectrum.intensity)?;
+        }
+        Ok(ibd)
+    }
+
+    /// Path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Length of the file in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn check_uuid(&self, declared: &[u8; 16]) -> Result<()> {
+        let mut found = [0u8; 16];
+        if self.len < 16 {
+            return Err(ImzmlError::format(
+                &self.path,
+                "byte 0",
+                format!(
+                    "the file has {} bytes, fewer than the 16 of its UUID",
+                    self.len
+                ),
+            ));
+        }
+        self.read_at(0, &mut found)?;
+        if &found != declared {
+            return Err(ImzmlError::UuidMismatch {
+                path: self.path.clone(),
+                declared: format_uuid(declared),
+                found: format_uuid(&found),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_bounds(&self, spectrum: usize, array: &'static str, r: &ArrayRef) -> Result<()> {
+        let end = r.offset.checked_add(r.encoded_length);
+        if end.is_none_or(|end| end > self.len) {
+            return Err(ImzmlError::Truncated {
+                path: self.path.clone(),
+                spectrum,
+                array,
+                offset: r.offset,
+                length: r.encoded_length,
+                file_len: self.len,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        read_exact_at(&self.file, buf, offset).map_err(|e| ImzmlError::io(&self.path, e))
+    }
+
+    /// Reads and decodes one array into `out` (cleared first), reusing its allocation.
+    pub fn read_array_into(
+        &self,
+        spectrum: usize,
+        array: &'static str,
+        r: &ArrayRef,
+        out: &mut ArrayBytes,
+    ) -> Result<()> {
+        self.check_bounds(spectrum, array, r)?;
+        out.dtype = r.dtype;
+        out.bytes.clear();
+        let decoded_len = (r.length as usize) * r.dtype.size();
+        match r.compression {
+            Compression::None => {
+                out.bytes.resize(decoded_len, 0);
+                self.read_at(r.offset, &mut out.bytes)?;
+            }
+            Compression::Zlib => {
+                let mut encoded = vec![0u8; r.encoded_length as usize];
+                self.read_at(r.offset, &mut encoded)?;
+                out.bytes.reserve(decoded_len);
+                let mut decoder =
+                    flate2::read::ZlibDecoder::new(encoded.as_slice()).take(decoded_len as u64 + 1);
+                decoder.read_to_end(&mut out.bytes).map_err(|e| {
+                    ImzmlError::format(
+                        &self.path,
+                        format!("spectrum {spectrum} {array} array at byte {}", r.offset),
+                        format!("zlib data is corrupt: {e}"),
+                    )
+                })?;
+                if out.bytes.len() != decoded_len {
+                    return Err(ImzmlError::format(
+                        &self.path,
+                        format!("spectrum {spectrum} {array} array at byte {}", r.offset),
+                        format!(
+                            "zlib data decompresses to more or fewer than the {decoded_len} bytes of {} values",
+                            r.length
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the m/z and intensity arrays of one spectrum.
+    pub fn read_spectrum(&self, spectrum: &SpectrumEntry) -> Result<(ArrayBytes, ArrayBytes)> {
+        let mut mz = ArrayBytes {
+            dtype: spectrum.mz.dtype,
+            bytes: Vec::new(),
+        };
+        let mut intensity = ArrayBytes {
+            dtype: spectrum.intensity.dtype,
+            bytes: Vec::new(),
+        };
+        self.read_array_into(spectrum.index, "m/z", &spectrum.mz, &mut mz)?;
+        self.read_array_into(
+            spectrum.index,
+            "intensity",
+            &spectrum.intensity,
+            &mut intensity,
+        )?;
+        Ok((mz, intensity))
+    }
+
+    /// Hashes the whole file and compares with every checksum the header declares. Returns the
+    /// names of the algorithms checked (empty when none is declared).
+    pub fn verify_checksums(&self, imzml: &Imzml) -> Result<Vec<&'static str>> {
+        let declared = &imzml.header.checksums;
+        let mut checked = Vec::new();
+        let mut md5 = declared.md5.as_ref().map(|_| md5::Md5::new());
+        let mut sha1 = declared.sha1.as_ref().map(|_| sha1::Sha1::new());
+        let mut sha256 = declared.sha256.as_ref().map(|_| sha2::Sha256::new());
+        if md5.is_none() && sha1.is_none() && sha256.is_none() {
+            return Ok(checked);
+        }
+        let mut buf = vec![0u8; 1 << 20];
+        let mut offset = 0u64;
+        while offset < self.len {
+            let n = (self.len - offset).min(buf.len() as u64) as usize;
+            self.read_at(offset, &mut buf[..n])?;
+            md5.iter_mut().for_each(|h| h.update(&buf[..n]));
+            sha1.iter_mut().for_each(|h| h.update(&buf[..n]));
+            sha256.iter_mut().for_each(|h| h.update(&buf[..n]));
+            offset += n as u64;
+        }
+        let computed = [
+            (
+                "MD5",
+                declared.md5.as_ref(),
+                md5.map(|h| to_hex(&h.finalize())),
+            ),
+            (
+                "SHA-1",
+                declared.sha1.as_ref(),
+                sha1.map(|h| to_hex(&h.finalize())),
+            ),
+            (
+                "SHA-256",
+                declared.sha256.as_ref(),
+                sha256.map(|h| to_hex(&h.finalize())),
+            ),
+        ];
+        for (algorithm, declared, computed) in computed {
+            if let (Some(declared), Some(computed)) = (declared, computed) {
+                if !declared.eq_ignore_ascii_case(&computed) {
+                    return Err(ImzmlError::ChecksumMismatch {
+                        path: self.path.clone(),
+                        algorithm,
+                        declared: declared.clone(),
+                        computed,
+                    });
+                }
+                checked.push(algorithm);
+            }
+        }
+        Ok(checked)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Streaming, hostile-input-safe reading and writing of imzML, the XML + binary format of mass
+//! spectrometry imaging.
+//!
+//! ```no_run
+//! use imzarr_imzml::{parse_file, Ibd};
+//!
+//! let imzml = parse_file("fixtures/imzml/imzy_simple.imzML")?;
+//! let ibd = Ibd::open(&imzml)?; // checks the UUID and that every array lies inside the file
+//! for spectrum in &imzml.spectra {
+//!     let (mz, intensity) = ibd.read_spectrum(spectrum)?;
+//!     println!("({}, {}): {} points, first m/z {}", spectrum.x, spectrum.y, mz.len(), mz.get_f64(0));
+//!     # let _ = intensity;
+//! }
+//! # Ok::<(), imzarr_imzml::ImzmlError>(())
+//! ```
+//!
+//! The parser reads the XML as a stream of events (never a DOM), resolves referenceable
+//! parameter groups, matches terms by accession, and keeps the whole header as an element tree
+//! ([`XmlNode`]) so that nothing in it is lost. Deviations that real writers make are repaired
+//! and listed as [`Quirk`]s; what cannot be repaired is an [`ImzmlError`] naming the file, the
+//! spectrum or byte offset, and what was expected.
+
+mod array_builder;
+pub mod cv;
+mod dtype;
+mod error;
+mod finish;
+mod grid;
+mod header_terms;
+mod ibd;
+mod limits;
+mod model;
+pub mod numbers;
+mod parser;
+pub mod synthetic;
+mod writer;
+
+pub use dtype::{ArrayBytes, Compression, DataType};
+pub use error::{ImzmlError, Result};
+pub use grid::Grid;
+pub use ibd::Ibd;
+pub use limits::{Limits, ParseOptions};
+pub use model::{
+    ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, PixelSize, Polarity, Quirk,
+    SpectrumEntry, SpectrumType, XmlNode,
+};
+pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
+pub use writer::{ImzmlWriter, WriterOptions};

@@ -1,0 +1,681 @@
+//! The streaming imzML parser: quick-xml events drive an explicit state, never a DOM.
+//!
+//! Memory is constant in the number of spectra apart from the returned per-spectrum index
+//! (about 100 bytes a spectrum) and the header tree (bounded by [`Limits`]).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use quick_xml::encoding::DecodingReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use crate::array_builder::{ArrayBuilder, ArrayKind};
+use crate::error::{ImzmlError, Result};
+use crate::header_terms::HeaderTerms;
+use crate::limits::{Limits, ParseOptions};
+use crate::model::{ArrayRef, Imzml, Quirk, SpectrumEntry, XmlNode};
+use crate::numbers::{parse_coordinate, parse_unsigned};
+use crate::{cv, finish};
+
+/// Parses an imzML file with default options. The `.ibd` is located beside it (any case of
+/// the extension) and checked for existence, but not read.
+pub fn parse_file(path: impl AsRef<Path>) -> Result<Imzml> {
+    parse_file_with(path, &ParseOptions::default())
+}
+
+/// Parses an imzML file with the given options.
+pub fn parse_file_with(path: impl AsRef<Path>, options: &ParseOptions) -> Result<Imzml> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| ImzmlError::io(path, e))?;
+    let ibd_path = locate_ibd(path)?;
+    let ibd_len = std::fs::metadata(&ibd_path)
+        .map_err(|e| ImzmlError::io(&ibd_path, e))?
+        .len();
+    parse_reader(
+        BufReader::with_capacity(1 << 16, file),
+        path,
+        ibd_path,
+        ibd_len,
+        options,
+    )
+}
+
+/// Finds the `.ibd` beside an `.imzML`, accepting any case of the extension.
+pub fn locate_ibd(imzml_path: &Path) -> Result<PathBuf> {
+    for extension in ["ibd", "IBD", "Ibd"] {
+        let candidate = imzml_path.with_extension(extension);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let stem = imzml_path.file_stem().unwrap_or_default();
+    let directory = imzml_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(entries) = std::fs::read_dir(directory) {
+        for entry in entries.flatten() {
+            let candidate = entry.path();
+            let same_stem = candidate.file_stem() == Some(stem);
+            let is_ibd = candidate
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ibd"));
+            if same_stem && is_ibd {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(ImzmlError::Io {
+        path: imzml_path.with_extension("ibd"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the .ibd file that belongs to this imzML was not found beside it",
+        ),
+    })
+}
+
+/// Parses imzML from any buffered reader. `path` is used in messages; `ibd_len` is the size of
+/// the `.ibd`, needed to repair offsets that overflowed 32 bits.
+///
+/// UTF-8 input is read as it is; other encodings that the XML declaration names (ISO-8859-1 is
+/// common) or a BOM announces are transcoded on the fly.
+pub fn parse_reader<R: BufRead>(
+    mut input: R,
+    path: &Path,
+    ibd_path: PathBuf,
+    ibd_len: u64,
+    options: &ParseOptions,
+) -> Result<Imzml> {
+    let head = input.fill_buf().map_err(|e| ImzmlError::io(path, e))?;
+    match declared_encoding(head) {
+        Declared::Utf8 => {
+            parse_events(Reader::from_reader(input), path, ibd_path, ibd_len, options)
+        }
+        Declared::Other(encoding) => {
+            let mut decoding = DecodingReader::new(input);
+            if encoding.is_ascii_compatible() {
+                // Called before the first read, while the reader still holds its prefix.
+                decoding.set_encoding(encoding);
+            }
+            parse_events(
+                Reader::from_reader(decoding),
+                path,
+                ibd_path,
+                ibd_len,
+                options,
+            )
+        }
+        Declared::Unknown(label) => Err(ImzmlError::Unsupported {
+            path: path.to_path_buf(),
+            context: "XML declaration".into(),
+            feature: format!("character encoding {label:?}"),
+        }),
+    }
+}
+
+enum Declared {
+    Utf8,
+    Other(&'static encoding_rs::Encoding),
+    Unknown(String),
+}
+
+/// The encoding that a BOM or the XML declaration at the start of `head` names.
+fn declared_encoding(head: &[u8]) -> Declared {
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Declared::Utf8;
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Declared::Other(encoding_rs::UTF_16LE);
+    }
+    let Some(rest) = head.strip_prefix(b"<?xml") else {
+        return Declared::Utf8;
+    };
+    let declaration = match rest.windows(2).position(|w| w == b"?>") {
+        Some(end) => &rest[..end],
+        None => return Declared::Utf8,
+    };
+    let Some(at) = declaration.windows(8).position(|w| w == b"encoding") else {
+        return Declared::Utf8;
+    };
+    let after = &declaration[at + 8..];
+    let Some(quote_at) = after.iter().position(|&b| b == b'"' || b == b'\'') else {
+        return Declared::Utf8;
+    };
+    let quote = after[quote_at];
+    let label_and_rest = &after[quote_at + 1..];
+    let label = &label_and_rest[..label_and_rest
+        .iter()
+        .position(|&b| b == quote)
+        .unwrap_or(label_and_rest.len())];
+    match encoding_rs::Encoding::for_label(label) {
+        Some(encoding) if encoding == encoding_rs::UTF_8 => Declared::Utf8,
+        Some(encoding) => Declared::Other(encoding),
+        None => Declared::Unknown(String::from_utf8_lossy(label).into_owned()),
+    }
+}
+
+fn parse_events<R: BufRead>(
+    mut xml: Reader<R>,
+    path: &Path,
+    ibd_path: PathBuf,
+    ibd_len: u64,
+    options: &ParseOptions,
+) -> Result<Imzml> {
+    let mut state = Parser::new(path, options.limits);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(|e| ImzmlError::Xml {
+            path: path.to_path_buf(),
+            offset: xml.error_position(),
+            message: e.to_string(),
+        })?;
+        match event {
+            Event::Start(element) => state.start(&element)?,
+            Event::Empty(element) => {
+                state.start(&element)?;
+                state.end()?;
+            }
+            Event::End(_) => state.end()?,
+            Event::Text(text) => {
+                let text = text.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                state.text(&text)?;
+            }
+            Event::CData(data) => state.text(data.as_ref())?,
+            Event::DocType(_) => {
+                return Err(ImzmlError::format(
+                    path,
+                    "document type declaration",
+                    "DTDs are not allowed in imzML (entity expansion is refused)",
+                ));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    state.into_imzml(ibd_path, ibd_len, options)
+}
+
+/// Which part of the document an element belongs to, for interpreting its cvParams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Other,
+    FileContent,
+    ScanSettings,
+    ParamGroup,
+    Spectrum,
+    BinaryDataArray,
+    Binary,
+}
+
+/// One cvParam or userParam kept for a referenceable group.
+#[derive(Debug, Clone)]
+struct Param {
+    accession: String,
+    value: String,
+    unit_accession: Option<String>,
+}
+
+struct SpectrumBuilder {
+    index: usize,
+    default_length: Option<u64>,
+    x: Option<i64>,
+    y: Option<i64>,
+    z: Option<i64>,
+    arrays: Vec<(ArrayKind, ArrayRef)>,
+    array: Option<ArrayBuilder>,
+}
+
+struct Parser<'p> {
+    path: &'p Path,
+    limits: Limits,
+    sections: Vec<Section>,
+    tree: Vec<XmlNode>,
+    root: Option<XmlNode>,
+    header_elements: usize,
+    groups: HashMap<String, Vec<Param>>,
+    group: Option<(String, Vec<Param>)>,
+    header: HeaderTerms,
+    scan_settings_seen: usize,
+    spectrum: Option<SpectrumBuilder>,
+    spectra: Vec<SpectrumEntry>,
+    quirks: Vec<Quirk>,
+}
+
+impl<'p> Parser<'p> {
+    fn new(path: &'p Path, limits: Limits) -> Self {
+        Self {
+            path,
+            limits,
+            sections: Vec::with_capacity(16),
+            tree: Vec::with_capacity(16),
+            root: None,
+            header_elements: 0,
+            groups: HashMap::new(),
+            group: None,
+            header: HeaderTerms::default(),
+            scan_settings_seen: 0,
+            spectrum: None,
+            spectra: Vec::new(),
+            quirks: Vec::new(),
+        }
+    }
+
+    fn context(&self) -> String {
+        match &self.spectrum {
+            Some(s) => format!("spectrum {}", s.index),
+            None => self
+                .sections
+                .last()
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|| "document".into()),
+        }
+    }
+
+    fn start(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        if self.sections.len() >= self.limits.max_depth {
+            return Err(ImzmlError::LimitExceeded {
+                path: self.path.to_path_buf(),
+                context: self.context(),
+                what: "element nesting depth",
+                value: self.sections.len() as u64 + 1,
+                limit: self.limits.max_depth as u64,
+            });
+        }
+        let local = element.local_name();
+        let name = local.as_ref();
+        let parent = self.sections.last().copied().unwrap_or(Section::Other);
+        let section = match (parent, name) {
+            (_, "fileContent") => Section::FileContent,
+            (_, "scanSettings") => {
+                self.scan_settings_seen += 1;
+                Section::ScanSettings
+            }
+            (_, "referenceableParamGroup") => Section::ParamGroup,
+            (Section::Other, "spectrum") => Section::Spectrum,
+            (Section::Spectrum, "binaryDataArray") => Section::BinaryDataArray,
+            (Section::BinaryDataArray, "binary") => Section::Binary,
+            (Section::Spectrum | Section::BinaryDataArray | Section::Binary, _) => parent,
+            (other, _) => other,
+        };
+        self.sections.push(section);
+
+        match (section, name) {
+            (Section::Spectrum, "spectrum") => self.start_spectrum(element)?,
+            (Section::BinaryDataArray, "binaryDataArray") => self.start_array(element)?,
+            (Section::ParamGroup, "referenceableParamGroup") => {
+                let id = attribute(element, "id", self.path)?.unwrap_or_default();
+                self.group = Some((id, Vec::new()));
+            }
+            _ => {}
+        }
+        if name == "cvParam" {
+            self.cv_param(element, section)?;
+        } else if name == "referenceableParamGroupRef" && section != Section::ParamGroup {
+            self.group_ref(element, section)?;
+        }
+        if section != Section::Spectrum
+            && section != Section::BinaryDataArray
+            && section != Section::Binary
+        {
+            self.open_tree_node(element)?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
+        let section = self.sections.pop().unwrap_or(Section::Other);
+        let parent = self.sections.last().copied().unwrap_or(Section::Other);
+        match section {
+            Section::BinaryDataArray if parent == Section::Spectrum => self.finish_array()?,
+            Section::Spectrum if parent != Section::Spectrum => self.finish_spectrum()?,
+            Section::Binary | Section::Spectrum | Section::BinaryDataArray => {}
+            _ => {
+                if section == Section::ParamGroup && parent != Section::ParamGroup {
+                    if let Some((id, params)) = self.group.take() {
+                        self.groups.insert(id, params);
+                    }
+                }
+                self.close_tree_node();
+            }
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, text: &str) -> Result<()> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        match self.sections.last() {
+            Some(Section::Binary) => Err(ImzmlError::Unsupported {
+                path: self.path.to_path_buf(),
+                context: self.context(),
+                feature: "binary data inside the XML (mzML style); imzML keeps arrays in the .ibd"
+                    .into(),
+            }),
+            Some(Section::Spectrum | Section::BinaryDataArray) => Ok(()),
+            _ => {
+                if trimmed.len() > self.limits.max_text_bytes {
+                    return Err(self.text_limit(trimmed.len()));
+                }
+                if let Some(node) = self.tree.last_mut() {
+                    node.text = Some(trimmed.to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn text_limit(&self, len: usize) -> ImzmlError {
+        ImzmlError::LimitExceeded {
+            path: self.path.to_path_buf(),
+            context: self.context(),
+            what: "text or attribute length in bytes",
+            value: len as u64,
+            limit: self.limits.max_text_bytes as u64,
+        }
+    }
+
+    fn open_tree_node(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        self.header_elements += 1;
+        if self.header_elements > self.limits.max_header_elements {
+            return Err(ImzmlError::LimitExceeded {
+                path: self.path.to_path_buf(),
+                context: self.context(),
+                what: "number of header elements",
+                value: self.header_elements as u64,
+                limit: self.limits.max_header_elements as u64,
+            });
+        }
+        let mut node = XmlNode {
+            name: element.local_name().as_ref().to_string(),
+            ..XmlNode::default()
+        };
+        for attr in element.attributes() {
+            let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| self.xml_error(e.to_string()))?;
+            if value.len() > self.limits.max_text_bytes {
+                return Err(self.text_limit(value.len()));
+            }
+            node.attributes.push((
+                attr.key.local_name().as_ref().to_string(),
+                value.into_owned(),
+            ));
+        }
+        self.tree.push(node);
+        Ok(())
+    }
+
+    fn close_tree_node(&mut self) {
+        if let Some(node) = self.tree.pop() {
+            match self.tree.last_mut() {
+                Some(parent) => parent.children.push(node),
+                None => self.root = Some(node),
+            }
+        }
+    }
+
+    fn xml_error(&self, message: String) -> ImzmlError {
+        ImzmlError::format(self.path, self.context(), message)
+    }
+
+    fn cv_param(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
+        let mut accession = None;
+        let mut value = None;
+        let mut unit = None;
+        for attr in element.attributes() {
+            let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
+            match attr.key.local_name().as_ref() {
+                "accession" => accession = Some(attr.value),
+                "value" => value = Some(attr.value),
+                "unitAccession" => unit = Some(attr.value),
+                _ => {}
+            }
+        }
+        let accession = accession
+            .ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
+        let value = value.unwrap_or_default();
+        self.apply_param(section, accession.trim(), &value, unit.as_deref())
+    }
+
+    fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
+        let id = attribute(element, "ref", self.path)?.unwrap_or_default();
+        let params = self.groups.get(&id).cloned().ok_or_else(|| {
+            ImzmlError::format(
+                self.path,
+                self.context(),
+                format!("referenceableParamGroupRef to {id:?}, which is not defined before it"),
+            )
+        })?;
+        for param in &params {
+            self.apply_param(
+                section,
+                &param.accession,
+                &param.value,
+                param.unit_accession.as_deref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn apply_param(
+        &mut self,
+        section: Section,
+        accession: &str,
+        value: &str,
+        unit: Option<&str>,
+    ) -> Result<()> {
+        match section {
+            Section::ParamGroup => {
+                if let Some((_, params)) = &mut self.group {
+                    params.push(Param {
+                        accession: accession.to_string(),
+                        value: value.to_string(),
+                        unit_accession: unit.map(str::to_string),
+                    });
+                }
+            }
+            Section::FileContent => self
+                .header
+                .apply_file_content(accession, value, self.path)?,
+            Section::ScanSettings => {
+                let first_block = self.scan_settings_seen <= 1;
+                self.header.apply_scan_settings(
+                    accession,
+                    value,
+                    unit,
+                    first_block,
+                    &mut self.quirks,
+                )
+            }
+            Section::BinaryDataArray => {
+                let context = self.context();
+                let path = self.path;
+                if let Some(array) = self.spectrum.as_mut().and_then(|s| s.array.as_mut()) {
+                    array.apply(accession, value, path, &|| context.clone())?;
+                }
+            }
+            Section::Spectrum => self.spectrum_param(accession, value)?,
+            Section::Other | Section::Binary => {}
+        }
+        Ok(())
+    }
+
+    fn spectrum_param(&mut self, accession: &str, value: &str) -> Result<()> {
+        let target = match accession {
+            cv::POSITION_X | cv::POSITION_Y | cv::POSITION_Z => accession,
+            cv::CENTROID | cv::PROFILE | cv::POSITIVE_SCAN | cv::NEGATIVE_SCAN => {
+                self.header.observe_spectrum_term(accession);
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        let coordinate = parse_coordinate(value).ok_or_else(|| {
+            ImzmlError::format(
+                self.path,
+                self.context(),
+                format!("{target} value {value:?} is not an integer coordinate"),
+            )
+        })?;
+        if let Some(spectrum) = &mut self.spectrum {
+            match target {
+                cv::POSITION_X => spectrum.x = Some(coordinate),
+                cv::POSITION_Y => spectrum.y = Some(coordinate),
+                _ => spectrum.z = Some(coordinate),
+            }
+        }
+        Ok(())
+    }
+
+    fn start_spectrum(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        let index = self.spectra.len();
+        if index >= self.limits.max_spectra {
+            return Err(ImzmlError::LimitExceeded {
+                path: self.path.to_path_buf(),
+                context: format!("spectrum {index}"),
+                what: "number of spectra",
+                value: index as u64 + 1,
+                limit: self.limits.max_spectra as u64,
+            });
+        }
+        let default_length = match attribute(element, "defaultArrayLength", self.path)? {
+            Some(text) => parse_unsigned(&text).map(|(v, _)| v),
+            None => None,
+        };
+        self.spectrum = Some(SpectrumBuilder {
+            index,
+            default_length,
+            x: None,
+            y: None,
+            z: None,
+            arrays: Vec::with_capacity(2),
+            array: None,
+        });
+        Ok(())
+    }
+
+    fn start_array(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        let attribute_length = match attribute(element, "arrayLength", self.path)? {
+            Some(text) => parse_unsigned(&text).map(|(v, _)| v),
+            None => None,
+        };
+        if let Some(spectrum) = &mut self.spectrum {
+            spectrum.array = Some(ArrayBuilder::with_attribute_length(attribute_length));
+        }
+        Ok(())
+    }
+
+    fn finish_array(&mut self) -> Result<()> {
+        let context = self.context();
+        let Some(spectrum) = &mut self.spectrum else {
+            return Ok(());
+        };
+        if let Some(array) = spectrum.array.take() {
+            let resolved = array.finish(
+                spectrum.default_length,
+                &self.limits,
+                self.path,
+                &|| context.clone(),
+                &mut self.quirks,
+            )?;
+            spectrum.arrays.push(resolved);
+        }
+        Ok(())
+    }
+
+    fn finish_spectrum(&mut self) -> Result<()> {
+        let Some(spectrum) = self.spectrum.take() else {
+            return Ok(());
+        };
+        let context = format!("spectrum {}", spectrum.index);
+        let missing = |term| ImzmlError::MissingTerm {
+            path: self.path.to_path_buf(),
+            context: context.clone(),
+            term,
+        };
+        let x = spectrum
+            .x
+            .ok_or_else(|| missing("IMS:1000050 position x"))?;
+        let y = spectrum
+            .y
+            .ok_or_else(|| missing("IMS:1000051 position y"))?;
+        let mut mz = None;
+        let mut intensity = None;
+        let mut other_arrays = Vec::new();
+        for (kind, array) in spectrum.arrays {
+            let slot = match kind {
+                ArrayKind::Mz => &mut mz,
+                ArrayKind::Intensity => &mut intensity,
+                ArrayKind::Other(accession) => {
+                    other_arrays.push((accession, array));
+                    continue;
+                }
+            };
+            if slot.replace(array).is_some() {
+                return Err(ImzmlError::format(
+                    self.path,
+                    &context,
+                    "two arrays of the same kind (m/z or intensity)",
+                ));
+            }
+        }
+        let mz = mz.ok_or_else(|| missing("MS:1000514 m/z array"))?;
+        let intensity = intensity.ok_or_else(|| missing("MS:1000515 intensity array"))?;
+        if mz.length != intensity.length {
+            return Err(ImzmlError::format(
+                self.path,
+                &context,
+                format!(
+                    "m/z array has {} values but intensity array has {}",
+                    mz.length, intensity.length
+                ),
+            ));
+        }
+        self.spectra.push(SpectrumEntry {
+            index: spectrum.index,
+            x,
+            y,
+            z: spectrum.z.unwrap_or(1),
+            mz,
+            intensity,
+            other_arrays,
+        });
+        Ok(())
+    }
+
+    fn into_imzml(self, ibd_path: PathBuf, ibd_len: u64, options: &ParseOptions) -> Result<Imzml> {
+        let document = self
+            .root
+            .ok_or_else(|| ImzmlError::format(self.path, "document", "no root element"))?;
+        if document.name != "mzML" && document.name != "indexedmzML" {
+            return Err(ImzmlError::format(
+                self.path,
+                "document",
+                format!("root element is <{}>, expected <mzML>", document.name),
+            ));
+        }
+        let parsed = finish::Parsed {
+            path: self.path,
+            header: self.header,
+            spectra: self.spectra,
+            quirks: self.quirks,
+        };
+        finish::finish(parsed, document, ibd_path, ibd_len, options)
+    }
+}
+
+fn attribute(element: &BytesStart<'_>, key: &str, path: &Path) -> Result<Option<String>> {
+    for attr in element.attributes() {
+        let attr = attr.map_err(|e| ImzmlError::format(path, "attribute", e.to_string()))?;
+        if attr.key.local_name().as_ref() == key {
+            return Ok(Some(attr.value.into_owned()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,210 @@
+//! Synthetic imzML datasets for tests and benchmarks: spatial patterns, peaks, noise, every
+//! dtype and both modes, written in a streaming way (any size in constant memory).
+//!
+//! The data are deterministic for a given seed, and noisy enough to be as hard to compress as
+//! real data.
+
+use std::path::Path;
+
+use crate::dtype::{ArrayBytes, Compression, DataType};
+use crate::error::Result;
+use crate::model::{Mode, SpectrumType};
+use crate::writer::{ImzmlWriter, WriterOptions, WrittenFiles};
+
+/// Describes a synthetic dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticSpec {
+    /// Grid width in pixels.
+    pub width: u64,
+    /// Grid height in pixels.
+    pub height: u64,
+    /// Continuous (profile, shared axis) or processed (centroid peak lists).
+    pub mode: Mode,
+    /// Channels of the shared axis (continuous) or mean peaks per spectrum (processed).
+    pub points_per_spectrum: usize,
+    /// m/z value type.
+    pub mz_dtype: DataType,
+    /// Intensity value type.
+    pub intensity_dtype: DataType,
+    /// Array compression in the `.ibd`.
+    pub compression: Compression,
+    /// Every n-th pixel is left without a spectrum (0: none left out).
+    pub skip_every: u64,
+    /// Random seed.
+    pub seed: u64,
+}
+
+impl SyntheticSpec {
+    /// A small processed centroid dataset.
+    pub fn small_processed() -> Self {
+        Self {
+            width: 12,
+            height: 9,
+            mode: Mode::Processed,
+            points_per_spectrum: 60,
+            mz_dtype: DataType::F64,
+            intensity_dtype: DataType::F32,
+            compression: Compression::None,
+            skip_every: 7,
+            seed: 1,
+        }
+    }
+
+    /// A small continuous profile dataset.
+    pub fn small_continuous() -> Self {
+        Self {
+            mode: Mode::Continuous,
+            points_per_spectrum: 300,
+            mz_dtype: DataType::F32,
+            ..Self::small_processed()
+        }
+    }
+
+    /// Approximate size of the `.ibd` this spec produces, in bytes.
+    pub fn approximate_ibd_bytes(&self) -> u64 {
+        let spectra = self.width * self.height;
+        let points = self.points_per_spectrum as u64;
+        match self.mode {
+            Mode::Continuous => {
+                points * self.mz_dtype.size() as u64
+                    + spectra * points * self.intensity_dtype.size() as u64
+            }
+            Mode::Processed => {
+                spectra * points * (self.mz_dtype.size() + self.intensity_dtype.size()) as u64
+            }
+        }
+    }
+}
+
+/// A small, fast, deterministic generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// Seeds the generator.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const MZ_LOW: f64 = 100.0;
+const MZ_HIGH: f64 = 1000.0;
+
+/// Writes the dataset to `path` (an `.imzML`; the `.ibd` goes beside it).
+pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<WrittenFiles> {
+    let spectrum_type = match spec.mode {
+        Mode::Continuous => SpectrumType::Profile,
+        Mode::Processed => SpectrumType::Centroid,
+    };
+    let options = WriterOptions {
+        mode: spec.mode,
+        spectrum_type,
+        mz_dtype: spec.mz_dtype,
+        intensity_dtype: spec.intensity_dtype,
+        compression: spec.compression,
+        pixel_size_um: Some(20.0),
+        ..WriterOptions::default()
+    };
+    let mut writer = ImzmlWriter::create(path, options)?;
+    let mut rng = SplitMix64::new(spec.seed);
+    let species: Vec<f64> = (0..64)
+        .map(|_| MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW))
+        .collect();
+    let shared_axis = continuous_axis(spec);
+    let mut mz = Vec::with_capacity(spec.points_per_spectrum * 2);
+    let mut intensity = Vec::with_capacity(spec.points_per_spectrum * 2);
+    let mut pixel = 0u64;
+    for y in 1..=spec.height {
+        for x in 1..=spec.width {
+            pixel += 1;
+            if spec.skip_every > 0 && pixel % spec.skip_every == 0 {
+                continue;
+            }
+            let weight = spatial_weight(x, y, spec);
+            mz.clear();
+            intensity.clear();
+            match spec.mode {
+                Mode::Continuous => {
+                    for &m in &shared_axis {
+                        let signal: f64 = species
+                            .iter()
+                            .take(8)
+                            .map(|&s| gaussian(m, s, 0.05) * 500.0 * weight)
+                            .sum();
+                        intensity.push(quantize(
+                            signal + rng.next_f64() * 20.0,
+                            spec.intensity_dtype,
+                        ));
+                    }
+                    mz.extend_from_slice(&shared_axis);
+                }
+                Mode::Processed => {
+                    let jitter = (rng.next_u64() % 5) as usize;
+                    let count = spec.points_per_spectrum.saturating_sub(2) + jitter;
+                    for i in 0..count {
+                        let value = match species.get(i) {
+                            Some(&s) if i < 16 => s + (rng.next_f64() - 0.5) * 1e-4,
+                            _ => MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW),
+                        };
+                        mz.push(quantize(value, spec.mz_dtype));
+                    }
+                    mz.sort_by(f64::total_cmp);
+                    for _ in 0..count {
+                        intensity.push(quantize(
+                            1.0 + rng.next_f64() * 1000.0 * weight,
+                            spec.intensity_dtype,
+                        ));
+                    }
+                }
+            }
+            let mz_bytes = ArrayBytes::from_f64(spec.mz_dtype, &mz);
+            let intensity_bytes = ArrayBytes::from_f64(spec.intensity_dtype, &intensity);
+            writer.write_spectrum(x, y, None, &mz_bytes, &intensity_bytes)?;
+        }
+    }
+    writer.finish()
+}
+
+fn continuous_axis(spec: &SyntheticSpec) -> Vec<f64> {
+    if spec.mode != Mode::Continuous {
+        return Vec::new();
+    }
+    let n = spec.points_per_spectrum.max(1);
+    let step = (MZ_HIGH - MZ_LOW) / n as f64;
+    (0..n)
+        .map(|i| quantize(MZ_LOW + i as f64 * step, spec.mz_dtype))
+        .collect()
+}
+
+/// A blob in the middle and a gradient, so that ion images have structure.
+fn spatial_weight(x: u64, y: u64, spec: &SyntheticSpec) -> f64 {
+    let cx = spec.width as f64 / 2.0;
+    let cy = spec.height as f64 / 2.0;
+    let r2 = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)) / (cx * cx + cy * cy).max(1.0);
+    0.2 + (-4.0 * r2).exp() + x as f64 / spec.width as f64 * 0.3
+}
+
+fn gaussian(x: f64, mean: f64, sigma: f64) -> f64 {
+    (-((x - mean) / sigma).powi(2) / 2.0).exp()
+}
+
+/// Rounds to what `dtype` can hold, so that the written values are exactly the generated ones.
+fn quantize(value: f64, dtype: DataType) -> f64 {
+    let mut bytes = Vec::with_capacity(8);
+    dtype.write_f64(value, &mut bytes);
+    dtype.read_f64(&bytes)
+}

@@ -1,0 +1,447 @@
+//! A streaming imzML writer: spectra go to the `.ibd` as they come, their XML to a spool file;
+//! `finish` writes the header (which needs the grid and the SHA-1 of the `.ibd`) and the spool.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use sha1::{Digest, Sha1};
+
+use crate::dtype::{ArrayBytes, Compression, DataType};
+use crate::error::{ImzmlError, Result};
+use crate::model::{Mode, Polarity, SpectrumType};
+use crate::numbers::{format_uuid, to_hex};
+
+/// What the writer declares for every spectrum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterOptions {
+    /// Continuous (one shared m/z array) or processed.
+    pub mode: Mode,
+    /// Centroid or profile.
+    pub spectrum_type: SpectrumType,
+    /// Type of the m/z values.
+    pub mz_dtype: DataType,
+    /// Type of the intensity values.
+    pub intensity_dtype: DataType,
+    /// Compression of the arrays in the `.ibd`.
+    pub compression: Compression,
+    /// Pixel size in micrometres.
+    pub pixel_size_um: Option<f64>,
+    /// Scan polarity.
+    pub polarity: Option<Polarity>,
+    /// UUID of the `.ibd`; a random one when `None`.
+    pub uuid: Option<[u8; 16]>,
+    /// Written as the software that produced the file.
+    pub software: String,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Processed,
+            spectrum_type: SpectrumType::Centroid,
+            mz_dtype: DataType::F64,
+            intensity_dtype: DataType::F32,
+            compression: Compression::None,
+            pixel_size_um: None,
+            polarity: None,
+            uuid: None,
+            software: format!("imzarr {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Paths and identity of a finished pair of files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenFiles {
+    /// The `.imzML`.
+    pub imzml: PathBuf,
+    /// The `.ibd`.
+    pub ibd: PathBuf,
+    /// The UUID written to both.
+    pub uuid: [u8; 16],
+    /// Lower-case hex SHA-1 of the `.ibd`.
+    pub sha1: String,
+    /// Spectra written.
+    pub spectra: usize,
+}
+
+/// Writes one imzML + `.ibd` pair, one spectrum at a time.
+pub struct ImzmlWriter {
+    imzml_path: PathBuf,
+    ibd_path: PathBuf,
+    spool_path: PathBuf,
+    options: WriterOptions,
+    uuid: [u8; 16],
+    ibd: BufWriter<File>,
+    spool: BufWriter<File>,
+    sha1: Sha1,
+    ibd_offset: u64,
+    shared_mz: Option<(ArrayBytes, u64, u64)>,
+    spectra: usize,
+    max: [u64; 3],
+}
+
+impl ImzmlWriter {
+    /// Creates `path` (an `.imzML`) and the `.ibd` beside it.
+    pub fn create(path: impl AsRef<Path>, options: WriterOptions) -> Result<Self> {
+        let imzml_path = path.as_ref().to_path_buf();
+        let ibd_path = imzml_path.with_extension("ibd");
+        let spool_path = imzml_path.with_extension("imzML.spectra-spool");
+        let uuid = options
+            .uuid
+            .unwrap_or_else(|| *uuid::Uuid::new_v4().as_bytes());
+        let ibd = File::create(&ibd_path).map_err(|e| ImzmlError::io(&ibd_path, e))?;
+        let spool = File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&spool_path)
+            .map_err(|e| ImzmlError::io(&spool_path, e))?;
+        let mut writer = Self {
+            imzml_path,
+            ibd_path,
+            spool_path,
+            options,
+            uuid,
+            ibd: BufWriter::with_capacity(1 << 20, ibd),
+            spool: BufWriter::with_capacity(1 << 16, spool),
+            sha1: Sha1::new(),
+            ibd_offset: 0,
+            shared_mz: None,
+            spectra: 0,
+            max: [0; 3],
+        };
+        writer.write_ibd(&uuid)?;
+        Ok(writer)
+    }
+
+    fn write_ibd(&mut self, bytes: &[u8]) -> Result<u64> {
+        let offset = self.ibd_offset;
+        self.ibd
+            .write_all(bytes)
+            .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+        self.sha1.update(bytes);
+        self.ibd_offset += bytes.len() as u64;
+        Ok(offset)
+    }
+
+    /// Writes an array and returns its offset and encoded length.
+    fn write_array(&mut self, array: &ArrayBytes) -> Result<(u64, u64)> {
+        match self.options.compression {
+            Compression::None => Ok((self.write_ibd(&array.bytes)?, array.bytes.len() as u64)),
+            Compression::Zlib => {
+                let mut encoder =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder
+                    .write_all(&array.bytes)
+                    .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+                let compressed = encoder
+                    .finish()
+                    .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+                Ok((self.write_ibd(&compressed)?, compressed.len() as u64))
+            }
+        }
+    }
+
+    /// Appends a spectrum at 1-based position (x, y, z). `z` of `None` writes no z term.
+    pub fn write_spectrum(
+        &mut self,
+        x: u64,
+        y: u64,
+        z: Option<u64>,
+        mz: &ArrayBytes,
+        intensity: &ArrayBytes,
+    ) -> Result<()> {
+        if mz.dtype != self.options.mz_dtype || intensity.dtype != self.options.intensity_dtype {
+            return Err(ImzmlError::Usage(format!(
+                "spectrum {}: arrays are {:?}/{:?}, the writer was set up for {:?}/{:?}",
+                self.spectra,
+                mz.dtype,
+                intensity.dtype,
+                self.options.mz_dtype,
+                self.options.intensity_dtype
+            )));
+        }
+        if mz.len() != intensity.len() {
+            return Err(ImzmlError::Usage(format!(
+                "spectrum {}: {} m/z values but {} intensities",
+                self.spectra,
+                mz.len(),
+                intensity.len()
+            )));
+        }
+        if x == 0 || y == 0 || z == Some(0) {
+            return Err(ImzmlError::Usage(format!(
+                "spectrum {}: positions are 1-based",
+                self.spectra
+            )));
+        }
+        let (mz_offset, mz_encoded) = match (self.options.mode, &self.shared_mz) {
+            (Mode::Continuous, Some((shared, offset, encoded))) => {
+                if shared != mz {
+                    return Err(ImzmlError::Usage(format!(
+                        "spectrum {}: continuous mode needs the same m/z array for every spectrum",
+                        self.spectra
+                    )));
+                }
+                (*offset, *encoded)
+            }
+            (Mode::Continuous, None) => {
+                let (offset, encoded) = self.write_array(mz)?;
+                self.shared_mz = Some((mz.clone(), offset, encoded));
+                (offset, encoded)
+            }
+            (Mode::Processed, _) => self.write_array(mz)?,
+        };
+        let (int_offset, int_encoded) = self.write_array(intensity)?;
+        let z_term = match z {
+            Some(z) => {
+                format!(
+                    "\n            <cvParam cvRef=\"IMS\" accession=\"IMS:1000052\" name=\"position z\" value=\"{z}\"/>"
+                )
+            }
+            None => String::new(),
+        };
+        self.max = [
+            self.max[0].max(x),
+            self.max[1].max(y),
+            self.max[2].max(z.unwrap_or(1)),
+        ];
+        let index = self.spectra;
+        let length = mz.len();
+        let xml = format!(
+            r#"      <spectrum id="Scan={id}" defaultArrayLength="0" index="{index}">
+        <referenceableParamGroupRef ref="spectrum1"/>
+        <scanList count="1">
+          <cvParam cvRef="MS" accession="MS:1000795" name="no combination" value=""/>
+          <scan instrumentConfigurationRef="IC1">
+            <cvParam cvRef="IMS" accession="IMS:1000050" name="position x" value="{x}"/>
+            <cvParam cvRef="IMS" accession="IMS:1000051" name="position y" value="{y}"/>{z_term}
+          </scan>
+        </scanList>
+        <binaryDataArrayList count="2">
+{mz_array}{int_array}        </binaryDataArrayList>
+      </spectrum>
+"#,
+            id = index + 1,
+            mz_array = array_xml("mzArray", length, mz_encoded, mz_offset),
+            int_array = array_xml("intensityArray", length, int_encoded, int_offset),
+        );
+        self.spool
+            .write_all(xml.as_bytes())
+            .map_err(|e| ImzmlError::io(&self.spool_path, e))?;
+        self.spectra += 1;
+        Ok(())
+    }
+
+    /// Writes the header and the spectrum list, and closes both files.
+    pub fn finish(mut self) -> Result<WrittenFiles> {
+        if self.spectra == 0 {
+            return Err(ImzmlError::Usage(
+                "an imzML file needs at least one spectrum".into(),
+            ));
+        }
+        self.ibd
+            .flush()
+            .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+        let sha1 = to_hex(&self.sha1.clone().finalize());
+        let mut spool = self
+            .spool
+            .into_inner()
+            .map_err(|e| ImzmlError::io(&self.spool_path, e.into_error()))?;
+        spool
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| ImzmlError::io(&self.spool_path, e))?;
+        let file =
+            File::create(&self.imzml_path).map_err(|e| ImzmlError::io(&self.imzml_path, e))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let header = header_xml(&self.options, &self.uuid, &sha1, self.max, self.spectra);
+        let io = |e| ImzmlError::io(&self.imzml_path, e);
+        out.write_all(header.as_bytes()).map_err(io)?;
+        std::io::copy(&mut (&mut spool).take(u64::MAX), &mut out).map_err(io)?;
+        out.write_all(b"    </spectrumList>\n  </run>\n</mzML>\n")
+            .map_err(io)?;
+        out.flush().map_err(io)?;
+        drop(spool);
+        std::fs::remove_file(&self.spool_path).map_err(|e| ImzmlError::io(&self.spool_path, e))?;
+        Ok(WrittenFiles {
+            imzml: self.imzml_path,
+            ibd: self.ibd_path,
+            uuid: self.uuid,
+            sha1,
+            spectra: self.spectra,
+        })
+    }
+}
+
+fn array_xml(group: &str, length: usize, encoded: u64, offset: u64) -> String {
+    format!(
+        r#"          <binaryDataArray encodedLength="0">
+            <referenceableParamGroupRef ref="{group}"/>
+            <cvParam cvRef="IMS" accession="IMS:1000103" name="external array length" value="{length}"/>
+            <cvParam cvRef="IMS" accession="IMS:1000104" name="external encoded length" value="{encoded}"/>
+            <cvParam cvRef="IMS" accession="IMS:1000102" name="external offset" value="{offset}"/>
+            <binary/>
+          </binaryDataArray>
+"#
+    )
+}
+
+fn cv(cv_ref: &str, accession: &str, name: &str, value: &str) -> String {
+    format!(
+        r#"<cvParam cvRef="{cv_ref}" accession="{accession}" name="{name}" value="{}"/>"#,
+        escape(value)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn header_xml(
+    options: &WriterOptions,
+    uuid: &[u8; 16],
+    sha1: &str,
+    max: [u64; 3],
+    spectra: usize,
+) -> String {
+    let (mode_accession, mode_name) = match options.mode {
+        Mode::Continuous => ("IMS:1000030", "continuous"),
+        Mode::Processed => ("IMS:1000031", "processed"),
+    };
+    let (type_accession, type_name) = match options.spectrum_type {
+        SpectrumType::Centroid => ("MS:1000127", "centroid spectrum"),
+        SpectrumType::Profile => ("MS:1000128", "profile spectrum"),
+    };
+    let (compression_accession, compression_name) = match options.compression {
+        Compression::None => ("MS:1000576", "no compression"),
+        Compression::Zlib => ("MS:1000574", "zlib compression"),
+    };
+    let polarity = match options.polarity {
+        Some(Polarity::Positive) => cv("MS", "MS:1000130", "positive scan", ""),
+        Some(Polarity::Negative) => cv("MS", "MS:1000129", "negative scan", ""),
+        None => String::new(),
+    };
+    let pixel_size = match options.pixel_size_um {
+        Some(size) => format!(
+            "\n      {}\n      {}",
+            cv("IMS", "IMS:1000046", "pixel size (x)", &size.to_string()),
+            cv("IMS", "IMS:1000047", "pixel size y", &size.to_string())
+        ),
+        None => String::new(),
+    };
+    let array_group = |id: &str, kind_accession: &str, kind_name: &str, dtype: DataType| {
+        format!(
+            "    <referenceableParamGroup id=\"{id}\">\n      {}\n      {}\n      {}\n      {}\n    </referenceableParamGroup>\n",
+            cv("MS", kind_accession, kind_name, ""),
+            cv(
+                if dtype.accession().starts_with("IMS") {
+                    "IMS"
+                } else {
+                    "MS"
+                },
+                dtype.accession(),
+                dtype.cv_name(),
+                ""
+            ),
+            cv("MS", compression_accession, compression_name, ""),
+            cv("IMS", "IMS:1000101", "external data", "true"),
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<mzML xmlns="http://psi.hupo.org/ms/mzml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">
+  <cvList count="3">
+    <cv id="MS" fullName="Proteomics Standards Initiative Mass Spectrometry Ontology" version="4.1.0" URI="http://purl.obolibrary.org/obo/ms.obo"/>
+    <cv id="UO" fullName="Unit Ontology" version="2020-03-10" URI="http://purl.obolibrary.org/obo/uo.obo"/>
+    <cv id="IMS" fullName="Mass Spectrometry Imaging Ontology" version="1.1.0" URI="https://raw.githubusercontent.com/imzML/imzML/master/imagingMS.obo"/>
+  </cvList>
+  <fileDescription>
+    <fileContent>
+      {ms1}
+      {type_cv}
+      {mode_cv}
+      {uuid_cv}
+      {sha1_cv}
+    </fileContent>
+  </fileDescription>
+  <referenceableParamGroupList count="3">
+{mz_group}{int_group}    <referenceableParamGroup id="spectrum1">
+      {ms1}
+      {type_cv}
+      {polarity}
+    </referenceableParamGroup>
+  </referenceableParamGroupList>
+  <softwareList count="1">
+    <software id="writer" version="{version}">
+      {software_cv}
+    </software>
+  </softwareList>
+  <scanSettingsList count="1">
+    <scanSettings id="scansettings1">
+      {max_x}
+      {max_y}{pixel_size}
+    </scanSettings>
+  </scanSettingsList>
+  <instrumentConfigurationList count="1">
+    <instrumentConfiguration id="IC1"/>
+  </instrumentConfigurationList>
+  <dataProcessingList count="1">
+    <dataProcessing id="export">
+      <processingMethod order="1" softwareRef="writer">
+        {conversion_cv}
+      </processingMethod>
+    </dataProcessing>
+  </dataProcessingList>
+  <run id="run1" defaultInstrumentConfigurationRef="IC1">
+    <spectrumList count="{spectra}" defaultDataProcessingRef="export">
+"#,
+        ms1 = cv("MS", "MS:1000579", "MS1 spectrum", ""),
+        type_cv = cv("MS", type_accession, type_name, ""),
+        mode_cv = cv("IMS", mode_accession, mode_name, ""),
+        uuid_cv = cv(
+            "IMS",
+            "IMS:1000080",
+            "universally unique identifier",
+            &format!("{{{}}}", format_uuid(uuid).to_uppercase())
+        ),
+        sha1_cv = cv("IMS", "IMS:1000091", "ibd SHA-1", &sha1.to_uppercase()),
+        mz_group = array_group("mzArray", "MS:1000514", "m/z array", options.mz_dtype),
+        int_group = array_group(
+            "intensityArray",
+            "MS:1000515",
+            "intensity array",
+            options.intensity_dtype
+        ),
+        version = env!("CARGO_PKG_VERSION"),
+        software_cv = cv(
+            "MS",
+            "MS:1000799",
+            "custom unreleased software tool",
+            &options.software
+        ),
+        max_x = cv(
+            "IMS",
+            "IMS:1000042",
+            "max count of pixels x",
+            &max[0].to_string()
+        ),
+        max_y = cv(
+            "IMS",
+            "IMS:1000043",
+            "max count of pixels y",
+            &max[1].to_string()
+        ),
+        conversion_cv = cv(
+            "MS",
+            "MS:1000530",
+            "file format conversion",
+            "Output to imzML"
+        ),
+    )
+}

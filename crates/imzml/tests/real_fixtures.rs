@@ -1,0 +1,175 @@
+//! Every real fixture parses, and what we read agrees with the facts an independent parser
+//! (pyimzML 1.5.5, `fixtures/imzml/facts.json`) recorded, except where the header lies and the
+//! byte lengths prove pyimzML wrong (checked explicitly below).
+
+use std::path::PathBuf;
+
+use imzarr_imzml::{Ibd, Mode, parse_file};
+use serde_json::Value;
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml")
+}
+
+fn facts() -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(fixtures_dir().join("facts.json")).unwrap();
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn every_fixture_matches_the_independent_facts() {
+    let facts = facts();
+    assert!(
+        facts.len() >= 16,
+        "facts.json lists {} fixtures",
+        facts.len()
+    );
+    for (name, fact) in &facts {
+        let imzml = parse_file(fixtures_dir().join(format!("{name}.imzML")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ibd = Ibd::open(&imzml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            imzml.spectra.len() as u64,
+            fact["spectra"].as_u64().unwrap(),
+            "{name}: spectra"
+        );
+        let xs: Vec<i64> = imzml.spectra.iter().map(|s| s.x).collect();
+        let ys: Vec<i64> = imzml.spectra.iter().map(|s| s.y).collect();
+        let range = |v: &Vec<i64>| vec![*v.iter().min().unwrap(), *v.iter().max().unwrap()];
+        assert_eq!(range(&xs), as_i64s(&fact["x_range"]), "{name}: x range");
+        assert_eq!(range(&ys), as_i64s(&fact["y_range"]), "{name}: y range");
+        let declared = match fact["mode"].as_str().unwrap() {
+            "continuous" => Mode::Continuous,
+            _ => Mode::Processed,
+        };
+        assert_eq!(imzml.header.declared_mode, Some(declared), "{name}: mode");
+        let uuid = imzarr_imzml::numbers::parse_uuid(fact["uuid"].as_str().unwrap()).unwrap();
+        assert_eq!(imzml.header.uuid, Some(uuid), "{name}: uuid");
+
+        let mut tic_sum = 0.0;
+        let mut points = Vec::new();
+        for spectrum in &imzml.spectra {
+            let (mz, intensity) = ibd.read_spectrum(spectrum).unwrap();
+            assert_eq!(mz.len(), intensity.len());
+            points.push(mz.len());
+            tic_sum += intensity.to_f64_vec().iter().sum::<f64>();
+        }
+        let stats = &fact["points_per_spectrum"];
+        assert_eq!(
+            *points.iter().min().unwrap() as u64,
+            stats["min"].as_u64().unwrap(),
+            "{name}: min points"
+        );
+        assert_eq!(
+            *points.iter().max().unwrap() as u64,
+            stats["max"].as_u64().unwrap(),
+            "{name}: max points"
+        );
+        let expected = fact["tic_sum_pyimzml"].as_f64().unwrap();
+        let pyimzml_misread = name == "thyra_two_precision_terms";
+        if !pyimzml_misread {
+            assert!(
+                (tic_sum - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "{name}: intensity sum {tic_sum} vs {expected}"
+            );
+        }
+    }
+}
+
+fn as_i64s(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+/// The file declares both 32- and 64-bit floats for m/z; its encoded lengths (40 bytes for 5
+/// values) prove 64-bit, and read that way the m/z values are the round numbers its author wrote.
+#[test]
+fn two_precision_terms_are_decided_by_byte_lengths() {
+    let imzml = parse_file(fixtures_dir().join("thyra_two_precision_terms.imzML")).unwrap();
+    assert_eq!(imzml.spectra[0].mz.dtype, imzarr_imzml::DataType::F64);
+    assert!(
+        imzml
+            .quirks
+            .iter()
+            .any(|q| q.kind == "several-precision-terms")
+    );
+    let ibd = Ibd::open(&imzml).unwrap();
+    let (mz, _) = ibd.read_spectrum(&imzml.spectra[0]).unwrap();
+    for value in mz.to_f64_vec() {
+        assert!(
+            (100.0..2000.0).contains(&value) && value.fract() == 0.0,
+            "m/z {value}"
+        );
+    }
+}
+
+#[test]
+fn declared_grid_smaller_than_coordinates_is_repaired() {
+    let imzml = parse_file(fixtures_dir().join("cardinal2_combat_40pixel.imzML")).unwrap();
+    let grid = imzarr_imzml::Grid::from_spectra(&imzml.spectra);
+    assert_eq!(
+        (grid.origin[0], grid.origin[1], grid.width, grid.height),
+        (2, 3, 73, 54)
+    );
+    assert!(
+        imzml
+            .quirks
+            .iter()
+            .any(|q| q.kind == "grid-from-coordinates"),
+        "{:?}",
+        imzml.quirks
+    );
+}
+
+#[test]
+fn stale_md5_is_detected_while_sha1_is_right() {
+    let imzml = parse_file(fixtures_dir().join("cardinal2_combat_40pixel.imzML")).unwrap();
+    let ibd = Ibd::open(&imzml).unwrap();
+    let error = ibd.verify_checksums(&imzml).unwrap_err();
+    assert!(
+        error.to_string().contains("MD5 checksum mismatch"),
+        "{error}"
+    );
+    let mut only_sha1 = imzml.clone();
+    only_sha1.header.checksums.md5 = None;
+    assert_eq!(ibd.verify_checksums(&only_sha1).unwrap(), vec!["SHA-1"]);
+}
+
+#[test]
+fn nanometre_pixel_size_is_converted() {
+    let imzml = parse_file(fixtures_dir().join("thyra_unit_nanometre.imzML")).unwrap();
+    let size = imzml.header.pixel_size.unwrap();
+    assert!((size.x_um - 4.40625).abs() < 1e-12);
+    assert_eq!(size.declared_unit, "nanometer");
+}
+
+#[test]
+fn shared_mz_arrays_in_processed_mode_stay_processed() {
+    let imzml = parse_file(fixtures_dir().join("imzy_simple.imzML")).unwrap();
+    assert_eq!(imzml.header.mode, Mode::Processed);
+    let offsets: std::collections::BTreeSet<u64> =
+        imzml.spectra.iter().map(|s| s.mz.offset).collect();
+    assert_eq!(offsets.len(), 3);
+}
+
+#[test]
+fn header_tree_keeps_instrument_and_software() {
+    let imzml = parse_file(fixtures_dir().join("pyimzml_example_continuous.imzML")).unwrap();
+    assert_eq!(imzml.document.name, "mzML");
+    assert!(imzml.document.child("softwareList").is_some());
+    assert!(!imzml.document.descendants("cvParam").is_empty());
+    let run = imzml.document.child("run").unwrap();
+    let list = run.child("spectrumList").unwrap();
+    assert!(
+        list.children.is_empty(),
+        "spectra are not part of the header tree"
+    );
+}
