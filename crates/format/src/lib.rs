@@ -1,1 +1,23 @@
-//! placeholder
+//! The imzarr store layout, version 1.0: metadata types, array specifications, pixel ordering
+//! and m/z index math. No I/O: the converter writes what this crate describes and the reader
+//! reads it back. The normative text is `spec/imzarr-1.0.md` in the repository.
+
+mod array_spec;
+mod attributes;
+mod mz_window;
+mod ome;
+pub mod paths;
+mod pixel_order;
+
+pub use array_spec::{ArraySpec, Codec, group_metadata};
+pub use attributes::{
+    AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo,
+    ImzarrAttributes, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck,
+    check_version,
+};
+pub use mz_window::{MzWindow, chunks_overlapping};
+pub use ome::{multiscale_levels, ome_multiscales};
+pub use pixel_order::{TileOrder, tile_major_order};
+
+/// The sentinel in `pixels/index` for a pixel where no spectrum was acquired.
+pub const NO_SPECTRUM: u32 = u32::MAX;

@@ -1,1 +1,18 @@
-//! placeholder
+//! Object-store access for imzarr.
+//!
+//! - [`StoreLocation::from_url`] turns a local path, `file://`, `s3://` (credentials and
+//!   endpoint from the standard `AWS_*` environment variables, plain-HTTP endpoints allowed with
+//!   `AWS_ALLOW_HTTP=true`) or any other URL object_store understands into a store and a prefix.
+//! - [`ZarrsObjectStore`] lets zarrs read and write through object_store without the HEAD
+//!   request that the stock adapter sends before every ranged read, and counts every request.
+
+mod adapter;
+mod counters;
+mod error;
+mod location;
+
+pub use adapter::ZarrsObjectStore;
+pub use counters::{RequestCounters, RequestStats};
+pub use error::StoreError;
+pub use location::StoreLocation;
+pub use object_store;

@@ -1,0 +1,205 @@
+//! Zarr v3 array metadata (`zarr.json`) of imzarr arrays: sharded, blosc-compressed inner
+//! chunks, crc32c-protected shard indexes.
+
+use serde_json::{Map, Value, json};
+
+/// Compression of the inner chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Codec {
+    /// blosc with lz4 and byte shuffle: fast.
+    BloscLz4 {
+        /// Level 0-9.
+        level: u8,
+    },
+    /// blosc with zstd and byte shuffle: smaller.
+    BloscZstd {
+        /// Level 0-9.
+        level: u8,
+    },
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec::BloscLz4 { level: 5 }
+    }
+}
+
+impl Codec {
+    fn metadata(self, typesize: usize) -> Value {
+        let (cname, clevel) = match self {
+            Codec::BloscLz4 { level } => ("lz4", level),
+            Codec::BloscZstd { level } => ("zstd", level),
+        };
+        json!({
+            "name": "blosc",
+            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": "shuffle", "typesize": typesize, "blocksize": 0}
+        })
+    }
+}
+
+/// Everything that defines one imzarr array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArraySpec {
+    /// Array shape.
+    pub shape: Vec<u64>,
+    /// Zarr v3 data type name (`float32`, `uint32`, ...).
+    pub data_type: &'static str,
+    /// Shard (stored object) shape; a multiple of `inner_shape`.
+    pub shard_shape: Vec<u64>,
+    /// Inner chunk shape: the unit of reading.
+    pub inner_shape: Vec<u64>,
+    /// Fill value, in Zarr v3 JSON form.
+    pub fill_value: Value,
+    /// Names of the dimensions.
+    pub dimension_names: Vec<&'static str>,
+    /// Inner-chunk compression.
+    pub codec: Codec,
+    /// User attributes.
+    pub attributes: Map<String, Value>,
+}
+
+impl ArraySpec {
+    /// A spec whose inner chunks are `inner_shape` (each dimension at least 1 and at most the
+    /// shape) and whose shards hold `inner_per_shard` inner chunks along each dimension.
+    pub fn new(
+        shape: Vec<u64>,
+        data_type: &'static str,
+        inner_shape: Vec<u64>,
+        inner_per_shard: Vec<u64>,
+        fill_value: Value,
+        dimension_names: Vec<&'static str>,
+        codec: Codec,
+    ) -> Self {
+        let inner_shape: Vec<u64> = inner_shape
+            .iter()
+            .zip(&shape)
+            .map(|(&c, &s)| c.min(s).max(1))
+            .collect();
+        let shard_shape: Vec<u64> = inner_shape
+            .iter()
+            .zip(&shape)
+            .zip(&inner_per_shard)
+            .map(|((&c, &s), &n)| {
+                let needed = s.div_ceil(c).max(1);
+                c * n.clamp(1, needed)
+            })
+            .collect();
+        Self {
+            shape,
+            data_type,
+            shard_shape,
+            inner_shape,
+            fill_value,
+            dimension_names,
+            codec,
+            attributes: Map::new(),
+        }
+    }
+
+    /// Bytes per element.
+    pub fn element_size(&self) -> usize {
+        match self.data_type {
+            "int8" | "uint8" => 1,
+            "int16" | "uint16" | "float16" => 2,
+            "int32" | "uint32" | "float32" => 4,
+            _ => 8,
+        }
+    }
+
+    /// Number of shards along each dimension.
+    pub fn shard_grid(&self) -> Vec<u64> {
+        self.shape
+            .iter()
+            .zip(&self.shard_shape)
+            .map(|(&s, &c)| s.div_ceil(c))
+            .collect()
+    }
+
+    /// The `zarr.json` document of the array.
+    pub fn metadata(&self) -> Value {
+        json!({
+            "zarr_format": 3,
+            "node_type": "array",
+            "shape": self.shape,
+            "data_type": self.data_type,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": self.shard_shape}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": self.fill_value,
+            "codecs": [{
+                "name": "sharding_indexed",
+                "configuration": {
+                    "chunk_shape": self.inner_shape,
+                    "codecs": [
+                        {"name": "bytes", "configuration": {"endian": "little"}},
+                        self.codec.metadata(self.element_size())
+                    ],
+                    "index_codecs": [
+                        {"name": "bytes", "configuration": {"endian": "little"}},
+                        {"name": "crc32c"}
+                    ],
+                    "index_location": "end"
+                }
+            }],
+            "attributes": self.attributes,
+            "dimension_names": self.dimension_names,
+        })
+    }
+}
+
+/// The `zarr.json` document of a group with `attributes`.
+pub fn group_metadata(attributes: Map<String, Value>) -> Value {
+    json!({"zarr_format": 3, "node_type": "group", "attributes": attributes})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_whole_multiples_of_inner_chunks_and_never_larger_than_needed() {
+        let spec = ArraySpec::new(
+            vec![1000],
+            "float64",
+            vec![64],
+            vec![4],
+            json!(0.0),
+            vec!["point"],
+            Codec::default(),
+        );
+        assert_eq!(spec.inner_shape, vec![64]);
+        assert_eq!(spec.shard_shape, vec![256]);
+        assert_eq!(spec.shard_grid(), vec![4]);
+        let tiny = ArraySpec::new(
+            vec![10, 3],
+            "uint32",
+            vec![64, 64],
+            vec![8, 8],
+            json!(0),
+            vec!["y", "x"],
+            Codec::default(),
+        );
+        assert_eq!(tiny.inner_shape, vec![10, 3]);
+        assert_eq!(tiny.shard_shape, vec![10, 3]);
+        let metadata = tiny.metadata();
+        assert_eq!(
+            metadata["codecs"][0]["configuration"]["codecs"][1]["configuration"]["typesize"],
+            4
+        );
+    }
+
+    #[test]
+    fn empty_arrays_still_have_valid_chunks() {
+        let spec = ArraySpec::new(
+            vec![0],
+            "float32",
+            vec![64],
+            vec![4],
+            json!(0.0),
+            vec!["point"],
+            Codec::default(),
+        );
+        assert_eq!(spec.inner_shape, vec![1]);
+        assert_eq!(spec.shard_grid(), vec![0]);
+    }
+}

@@ -1,0 +1,202 @@
+//! The `imzarr` attribute block of the root group.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Value of `format` in every imzarr store.
+pub const FORMAT_NAME: &str = "imzarr";
+/// Version of the specification this crate implements.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// How the spectra store their m/z values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcquisitionMode {
+    /// One m/z axis shared by all spectra.
+    Continuous,
+    /// Each spectrum has its own m/z values.
+    Processed,
+}
+
+/// The root group's `imzarr` attribute: what the store holds and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImzarrAttributes {
+    /// Always `imzarr`.
+    pub format: String,
+    /// `MAJOR.MINOR` of the specification the store follows.
+    pub version: String,
+    /// Acquisition mode of the stored data.
+    pub mode: AcquisitionMode,
+    /// `centroid` or `profile`, when known.
+    pub spectrum_type: Option<String>,
+    /// `positive` or `negative`, when known and the same for all spectra.
+    pub polarity: Option<String>,
+    /// The pixel grid.
+    pub grid: GridInfo,
+    /// Order of the stored spectra.
+    pub pixel_order: PixelOrder,
+    /// Sizes.
+    pub counts: Counts,
+    /// Smallest and largest m/z of the data (`null` when there are no points).
+    pub mz_range: Option<[f64; 2]>,
+    /// Zarr data types of the m/z and intensity values (those of the source).
+    pub dtypes: DtypeNames,
+    /// The m/z chunk index of processed stores (`null` for continuous stores).
+    pub mz_index: Option<MzIndexInfo>,
+    /// The imzML the store was converted from.
+    pub source: SourceInfo,
+    /// How the store was made.
+    pub conversion: ConversionInfo,
+}
+
+/// The pixel grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridInfo {
+    /// Pixels along x.
+    pub width: u64,
+    /// Pixels along y.
+    pub height: u64,
+    /// Pixels along z (1 for 2-D data).
+    pub depth: u64,
+    /// imzML coordinates `[x, y, z]` of grid position `(0, 0, 0)`.
+    pub origin: [i64; 3],
+    /// Pixel size, when declared.
+    pub pixel_size: Option<PixelSizeInfo>,
+}
+
+/// Pixel size in micrometres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelSizeInfo {
+    /// Along x, micrometres.
+    pub x: f64,
+    /// Along y, micrometres.
+    pub y: f64,
+    /// Always `micrometer`.
+    pub unit: String,
+}
+
+/// Order of the stored spectra.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelOrder {
+    /// Always `tile-major` in version 1.0.
+    pub kind: String,
+    /// `[width, height]` of a tile.
+    pub tile: [u64; 2],
+}
+
+/// Sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    /// Stored spectra.
+    pub spectra: u64,
+    /// Stored points (m/z, intensity pairs) over all spectra.
+    pub points: u64,
+    /// Channels of the shared axis (continuous stores), `null` otherwise.
+    pub channels: Option<u64>,
+}
+
+/// Data types of the values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DtypeNames {
+    /// Zarr data type of m/z values.
+    pub mz: String,
+    /// Zarr data type of intensities.
+    pub intensity: String,
+}
+
+/// The m/z chunk index of processed stores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MzIndexInfo {
+    /// Points per inner chunk of the m/z-major arrays (the last chunk may hold fewer).
+    pub chunk_points: u64,
+    /// Order of the points inside one inner chunk: `spectrum` (by stored spectrum number, then
+    /// m/z).
+    pub order_in_chunk: String,
+}
+
+/// The imzML the store was converted from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInfo {
+    /// File name of the `.imzML`.
+    pub imzml_name: String,
+    /// File name of the `.ibd`.
+    pub ibd_name: String,
+    /// Sizes in bytes `[imzML, ibd]`.
+    pub sizes: [u64; 2],
+    /// UUID declared by the header (canonical spelling), if any.
+    pub uuid: Option<String>,
+    /// Checksums declared by the header, by algorithm (`md5`, `sha1`, `sha256`).
+    pub checksums: serde_json::Map<String, Value>,
+    /// Algorithms whose checksum the converter verified against the `.ibd`.
+    pub verified_checksums: Vec<String>,
+    /// The mode the header declared.
+    pub declared_mode: Option<String>,
+    /// Deviations from imzML that were repaired, each `{kind, detail}`.
+    pub quirks: Vec<Value>,
+    /// The whole imzML header as an element tree: `{name, attributes, children, text}`.
+    pub header: Value,
+}
+
+/// How the store was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionInfo {
+    /// Name and version of the converter.
+    pub software: String,
+    /// Options that shape the store (chunk sizes, codec).
+    pub options: Value,
+}
+
+/// What a reader may do with a store of a given version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionCheck {
+    /// Same version.
+    Exact,
+    /// Same major, newer minor: readable; unknown additions are to be ignored.
+    NewerMinor,
+    /// Another major version, or not a version: not readable.
+    Incompatible,
+}
+
+/// Compares a store's `version` with the one this crate implements.
+pub fn check_version(version: &str) -> VersionCheck {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let (major, minor) = v.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    match (parse(version), parse(FORMAT_VERSION)) {
+        (Some(store), Some(ours)) if store == ours => VersionCheck::Exact,
+        (Some((major, minor)), Some((our_major, our_minor)))
+            if major == our_major && minor > our_minor =>
+        {
+            VersionCheck::NewerMinor
+        }
+        (Some((major, minor)), Some((our_major, our_minor)))
+            if major == our_major && minor < our_minor =>
+        {
+            VersionCheck::Exact
+        }
+        _ => VersionCheck::Incompatible,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(check_version("1.0"), VersionCheck::Exact);
+        assert_eq!(check_version("1.7"), VersionCheck::NewerMinor);
+        assert_eq!(check_version("2.0"), VersionCheck::Incompatible);
+        assert_eq!(check_version("one"), VersionCheck::Incompatible);
+    }
+}

@@ -1,0 +1,96 @@
+//! m/z windows and the search of the m/z chunk index.
+
+/// A closed m/z interval to integrate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MzWindow {
+    /// Lower bound (inclusive).
+    pub low: f64,
+    /// Upper bound (inclusive).
+    pub high: f64,
+}
+
+impl MzWindow {
+    /// `center` ± `ppm` parts per million of `center`.
+    pub fn ppm(center: f64, ppm: f64) -> Self {
+        let half = center * ppm * 1e-6;
+        Self {
+            low: center - half,
+            high: center + half,
+        }
+    }
+
+    /// `center` ± `da` daltons.
+    pub fn da(center: f64, da: f64) -> Self {
+        Self {
+            low: center - da,
+            high: center + da,
+        }
+    }
+
+    /// Whether `mz` lies in the window.
+    #[inline]
+    pub fn contains(&self, mz: f64) -> bool {
+        mz >= self.low && mz <= self.high
+    }
+
+    /// Whether the window is a proper interval (finite, low ≤ high).
+    pub fn is_valid(&self) -> bool {
+        self.low.is_finite() && self.high.is_finite() && self.low <= self.high
+    }
+}
+
+/// Indices of the chunks whose `[min, max]` m/z range (sorted by `min`, chunks ordered by m/z
+/// so that maxima are non-decreasing too) overlaps `window`.
+pub fn chunks_overlapping(ranges: &[[f64; 2]], window: &MzWindow) -> std::ops::Range<usize> {
+    let first = ranges.partition_point(|r| r[1] < window.low);
+    let end = ranges.partition_point(|r| r[0] <= window.high);
+    first..end.max(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_search_finds_exactly_the_overlapping_chunks() {
+        let ranges = [
+            [100.0, 200.0],
+            [200.0, 300.0],
+            [300.5, 400.0],
+            [400.0, 500.0],
+        ];
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(250.0, 1.0)), 1..2);
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(200.0, 0.0)), 0..2);
+        assert_eq!(
+            chunks_overlapping(&ranges, &MzWindow::da(300.2, 0.1)),
+            2..2,
+            "gap between chunks"
+        );
+        assert_eq!(
+            chunks_overlapping(&ranges, &MzWindow::da(50.0, 1.0)),
+            0..0,
+            "below the range"
+        );
+        assert_eq!(
+            chunks_overlapping(&ranges, &MzWindow::da(900.0, 1.0)),
+            4..4,
+            "above the range"
+        );
+        assert_eq!(
+            chunks_overlapping(
+                &ranges,
+                &MzWindow {
+                    low: 0.0,
+                    high: 1e9
+                }
+            ),
+            0..4
+        );
+    }
+
+    #[test]
+    fn ppm_window_is_symmetric() {
+        let w = MzWindow::ppm(1000.0, 5.0);
+        assert!((w.low - 999.995).abs() < 1e-9 && (w.high - 1000.005).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,185 @@
+//! A zarrs storage adapter over object_store that maps byte ranges straight to ranged GETs.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
+use zarrs::storage::{
+    AsyncMaybeBytesIterator, AsyncReadableStorageTraits, AsyncWritableStorageTraits, Bytes,
+    MaybeBytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix,
+};
+
+use crate::counters::RequestCounters;
+use crate::location::StoreLocation;
+
+/// Most ranged GETs of one key in flight at once.
+const RANGE_CONCURRENCY: usize = 8;
+
+/// zarrs storage over an object store and a prefix, without a HEAD before ranged reads, with
+/// every request counted.
+#[derive(Debug, Clone)]
+pub struct ZarrsObjectStore {
+    location: StoreLocation,
+    counters: RequestCounters,
+}
+
+impl ZarrsObjectStore {
+    /// Wraps a location.
+    pub fn new(location: StoreLocation) -> Self {
+        Self {
+            location,
+            counters: RequestCounters::default(),
+        }
+    }
+
+    /// The request counters of this adapter (shared by its clones).
+    pub fn counters(&self) -> &RequestCounters {
+        &self.counters
+    }
+
+    /// The location.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.location.store
+    }
+
+    /// Reads one byte range of `key`; `None` when the object does not exist.
+    async fn get_range(
+        &self,
+        key: &StoreKey,
+        range: ByteRange,
+    ) -> Result<MaybeBytes, StorageError> {
+        let range = match range {
+            ByteRange::FromStart(0, None) => None,
+            ByteRange::FromStart(offset, None) => Some(GetRange::Offset(offset)),
+            ByteRange::FromStart(offset, Some(length)) => {
+                if length == 0 {
+                    return Ok(Some(Bytes::new()));
+                }
+                Some(GetRange::Bounded(offset..offset + length))
+            }
+            ByteRange::Suffix(length) => Some(GetRange::Suffix(length)),
+        };
+        let options = GetOptions {
+            range,
+            ..GetOptions::default()
+        };
+        let path = self.location.path_of(key.as_str());
+        match self.store().get_opts(&path, options).await {
+            Ok(result) => {
+                let bytes = result.bytes().await.map_err(other)?;
+                self.counters.get(bytes.len() as u64);
+                Ok(Some(bytes))
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                self.counters.get(0);
+                Ok(None)
+            }
+            Err(error) => Err(other(error)),
+        }
+    }
+}
+
+fn other(error: object_store::Error) -> StorageError {
+    StorageError::Other(error.to_string())
+}
+
+#[async_trait::async_trait]
+impl AsyncReadableStorageTraits for ZarrsObjectStore {
+    async fn get(&self, key: &StoreKey) -> Result<MaybeBytes, StorageError> {
+        self.get_range(key, ByteRange::FromStart(0, None)).await
+    }
+
+    async fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<AsyncMaybeBytesIterator<'a>, StorageError> {
+        let ranges: Vec<ByteRange> = byte_ranges.collect();
+        let results: Vec<MaybeBytes> =
+            stream::iter(ranges.into_iter().map(|range| self.get_range(key, range)))
+                .buffered(RANGE_CONCURRENCY)
+                .try_collect()
+                .await?;
+        if results.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let bytes = results.into_iter().map(|b| Ok(b.unwrap_or_default()));
+        Ok(Some(stream::iter(bytes).boxed()))
+    }
+
+    async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        self.counters.head();
+        match self
+            .store()
+            .head(&self.location.path_of(key.as_str()))
+            .await
+        {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(other(error)),
+        }
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        true
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncWritableStorageTraits for ZarrsObjectStore {
+    async fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
+        self.counters.put(value.len() as u64);
+        self.store()
+            .put(
+                &self.location.path_of(key.as_str()),
+                PutPayload::from_bytes(value),
+            )
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn set_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        offset_values: OffsetBytesIterator<'a>,
+    ) -> Result<(), StorageError> {
+        zarrs::storage::async_store_set_partial_many(self, key, offset_values).await
+    }
+
+    async fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
+        self.counters.delete();
+        match self
+            .store()
+            .delete(&self.location.path_of(key.as_str()))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(other(error)),
+        }
+    }
+
+    async fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
+        let path = self.location.path_of(prefix.as_str());
+        let locations = self
+            .store()
+            .list(Some(&path))
+            .map_ok(|meta| meta.location)
+            .boxed();
+        self.store()
+            .delete_stream(locations)
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    fn supports_set_partial(&self) -> bool {
+        false
+    }
+}

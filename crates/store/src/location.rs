@@ -1,0 +1,118 @@
+//! Resolution of user-given locations into an object store and a prefix.
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use url::Url;
+
+use crate::error::StoreError;
+
+/// An object store and the prefix of one imzarr store (or one input file) inside it.
+#[derive(Debug, Clone)]
+pub struct StoreLocation {
+    /// The backend.
+    pub store: Arc<dyn ObjectStore>,
+    /// The prefix (directory) inside the backend; empty for the backend's root.
+    pub prefix: Path,
+    /// What the user gave, for messages (never contains credentials: object_store reads them
+    /// from the environment).
+    pub display: String,
+}
+
+impl StoreLocation {
+    /// Resolves a local path (relative or absolute), a `file://` URL, an `s3://bucket/prefix`
+    /// URL or any URL object_store supports. For local paths, `create_dir` makes the directory
+    /// first (for outputs).
+    pub fn from_url(text: &str, create_dir: bool) -> Result<Self, StoreError> {
+        let invalid = |message: String| StoreError::InvalidUrl {
+            url: text.to_string(),
+            message,
+        };
+        let display = text.to_string();
+        match Url::parse(text) {
+            Ok(url) if url.scheme() == "s3" || url.scheme() == "s3a" => {
+                let store = AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(|source| StoreError::Backend {
+                        url: text.to_string(),
+                        source,
+                    })?;
+                let prefix = Path::parse(url.path().trim_start_matches('/'))
+                    .map_err(|e| invalid(e.to_string()))?;
+                Ok(Self {
+                    store: Arc::new(store),
+                    prefix,
+                    display,
+                })
+            }
+            Ok(url) if url.scheme() == "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| invalid("not a local file URL".into()))?;
+                Self::local(&path, create_dir, display)
+            }
+            Ok(url) if url.scheme().len() > 1 => {
+                let options: Vec<(String, String)> = std::env::vars()
+                    .filter(|(k, _)| {
+                        k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_")
+                    })
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect();
+                let (store, prefix) =
+                    object_store::parse_url_opts(&url, options).map_err(|source| {
+                        StoreError::Backend {
+                            url: text.to_string(),
+                            source,
+                        }
+                    })?;
+                Ok(Self {
+                    store: Arc::from(store),
+                    prefix,
+                    display,
+                })
+            }
+            // Not a URL, or a Windows drive letter parsed as a scheme: a local path.
+            _ => Self::local(std::path::Path::new(text), create_dir, display),
+        }
+    }
+
+    fn local(
+        path: &std::path::Path,
+        create_dir: bool,
+        display: String,
+    ) -> Result<Self, StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if create_dir {
+            std::fs::create_dir_all(path).map_err(io)?;
+        }
+        let absolute = std::path::absolute(path).map_err(io)?;
+        let store =
+            LocalFileSystem::new_with_prefix(&absolute).map_err(|source| StoreError::Backend {
+                url: display.clone(),
+                source,
+            })?;
+        Ok(Self {
+            store: Arc::new(store),
+            prefix: Path::default(),
+            display,
+        })
+    }
+
+    /// The object path of `key` (a `/`-separated key relative to the prefix).
+    pub fn path_of(&self, key: &str) -> Path {
+        let mut parts: Vec<String> = self
+            .prefix
+            .parts()
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        parts.extend(key.split('/').filter(|p| !p.is_empty()).map(str::to_string));
+        Path::from_iter(parts)
+    }
+}
