@@ -1,1 +1,26 @@
-fn main() {}
+//! `imzarr`: convert imzML to imzarr stores, inspect them, render ion images.
+
+mod cli;
+mod commands;
+mod exit;
+mod render;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("imzarr: cannot start the async runtime: {error}");
+            return exit::Failure::Internal.code();
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("imzarr: {}", failure.message);
+            failure.kind.code()
+        }
+    }
+}

@@ -71,11 +71,7 @@ impl ArraySpec {
         dimension_names: Vec<&'static str>,
         codec: Codec,
     ) -> Self {
-        let inner_shape: Vec<u64> = inner_shape
-            .iter()
-            .zip(&shape)
-            .map(|(&c, &s)| c.min(s).max(1))
-            .collect();
+        let inner_shape: Vec<u64> = inner_shape.iter().zip(&shape).map(|(&c, &s)| c.min(s).max(1)).collect();
         let shard_shape: Vec<u64> = inner_shape
             .iter()
             .zip(&shape)

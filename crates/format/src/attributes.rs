@@ -174,14 +174,10 @@ pub fn check_version(version: &str) -> VersionCheck {
     };
     match (parse(version), parse(FORMAT_VERSION)) {
         (Some(store), Some(ours)) if store == ours => VersionCheck::Exact,
-        (Some((major, minor)), Some((our_major, our_minor)))
-            if major == our_major && minor > our_minor =>
-        {
+        (Some((major, minor)), Some((our_major, our_minor))) if major == our_major && minor > our_minor => {
             VersionCheck::NewerMinor
         }
-        (Some((major, minor)), Some((our_major, our_minor)))
-            if major == our_major && minor < our_minor =>
-        {
+        (Some((major, minor)), Some((our_major, our_minor))) if major == our_major && minor < our_minor => {
             VersionCheck::Exact
         }
         _ => VersionCheck::Incompatible,

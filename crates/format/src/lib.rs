@@ -11,9 +11,8 @@ mod pixel_order;
 
 pub use array_spec::{ArraySpec, Codec, group_metadata};
 pub use attributes::{
-    AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo,
-    ImzarrAttributes, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck,
-    check_version,
+    AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
+    MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
 pub use mz_window::{MzWindow, chunks_overlapping};
 pub use ome::{multiscale_levels, ome_multiscales};

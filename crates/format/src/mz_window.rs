@@ -53,12 +53,7 @@ mod tests {
 
     #[test]
     fn window_search_finds_exactly_the_overlapping_chunks() {
-        let ranges = [
-            [100.0, 200.0],
-            [200.0, 300.0],
-            [300.5, 400.0],
-            [400.0, 500.0],
-        ];
+        let ranges = [[100.0, 200.0], [200.0, 300.0], [300.5, 400.0], [400.0, 500.0]];
         assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(250.0, 1.0)), 1..2);
         assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(200.0, 0.0)), 0..2);
         assert_eq!(
@@ -76,16 +71,7 @@ mod tests {
             4..4,
             "above the range"
         );
-        assert_eq!(
-            chunks_overlapping(
-                &ranges,
-                &MzWindow {
-                    low: 0.0,
-                    high: 1e9
-                }
-            ),
-            0..4
-        );
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow { low: 0.0, high: 1e9 }), 0..4);
     }
 
     #[test]

@@ -17,12 +17,7 @@ pub fn multiscale_levels(height: u64, width: u64) -> Vec<(u64, u64)> {
 
 /// The `ome` attribute of a multiscale image group with axes `c, [z,] y, x` and the datasets
 /// `0`, `1`, ... of `level_count` levels. `pixel_size_um` is `(x, y)` in micrometres, if known.
-pub fn ome_multiscales(
-    name: &str,
-    level_count: usize,
-    has_z: bool,
-    pixel_size_um: Option<(f64, f64)>,
-) -> Value {
+pub fn ome_multiscales(name: &str, level_count: usize, has_z: bool, pixel_size_um: Option<(f64, f64)>) -> Value {
     let (px, py, unit) = match pixel_size_um {
         Some((x, y)) => (x, y, Some("micrometer")),
         None => (1.0, 1.0, None),
@@ -58,10 +53,7 @@ mod tests {
     #[test]
     fn pyramid_stops_at_256() {
         assert_eq!(multiscale_levels(100, 40), vec![(100, 40)]);
-        assert_eq!(
-            multiscale_levels(1000, 300),
-            vec![(1000, 300), (500, 150), (250, 75)]
-        );
+        assert_eq!(multiscale_levels(1000, 300), vec![(1000, 300), (500, 150), (250, 75)]);
     }
 
     #[test]

@@ -46,9 +46,7 @@ mod tests {
     #[test]
     fn a_tile_is_contiguous() {
         let (width, height) = (5u64, 4u64);
-        let positions: Vec<[u64; 3]> = (0..height)
-            .flat_map(|y| (0..width).map(move |x| [x, y, 0]))
-            .collect();
+        let positions: Vec<[u64; 3]> = (0..height).flat_map(|y| (0..width).map(move |x| [x, y, 0])).collect();
         let order = TileOrder {
             tile_width: 2,
             tile_height: 2,

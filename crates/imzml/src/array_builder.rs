@@ -67,20 +67,12 @@ impl ArrayBuilder {
                 self.length = Some(parse_length(value, "external array length", path, context)?)
             }
             cv::EXTERNAL_ENCODED_LENGTH => {
-                self.encoded_length = Some(parse_length(
-                    value,
-                    "external encoded length",
-                    path,
-                    context,
-                )?)
+                self.encoded_length = Some(parse_length(value, "external encoded length", path, context)?)
             }
             other => {
                 if let Some(dtype) = DataType::from_accession(other) {
                     self.dtypes.push(dtype);
-                } else if let Some((_, name)) = cv::UNSUPPORTED_COMPRESSIONS
-                    .iter()
-                    .find(|(a, _)| *a == other)
-                {
+                } else if let Some((_, name)) = cv::UNSUPPORTED_COMPRESSIONS.iter().find(|(a, _)| *a == other) {
                     self.unsupported_compression = Some(name);
                 } else if is_array_kind(other) {
                     self.kind = Some(ArrayKind::Other(other.to_string()));
@@ -100,15 +92,17 @@ impl ArrayBuilder {
         quirks: &mut Vec<Quirk>,
     ) -> Result<(ArrayKind, ArrayRef)> {
         let kind = self.kind.take().ok_or_else(|| {
-            ImzmlError::format(path, context(), "binaryDataArray declares no array kind (m/z array MS:1000514, intensity array MS:1000515, ...)")
+            ImzmlError::format(
+                path,
+                context(),
+                "binaryDataArray declares no array kind (m/z array MS:1000514, intensity array MS:1000515, ...)",
+            )
         })?;
         if let Some(name) = self.unsupported_compression {
             return Err(ImzmlError::Unsupported {
                 path: path.to_path_buf(),
                 context: context(),
-                feature: format!(
-                    "{name}: decompress the file with a tool that writes zlib or uncompressed imzML"
-                ),
+                feature: format!("{name}: decompress the file with a tool that writes zlib or uncompressed imzML"),
             });
         }
         let compression = self.resolve_compression(path, context, quirks)?;
@@ -214,10 +208,7 @@ impl ArrayBuilder {
             None => {
                 quirks.push(Quirk::new(
                     "no-compression-term",
-                    format!(
-                        "{}: no compression term; assuming no compression",
-                        context()
-                    ),
+                    format!("{}: no compression term; assuming no compression", context()),
                 ));
                 return Ok(Compression::None);
             }
@@ -266,7 +257,11 @@ impl ArrayBuilder {
                     [chosen] => {
                         quirks.push(Quirk::new(
                             "several-precision-terms",
-                            format!("{}: precision terms {names:?} declared together; the encoded length fits {} only", context(), chosen.cv_name()),
+                            format!(
+                                "{}: precision terms {names:?} declared together; the encoded length fits {} only",
+                                context(),
+                                chosen.cv_name()
+                            ),
                         ));
                         Ok(*chosen)
                     }

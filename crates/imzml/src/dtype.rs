@@ -100,6 +100,11 @@ impl DataType {
         }
     }
 
+    /// The data type whose Zarr v3 name is `name`.
+    pub fn from_zarr_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.zarr_name() == name)
+    }
+
     /// Decodes the value at the start of `bytes` (little-endian) as `f64`.
     ///
     /// `bytes` must hold at least [`DataType::size`] bytes. 64-bit integers above 2^53 lose

@@ -117,9 +117,7 @@ pub enum ImzmlError {
         found: String,
     },
     /// A declared checksum does not match the `.ibd` contents.
-    #[error(
-        "{path}: {algorithm} checksum mismatch: the imzML declares {declared}, the .ibd hashes to {computed}"
-    )]
+    #[error("{path}: {algorithm} checksum mismatch: the imzML declares {declared}, the .ibd hashes to {computed}")]
     ChecksumMismatch {
         /// The `.ibd` file.
         path: PathBuf,
@@ -143,11 +141,7 @@ impl ImzmlError {
         }
     }
 
-    pub(crate) fn format(
-        path: &std::path::Path,
-        context: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn format(path: &std::path::Path, context: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Format {
             path: path.to_path_buf(),
             context: context.into(),

@@ -31,20 +31,11 @@ pub(crate) fn finish(
         mut quirks,
     } = parsed;
     if spectra.is_empty() {
-        return Err(ImzmlError::format(
-            path,
-            "spectrumList",
-            "the file holds no spectra",
-        ));
+        return Err(ImzmlError::format(path, "spectrumList", "the file holds no spectra"));
     }
     unwrap_32bit_offsets(&mut spectra, ibd_len, &mut quirks);
     check_coordinates(path, &spectra)?;
-    remove_duplicate_pixels(
-        path,
-        &mut spectra,
-        options.allow_duplicate_pixels,
-        &mut quirks,
-    )?;
+    remove_duplicate_pixels(path, &mut spectra, options.allow_duplicate_pixels, &mut quirks)?;
     let mode = actual_mode(&spectra);
     match terms.declared_mode {
         Some(declared) if declared != mode => quirks.push(Quirk::new(
@@ -117,10 +108,7 @@ fn check_coordinates(path: &Path, spectra: &[SpectrumEntry]) -> Result<()> {
                 ),
             ));
         }
-        if spectrum.x > u32::MAX as i64
-            || spectrum.y > u32::MAX as i64
-            || spectrum.z > u32::MAX as i64
-        {
+        if spectrum.x > u32::MAX as i64 || spectrum.y > u32::MAX as i64 || spectrum.z > u32::MAX as i64 {
             return Err(ImzmlError::format(
                 path,
                 format!("spectrum {}", spectrum.index),
@@ -157,7 +145,13 @@ fn remove_duplicate_pixels(
         }
     }
     if !dropped.is_empty() {
-        quirks.push(Quirk::new("duplicate-pixels-dropped", format!("{} spectra at already-used pixels were dropped (the first one at each pixel is kept)", dropped.len())));
+        quirks.push(Quirk::new(
+            "duplicate-pixels-dropped",
+            format!(
+                "{} spectra at already-used pixels were dropped (the first one at each pixel is kept)",
+                dropped.len()
+            ),
+        ));
         dropped.sort_unstable();
         for i in dropped.into_iter().rev() {
             spectra.remove(i);
@@ -180,16 +174,12 @@ fn unwrap_32bit_offsets(spectra: &mut [SpectrumEntry], ibd_len: u64, quirks: &mu
     let mut high_water = 0u64;
     let mut repaired = 0usize;
     for spectrum in spectra.iter_mut() {
-        for (array, shared) in [
-            (&mut spectrum.mz, continuous),
-            (&mut spectrum.intensity, false),
-        ] {
+        for (array, shared) in [(&mut spectrum.mz, continuous), (&mut spectrum.intensity, false)] {
             if shared {
                 continue;
             }
             let mut offset = array.offset;
-            while offset + WRAP / 2 < high_water && offset + WRAP + array.encoded_length <= ibd_len
-            {
+            while offset + WRAP / 2 < high_water && offset + WRAP + array.encoded_length <= ibd_len {
                 offset += WRAP;
             }
             if offset != array.offset {
@@ -200,7 +190,10 @@ fn unwrap_32bit_offsets(spectra: &mut [SpectrumEntry], ibd_len: u64, quirks: &mu
         }
     }
     if repaired > 0 {
-        quirks.push(Quirk::new("offsets-wrapped-at-32-bits", format!("{repaired} array offsets had overflowed 32 bits and were lifted by multiples of 2^32")));
+        quirks.push(Quirk::new(
+            "offsets-wrapped-at-32-bits",
+            format!("{repaired} array offsets had overflowed 32 bits and were lifted by multiples of 2^32"),
+        ));
     }
 }
 

@@ -24,12 +24,7 @@ pub(crate) struct HeaderTerms {
 }
 
 impl HeaderTerms {
-    pub(crate) fn apply_file_content(
-        &mut self,
-        accession: &str,
-        value: &str,
-        path: &Path,
-    ) -> Result<()> {
+    pub(crate) fn apply_file_content(&mut self, accession: &str, value: &str, path: &Path) -> Result<()> {
         match accession {
             cv::CONTINUOUS => self.set_mode(Mode::Continuous, path)?,
             cv::PROCESSED => self.set_mode(Mode::Processed, path)?,
@@ -81,7 +76,10 @@ impl HeaderTerms {
         let number = || value.trim().parse::<f64>().ok().filter(|v| v.is_finite());
         let mut conflict = |name: &str, present: bool| {
             if !first_block && present {
-                quirks.push(Quirk::new("several-scan-settings", format!("a later scanSettings block also declares {name} = {value}; the first block wins")));
+                quirks.push(Quirk::new(
+                    "several-scan-settings",
+                    format!("a later scanSettings block also declares {name} = {value}; the first block wins"),
+                ));
             }
         };
         match accession {
@@ -91,27 +89,19 @@ impl HeaderTerms {
             cv::MAX_COUNT_Y => set_first(&mut self.grid.max_count_y, count(), first_block, |p| {
                 conflict("max count of pixels y", p)
             }),
-            cv::MAX_DIMENSION_X => {
-                set_first(&mut self.grid.max_dimension_x, number(), first_block, |p| {
-                    conflict("max dimension x", p)
-                })
-            }
-            cv::MAX_DIMENSION_Y => {
-                set_first(&mut self.grid.max_dimension_y, number(), first_block, |p| {
-                    conflict("max dimension y", p)
-                })
-            }
+            cv::MAX_DIMENSION_X => set_first(&mut self.grid.max_dimension_x, number(), first_block, |p| {
+                conflict("max dimension x", p)
+            }),
+            cv::MAX_DIMENSION_Y => set_first(&mut self.grid.max_dimension_y, number(), first_block, |p| {
+                conflict("max dimension y", p)
+            }),
             cv::PIXEL_SIZE_X => {
                 let v = number().map(|n| (n, unit.map(str::to_string)));
-                set_first(&mut self.pixel_size_x, v, first_block, |p| {
-                    conflict("pixel size x", p)
-                })
+                set_first(&mut self.pixel_size_x, v, first_block, |p| conflict("pixel size x", p))
             }
             cv::PIXEL_SIZE_Y => {
                 let v = number().map(|n| (n, unit.map(str::to_string)));
-                set_first(&mut self.pixel_size_y, v, first_block, |p| {
-                    conflict("pixel size y", p)
-                })
+                set_first(&mut self.pixel_size_y, v, first_block, |p| conflict("pixel size y", p))
             }
             _ => {}
         }
@@ -147,10 +137,7 @@ impl HeaderTerms {
     /// Pixel size in micrometres. Where only x is declared, y is taken equal to it.
     pub(crate) fn pixel_size(&self, quirks: &mut Vec<Quirk>) -> Option<PixelSize> {
         let (x, x_unit) = self.pixel_size_x.clone()?;
-        let (y, y_unit) = self
-            .pixel_size_y
-            .clone()
-            .unwrap_or_else(|| (x, x_unit.clone()));
+        let (y, y_unit) = self.pixel_size_y.clone().unwrap_or_else(|| (x, x_unit.clone()));
         let (x_um, unit) = to_micrometres(x, x_unit.as_deref(), quirks);
         let (y_um, _) = to_micrometres(y, y_unit.as_deref(), quirks);
         Some(PixelSize {
@@ -161,12 +148,7 @@ impl HeaderTerms {
     }
 }
 
-fn set_first<T>(
-    slot: &mut Option<T>,
-    value: Option<T>,
-    first_block: bool,
-    on_conflict: impl FnOnce(bool),
-) {
+fn set_first<T>(slot: &mut Option<T>, value: Option<T>, first_block: bool, on_conflict: impl FnOnce(bool)) {
     if first_block || slot.is_none() {
         if value.is_some() {
             *slot = value;
@@ -184,9 +166,7 @@ fn to_micrometres(value: f64, unit: Option<&str>, quirks: &mut Vec<Quirk>) -> (f
         Some(other) => {
             quirks.push(Quirk::new(
                 "unknown-pixel-size-unit",
-                format!(
-                    "pixel size unit {other} is not a length unit imzML uses; read as micrometres"
-                ),
+                format!("pixel size unit {other} is not a length unit imzML uses; read as micrometres"),
             ));
             (value, "micrometer")
         }

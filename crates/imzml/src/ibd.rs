@@ -9,7 +9,7 @@ use md5::Digest;
 
 use crate::dtype::{ArrayBytes, Compression};
 use crate::error::{ImzmlError, Result};
-use crate::model::{ArrayRef, Imzml, SpectrumEntry};
+use crate::model::{ArrayRef, Imzml, Quirk, SpectrumEntry};
 use crate::numbers::{format_uuid, to_hex};
 
 /// An opened `.ibd` file whose UUID matches its imzML and whose arrays all lie inside it.
@@ -59,10 +59,7 @@ impl Ibd {
             return Err(ImzmlError::format(
                 &self.path,
                 "byte 0",
-                format!(
-                    "the file has {} bytes, fewer than the 16 of its UUID",
-                    self.len
-                ),
+                format!("the file has {} bytes, fewer than the 16 of its UUID", self.len),
             ));
         }
         self.read_at(0, &mut found)?;
@@ -116,8 +113,7 @@ impl Ibd {
                 let mut encoded = vec![0u8; r.encoded_length as usize];
                 self.read_at(r.offset, &mut encoded)?;
                 out.bytes.reserve(decoded_len);
-                let mut decoder =
-                    flate2::read::ZlibDecoder::new(encoded.as_slice()).take(decoded_len as u64 + 1);
+                let mut decoder = flate2::read::ZlibDecoder::new(encoded.as_slice()).take(decoded_len as u64 + 1);
                 decoder.read_to_end(&mut out.bytes).map_err(|e| {
                     ImzmlError::format(
                         &self.path,
@@ -151,25 +147,24 @@ impl Ibd {
             bytes: Vec::new(),
         };
         self.read_array_into(spectrum.index, "m/z", &spectrum.mz, &mut mz)?;
-        self.read_array_into(
-            spectrum.index,
-            "intensity",
-            &spectrum.intensity,
-            &mut intensity,
-        )?;
+        self.read_array_into(spectrum.index, "intensity", &spectrum.intensity, &mut intensity)?;
         Ok((mz, intensity))
     }
 
-    /// Hashes the whole file and compares with every checksum the header declares. Returns the
-    /// names of the algorithms checked (empty when none is declared).
-    pub fn verify_checksums(&self, imzml: &Imzml) -> Result<Vec<&'static str>> {
+    /// Hashes the whole file and compares with every checksum the header declares.
+    ///
+    /// The strongest declared checksum (SHA-256, then SHA-1, then MD5) decides: if it does not
+    /// match, the file is corrupt or not the one the header describes, and that is an error.
+    /// A weaker checksum that does not match while a stronger one does is stale (some writers
+    /// forget to update it) and is reported as a quirk.
+    pub fn verify_checksums(&self, imzml: &Imzml) -> Result<ChecksumOutcome> {
         let declared = &imzml.header.checksums;
-        let mut checked = Vec::new();
+        let mut outcome = ChecksumOutcome::default();
         let mut md5 = declared.md5.as_ref().map(|_| md5::Md5::new());
         let mut sha1 = declared.sha1.as_ref().map(|_| sha1::Sha1::new());
         let mut sha256 = declared.sha256.as_ref().map(|_| sha2::Sha256::new());
         if md5.is_none() && sha1.is_none() && sha256.is_none() {
-            return Ok(checked);
+            return Ok(outcome);
         }
         let mut buf = vec![0u8; 1 << 20];
         let mut offset = 0u64;
@@ -181,38 +176,50 @@ impl Ibd {
             sha256.iter_mut().for_each(|h| h.update(&buf[..n]));
             offset += n as u64;
         }
+        // Strongest first.
         let computed = [
-            (
-                "MD5",
-                declared.md5.as_ref(),
-                md5.map(|h| to_hex(&h.finalize())),
-            ),
-            (
-                "SHA-1",
-                declared.sha1.as_ref(),
-                sha1.map(|h| to_hex(&h.finalize())),
-            ),
             (
                 "SHA-256",
                 declared.sha256.as_ref(),
                 sha256.map(|h| to_hex(&h.finalize())),
             ),
+            ("SHA-1", declared.sha1.as_ref(), sha1.map(|h| to_hex(&h.finalize()))),
+            ("MD5", declared.md5.as_ref(), md5.map(|h| to_hex(&h.finalize()))),
         ];
         for (algorithm, declared, computed) in computed {
-            if let (Some(declared), Some(computed)) = (declared, computed) {
-                if !declared.eq_ignore_ascii_case(&computed) {
-                    return Err(ImzmlError::ChecksumMismatch {
-                        path: self.path.clone(),
-                        algorithm,
-                        declared: declared.clone(),
-                        computed,
-                    });
-                }
-                checked.push(algorithm);
+            let (Some(declared), Some(computed)) = (declared, computed) else {
+                continue;
+            };
+            if declared.eq_ignore_ascii_case(&computed) {
+                outcome.verified.push(algorithm);
+            } else if outcome.verified.is_empty() {
+                return Err(ImzmlError::ChecksumMismatch {
+                    path: self.path.clone(),
+                    algorithm,
+                    declared: declared.clone(),
+                    computed,
+                });
+            } else {
+                outcome.stale.push(Quirk::new(
+                    "stale-checksum",
+                    format!(
+                        "the declared {algorithm} {declared} does not match ({computed}), but the stronger {} does",
+                        outcome.verified[0]
+                    ),
+                ));
             }
         }
-        Ok(checked)
+        Ok(outcome)
     }
+}
+
+/// What [`Ibd::verify_checksums`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChecksumOutcome {
+    /// Algorithms whose declared checksum matches.
+    pub verified: Vec<&'static str>,
+    /// Weaker checksums that did not match while a stronger one did.
+    pub stale: Vec<Quirk>,
 }
 
 #[cfg(unix)]

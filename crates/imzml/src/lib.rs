@@ -38,11 +38,11 @@ mod writer;
 pub use dtype::{ArrayBytes, Compression, DataType};
 pub use error::{ImzmlError, Result};
 pub use grid::Grid;
-pub use ibd::Ibd;
+pub use ibd::{ChecksumOutcome, Ibd};
 pub use limits::{Limits, ParseOptions};
 pub use model::{
-    ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, PixelSize, Polarity, Quirk,
-    SpectrumEntry, SpectrumType, XmlNode,
+    ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, PixelSize, Polarity, Quirk, SpectrumEntry, SpectrumType,
+    XmlNode,
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
 pub use writer::{ImzmlWriter, WriterOptions};

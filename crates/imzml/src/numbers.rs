@@ -44,18 +44,14 @@ pub fn parse_coordinate(text: &str) -> Option<i64> {
         return Some(value);
     }
     let value = text.parse::<f64>().ok()?;
-    (value.is_finite() && value.fract() == 0.0 && value.abs() < F64_EXACT_LIMIT)
-        .then_some(value as i64)
+    (value.is_finite() && value.fract() == 0.0 && value.abs() < F64_EXACT_LIMIT).then_some(value as i64)
 }
 
 /// Parses a UUID in any spelling seen in imzML files: with or without braces, with or without
 /// hyphens, upper or lower case.
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let text = text.trim();
-    let text = text
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .unwrap_or(text);
+    let text = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(text);
     let hex: Vec<u8> = text.bytes().filter(|&b| b != b'-').collect();
     if hex.len() != 32 {
         return None;
@@ -97,19 +93,13 @@ mod tests {
     #[test]
     fn integers_in_every_spelling() {
         assert_eq!(parse_unsigned("16"), Some((16, IntegerSpelling::Plain)));
-        assert_eq!(
-            parse_unsigned(" 1.6E1 "),
-            Some((16, IntegerSpelling::Decimal))
-        );
+        assert_eq!(parse_unsigned(" 1.6E1 "), Some((16, IntegerSpelling::Decimal)));
         assert_eq!(parse_unsigned("16.0"), Some((16, IntegerSpelling::Decimal)));
         assert_eq!(
             parse_unsigned("-2147483648"),
             Some((2_147_483_648, IntegerSpelling::Wrapped32))
         );
-        assert_eq!(
-            parse_unsigned("-1"),
-            Some((4_294_967_295, IntegerSpelling::Wrapped32))
-        );
+        assert_eq!(parse_unsigned("-1"), Some((4_294_967_295, IntegerSpelling::Wrapped32)));
         assert_eq!(parse_unsigned("-9999999999"), None);
         assert_eq!(parse_unsigned("16.5"), None);
         assert_eq!(parse_unsigned("1e300"), None);
@@ -129,10 +119,7 @@ mod tests {
         ] {
             assert_eq!(parse_uuid(spelling), Some(expected), "{spelling}");
         }
-        assert_eq!(
-            format_uuid(&expected),
-            "554a27fa-79d2-4766-9a2c-862e6d78b1f3"
-        );
+        assert_eq!(format_uuid(&expected), "554a27fa-79d2-4766-9a2c-862e6d78b1f3");
         assert_eq!(parse_uuid("554a27fa79d247669a2c862e6d78b1"), None);
         assert_eq!(parse_uuid("zz4a27fa79d247669a2c862e6d78b1f3"), None);
     }

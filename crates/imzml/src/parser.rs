@@ -60,9 +60,7 @@ pub fn locate_ibd(imzml_path: &Path) -> Result<PathBuf> {
         for entry in entries.flatten() {
             let candidate = entry.path();
             let same_stem = candidate.file_stem() == Some(stem);
-            let is_ibd = candidate
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("ibd"));
+            let is_ibd = candidate.extension().is_some_and(|e| e.eq_ignore_ascii_case("ibd"));
             if same_stem && is_ibd {
                 return Ok(candidate);
             }
@@ -91,22 +89,14 @@ pub fn parse_reader<R: BufRead>(
 ) -> Result<Imzml> {
     let head = input.fill_buf().map_err(|e| ImzmlError::io(path, e))?;
     match declared_encoding(head) {
-        Declared::Utf8 => {
-            parse_events(Reader::from_reader(input), path, ibd_path, ibd_len, options)
-        }
+        Declared::Utf8 => parse_events(Reader::from_reader(input), path, ibd_path, ibd_len, options),
         Declared::Other(encoding) => {
             let mut decoding = DecodingReader::new(input);
             if encoding.is_ascii_compatible() {
                 // Called before the first read, while the reader still holds its prefix.
                 decoding.set_encoding(encoding);
             }
-            parse_events(
-                Reader::from_reader(decoding),
-                path,
-                ibd_path,
-                ibd_len,
-                options,
-            )
+            parse_events(Reader::from_reader(decoding), path, ibd_path, ibd_len, options)
         }
         Declared::Unknown(label) => Err(ImzmlError::Unsupported {
             path: path.to_path_buf(),
@@ -317,10 +307,7 @@ impl<'p> Parser<'p> {
         } else if name == "referenceableParamGroupRef" && section != Section::ParamGroup {
             self.group_ref(element, section)?;
         }
-        if section != Section::Spectrum
-            && section != Section::BinaryDataArray
-            && section != Section::Binary
-        {
+        if section != Section::Spectrum && section != Section::BinaryDataArray && section != Section::Binary {
             self.open_tree_node(element)?;
         }
         Ok(())
@@ -354,8 +341,7 @@ impl<'p> Parser<'p> {
             Some(Section::Binary) => Err(ImzmlError::Unsupported {
                 path: self.path.to_path_buf(),
                 context: self.context(),
-                feature: "binary data inside the XML (mzML style); imzML keeps arrays in the .ibd"
-                    .into(),
+                feature: "binary data inside the XML (mzML style); imzML keeps arrays in the .ibd".into(),
             }),
             Some(Section::Spectrum | Section::BinaryDataArray) => Ok(()),
             _ => {
@@ -403,10 +389,8 @@ impl<'p> Parser<'p> {
             if value.len() > self.limits.max_text_bytes {
                 return Err(self.text_limit(value.len()));
             }
-            node.attributes.push((
-                attr.key.local_name().as_ref().to_string(),
-                value.into_owned(),
-            ));
+            node.attributes
+                .push((attr.key.local_name().as_ref().to_string(), value.into_owned()));
         }
         self.tree.push(node);
         Ok(())
@@ -438,8 +422,7 @@ impl<'p> Parser<'p> {
                 _ => {}
             }
         }
-        let accession = accession
-            .ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
+        let accession = accession.ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
         let value = value.unwrap_or_default();
         self.apply_param(section, accession.trim(), &value, unit.as_deref())
     }
@@ -454,23 +437,12 @@ impl<'p> Parser<'p> {
             )
         })?;
         for param in &params {
-            self.apply_param(
-                section,
-                &param.accession,
-                &param.value,
-                param.unit_accession.as_deref(),
-            )?;
+            self.apply_param(section, &param.accession, &param.value, param.unit_accession.as_deref())?;
         }
         Ok(())
     }
 
-    fn apply_param(
-        &mut self,
-        section: Section,
-        accession: &str,
-        value: &str,
-        unit: Option<&str>,
-    ) -> Result<()> {
+    fn apply_param(&mut self, section: Section, accession: &str, value: &str, unit: Option<&str>) -> Result<()> {
         match section {
             Section::ParamGroup => {
                 if let Some((_, params)) = &mut self.group {
@@ -481,18 +453,11 @@ impl<'p> Parser<'p> {
                     });
                 }
             }
-            Section::FileContent => self
-                .header
-                .apply_file_content(accession, value, self.path)?,
+            Section::FileContent => self.header.apply_file_content(accession, value, self.path)?,
             Section::ScanSettings => {
                 let first_block = self.scan_settings_seen <= 1;
-                self.header.apply_scan_settings(
-                    accession,
-                    value,
-                    unit,
-                    first_block,
-                    &mut self.quirks,
-                )
+                self.header
+                    .apply_scan_settings(accession, value, unit, first_block, &mut self.quirks)
             }
             Section::BinaryDataArray => {
                 let context = self.context();
@@ -599,12 +564,8 @@ impl<'p> Parser<'p> {
             context: context.clone(),
             term,
         };
-        let x = spectrum
-            .x
-            .ok_or_else(|| missing("IMS:1000050 position x"))?;
-        let y = spectrum
-            .y
-            .ok_or_else(|| missing("IMS:1000051 position y"))?;
+        let x = spectrum.x.ok_or_else(|| missing("IMS:1000050 position x"))?;
+        let y = spectrum.y.ok_or_else(|| missing("IMS:1000051 position y"))?;
         let mut mz = None;
         let mut intensity = None;
         let mut other_arrays = Vec::new();

@@ -66,12 +66,9 @@ impl SyntheticSpec {
         let points = self.points_per_spectrum as u64;
         match self.mode {
             Mode::Continuous => {
-                points * self.mz_dtype.size() as u64
-                    + spectra * points * self.intensity_dtype.size() as u64
+                points * self.mz_dtype.size() as u64 + spectra * points * self.intensity_dtype.size() as u64
             }
-            Mode::Processed => {
-                spectra * points * (self.mz_dtype.size() + self.intensity_dtype.size()) as u64
-            }
+            Mode::Processed => spectra * points * (self.mz_dtype.size() + self.intensity_dtype.size()) as u64,
         }
     }
 }
@@ -121,9 +118,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
     };
     let mut writer = ImzmlWriter::create(path, options)?;
     let mut rng = SplitMix64::new(spec.seed);
-    let species: Vec<f64> = (0..64)
-        .map(|_| MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW))
-        .collect();
+    let species: Vec<f64> = (0..64).map(|_| MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW)).collect();
     let shared_axis = continuous_axis(spec);
     let mut mz = Vec::with_capacity(spec.points_per_spectrum * 2);
     let mut intensity = Vec::with_capacity(spec.points_per_spectrum * 2);
@@ -145,10 +140,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
                             .take(8)
                             .map(|&s| gaussian(m, s, 0.05) * 500.0 * weight)
                             .sum();
-                        intensity.push(quantize(
-                            signal + rng.next_f64() * 20.0,
-                            spec.intensity_dtype,
-                        ));
+                        intensity.push(quantize(signal + rng.next_f64() * 20.0, spec.intensity_dtype));
                     }
                     mz.extend_from_slice(&shared_axis);
                 }
@@ -164,10 +156,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
                     }
                     mz.sort_by(f64::total_cmp);
                     for _ in 0..count {
-                        intensity.push(quantize(
-                            1.0 + rng.next_f64() * 1000.0 * weight,
-                            spec.intensity_dtype,
-                        ));
+                        intensity.push(quantize(1.0 + rng.next_f64() * 1000.0 * weight, spec.intensity_dtype));
                     }
                 }
             }

@@ -88,9 +88,7 @@ impl ImzmlWriter {
         let imzml_path = path.as_ref().to_path_buf();
         let ibd_path = imzml_path.with_extension("ibd");
         let spool_path = imzml_path.with_extension("imzML.spectra-spool");
-        let uuid = options
-            .uuid
-            .unwrap_or_else(|| *uuid::Uuid::new_v4().as_bytes());
+        let uuid = options.uuid.unwrap_or_else(|| *uuid::Uuid::new_v4().as_bytes());
         let ibd = File::create(&ibd_path).map_err(|e| ImzmlError::io(&ibd_path, e))?;
         let spool = File::options()
             .create(true)
@@ -132,14 +130,11 @@ impl ImzmlWriter {
         match self.options.compression {
             Compression::None => Ok((self.write_ibd(&array.bytes)?, array.bytes.len() as u64)),
             Compression::Zlib => {
-                let mut encoder =
-                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
                 encoder
                     .write_all(&array.bytes)
                     .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
-                let compressed = encoder
-                    .finish()
-                    .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+                let compressed = encoder.finish().map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
                 Ok((self.write_ibd(&compressed)?, compressed.len() as u64))
             }
         }
@@ -157,11 +152,7 @@ impl ImzmlWriter {
         if mz.dtype != self.options.mz_dtype || intensity.dtype != self.options.intensity_dtype {
             return Err(ImzmlError::Usage(format!(
                 "spectrum {}: arrays are {:?}/{:?}, the writer was set up for {:?}/{:?}",
-                self.spectra,
-                mz.dtype,
-                intensity.dtype,
-                self.options.mz_dtype,
-                self.options.intensity_dtype
+                self.spectra, mz.dtype, intensity.dtype, self.options.mz_dtype, self.options.intensity_dtype
             )));
         }
         if mz.len() != intensity.len() {
@@ -204,11 +195,7 @@ impl ImzmlWriter {
             }
             None => String::new(),
         };
-        self.max = [
-            self.max[0].max(x),
-            self.max[1].max(y),
-            self.max[2].max(z.unwrap_or(1)),
-        ];
+        self.max = [self.max[0].max(x), self.max[1].max(y), self.max[2].max(z.unwrap_or(1))];
         let index = self.spectra;
         let length = mz.len();
         let xml = format!(
@@ -239,13 +226,9 @@ impl ImzmlWriter {
     /// Writes the header and the spectrum list, and closes both files.
     pub fn finish(mut self) -> Result<WrittenFiles> {
         if self.spectra == 0 {
-            return Err(ImzmlError::Usage(
-                "an imzML file needs at least one spectrum".into(),
-            ));
+            return Err(ImzmlError::Usage("an imzML file needs at least one spectrum".into()));
         }
-        self.ibd
-            .flush()
-            .map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
+        self.ibd.flush().map_err(|e| ImzmlError::io(&self.ibd_path, e))?;
         let sha1 = to_hex(&self.sha1.clone().finalize());
         let mut spool = self
             .spool
@@ -254,15 +237,13 @@ impl ImzmlWriter {
         spool
             .seek(SeekFrom::Start(0))
             .map_err(|e| ImzmlError::io(&self.spool_path, e))?;
-        let file =
-            File::create(&self.imzml_path).map_err(|e| ImzmlError::io(&self.imzml_path, e))?;
+        let file = File::create(&self.imzml_path).map_err(|e| ImzmlError::io(&self.imzml_path, e))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
         let header = header_xml(&self.options, &self.uuid, &sha1, self.max, self.spectra);
         let io = |e| ImzmlError::io(&self.imzml_path, e);
         out.write_all(header.as_bytes()).map_err(io)?;
         std::io::copy(&mut (&mut spool).take(u64::MAX), &mut out).map_err(io)?;
-        out.write_all(b"    </spectrumList>\n  </run>\n</mzML>\n")
-            .map_err(io)?;
+        out.write_all(b"    </spectrumList>\n  </run>\n</mzML>\n").map_err(io)?;
         out.flush().map_err(io)?;
         drop(spool);
         std::fs::remove_file(&self.spool_path).map_err(|e| ImzmlError::io(&self.spool_path, e))?;
@@ -303,13 +284,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn header_xml(
-    options: &WriterOptions,
-    uuid: &[u8; 16],
-    sha1: &str,
-    max: [u64; 3],
-    spectra: usize,
-) -> String {
+fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3], spectra: usize) -> String {
     let (mode_accession, mode_name) = match options.mode {
         Mode::Continuous => ("IMS:1000030", "continuous"),
         Mode::Processed => ("IMS:1000031", "processed"),
@@ -419,29 +394,9 @@ fn header_xml(
             options.intensity_dtype
         ),
         version = env!("CARGO_PKG_VERSION"),
-        software_cv = cv(
-            "MS",
-            "MS:1000799",
-            "custom unreleased software tool",
-            &options.software
-        ),
-        max_x = cv(
-            "IMS",
-            "IMS:1000042",
-            "max count of pixels x",
-            &max[0].to_string()
-        ),
-        max_y = cv(
-            "IMS",
-            "IMS:1000043",
-            "max count of pixels y",
-            &max[1].to_string()
-        ),
-        conversion_cv = cv(
-            "MS",
-            "MS:1000530",
-            "file format conversion",
-            "Output to imzML"
-        ),
+        software_cv = cv("MS", "MS:1000799", "custom unreleased software tool", &options.software),
+        max_x = cv("IMS", "IMS:1000042", "max count of pixels x", &max[0].to_string()),
+        max_y = cv("IMS", "IMS:1000043", "max count of pixels y", &max[1].to_string()),
+        conversion_cv = cv("MS", "MS:1000530", "file format conversion", "Output to imzML"),
     )
 }

@@ -23,14 +23,9 @@ fn facts() -> serde_json::Map<String, Value> {
 #[test]
 fn every_fixture_matches_the_independent_facts() {
     let facts = facts();
-    assert!(
-        facts.len() >= 16,
-        "facts.json lists {} fixtures",
-        facts.len()
-    );
+    assert!(facts.len() >= 16, "facts.json lists {} fixtures", facts.len());
     for (name, fact) in &facts {
-        let imzml = parse_file(fixtures_dir().join(format!("{name}.imzML")))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let imzml = parse_file(fixtures_dir().join(format!("{name}.imzML"))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let ibd = Ibd::open(&imzml).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             imzml.spectra.len() as u64,
@@ -81,12 +76,7 @@ fn every_fixture_matches_the_independent_facts() {
 }
 
 fn as_i64s(value: &Value) -> Vec<i64> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect()
+    value.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()
 }
 
 /// The file declares both 32- and 64-bit floats for m/z; its encoded lengths (40 bytes for 5
@@ -95,19 +85,11 @@ fn as_i64s(value: &Value) -> Vec<i64> {
 fn two_precision_terms_are_decided_by_byte_lengths() {
     let imzml = parse_file(fixtures_dir().join("thyra_two_precision_terms.imzML")).unwrap();
     assert_eq!(imzml.spectra[0].mz.dtype, imzarr_imzml::DataType::F64);
-    assert!(
-        imzml
-            .quirks
-            .iter()
-            .any(|q| q.kind == "several-precision-terms")
-    );
+    assert!(imzml.quirks.iter().any(|q| q.kind == "several-precision-terms"));
     let ibd = Ibd::open(&imzml).unwrap();
     let (mz, _) = ibd.read_spectrum(&imzml.spectra[0]).unwrap();
     for value in mz.to_f64_vec() {
-        assert!(
-            (100.0..2000.0).contains(&value) && value.fract() == 0.0,
-            "m/z {value}"
-        );
+        assert!((100.0..2000.0).contains(&value) && value.fract() == 0.0, "m/z {value}");
     }
 }
 
@@ -120,27 +102,26 @@ fn declared_grid_smaller_than_coordinates_is_repaired() {
         (2, 3, 73, 54)
     );
     assert!(
-        imzml
-            .quirks
-            .iter()
-            .any(|q| q.kind == "grid-from-coordinates"),
+        imzml.quirks.iter().any(|q| q.kind == "grid-from-coordinates"),
         "{:?}",
         imzml.quirks
     );
 }
 
 #[test]
-fn stale_md5_is_detected_while_sha1_is_right() {
+fn stale_md5_is_reported_while_sha1_is_right() {
     let imzml = parse_file(fixtures_dir().join("cardinal2_combat_40pixel.imzML")).unwrap();
     let ibd = Ibd::open(&imzml).unwrap();
-    let error = ibd.verify_checksums(&imzml).unwrap_err();
-    assert!(
-        error.to_string().contains("MD5 checksum mismatch"),
-        "{error}"
-    );
-    let mut only_sha1 = imzml.clone();
-    only_sha1.header.checksums.md5 = None;
-    assert_eq!(ibd.verify_checksums(&only_sha1).unwrap(), vec!["SHA-1"]);
+    let outcome = ibd.verify_checksums(&imzml).unwrap();
+    assert_eq!(outcome.verified, vec!["SHA-1"]);
+    assert_eq!(outcome.stale.len(), 1);
+    assert!(outcome.stale[0].detail.contains("MD5"), "{:?}", outcome.stale);
+
+    // Alone, the stale MD5 is a mismatch: the file cannot be trusted.
+    let mut only_md5 = imzml.clone();
+    only_md5.header.checksums.sha1 = None;
+    let error = ibd.verify_checksums(&only_md5).unwrap_err();
+    assert!(error.to_string().contains("MD5 checksum mismatch"), "{error}");
 }
 
 #[test]
@@ -155,8 +136,7 @@ fn nanometre_pixel_size_is_converted() {
 fn shared_mz_arrays_in_processed_mode_stay_processed() {
     let imzml = parse_file(fixtures_dir().join("imzy_simple.imzML")).unwrap();
     assert_eq!(imzml.header.mode, Mode::Processed);
-    let offsets: std::collections::BTreeSet<u64> =
-        imzml.spectra.iter().map(|s| s.mz.offset).collect();
+    let offsets: std::collections::BTreeSet<u64> = imzml.spectra.iter().map(|s| s.mz.offset).collect();
     assert_eq!(offsets.len(), 3);
 }
 
@@ -168,8 +148,5 @@ fn header_tree_keeps_instrument_and_software() {
     assert!(!imzml.document.descendants("cvParam").is_empty());
     let run = imzml.document.child("run").unwrap();
     let list = run.child("spectrumList").unwrap();
-    assert!(
-        list.children.is_empty(),
-        "spectra are not part of the header tree"
-    );
+    assert!(list.children.is_empty(), "spectra are not part of the header tree");
 }

@@ -6,8 +6,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
 use zarrs::storage::{
-    AsyncMaybeBytesIterator, AsyncReadableStorageTraits, AsyncWritableStorageTraits, Bytes,
-    MaybeBytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix,
+    AsyncMaybeBytesIterator, AsyncReadableStorageTraits, AsyncWritableStorageTraits, Bytes, MaybeBytes,
+    OffsetBytesIterator, StorageError, StoreKey, StorePrefix,
 };
 
 use crate::counters::RequestCounters;
@@ -48,11 +48,7 @@ impl ZarrsObjectStore {
     }
 
     /// Reads one byte range of `key`; `None` when the object does not exist.
-    async fn get_range(
-        &self,
-        key: &StoreKey,
-        range: ByteRange,
-    ) -> Result<MaybeBytes, StorageError> {
+    async fn get_range(&self, key: &StoreKey, range: ByteRange) -> Result<MaybeBytes, StorageError> {
         let range = match range {
             ByteRange::FromStart(0, None) => None,
             ByteRange::FromStart(offset, None) => Some(GetRange::Offset(offset)),
@@ -100,11 +96,10 @@ impl AsyncReadableStorageTraits for ZarrsObjectStore {
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<AsyncMaybeBytesIterator<'a>, StorageError> {
         let ranges: Vec<ByteRange> = byte_ranges.collect();
-        let results: Vec<MaybeBytes> =
-            stream::iter(ranges.into_iter().map(|range| self.get_range(key, range)))
-                .buffered(RANGE_CONCURRENCY)
-                .try_collect()
-                .await?;
+        let results: Vec<MaybeBytes> = stream::iter(ranges.into_iter().map(|range| self.get_range(key, range)))
+            .buffered(RANGE_CONCURRENCY)
+            .try_collect()
+            .await?;
         if results.iter().any(Option::is_none) {
             return Ok(None);
         }
@@ -114,11 +109,7 @@ impl AsyncReadableStorageTraits for ZarrsObjectStore {
 
     async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
         self.counters.head();
-        match self
-            .store()
-            .head(&self.location.path_of(key.as_str()))
-            .await
-        {
+        match self.store().head(&self.location.path_of(key.as_str())).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(other(error)),
@@ -135,10 +126,7 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
     async fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         self.counters.put(value.len() as u64);
         self.store()
-            .put(
-                &self.location.path_of(key.as_str()),
-                PutPayload::from_bytes(value),
-            )
+            .put(&self.location.path_of(key.as_str()), PutPayload::from_bytes(value))
             .await
             .map_err(other)?;
         Ok(())
@@ -154,11 +142,7 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
 
     async fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
         self.counters.delete();
-        match self
-            .store()
-            .delete(&self.location.path_of(key.as_str()))
-            .await
-        {
+        match self.store().delete(&self.location.path_of(key.as_str())).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(other(error)),
         }
@@ -166,11 +150,7 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
 
     async fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
         let path = self.location.path_of(prefix.as_str());
-        let locations = self
-            .store()
-            .list(Some(&path))
-            .map_ok(|meta| meta.location)
-            .boxed();
+        let locations = self.store().list(Some(&path)).map_ok(|meta| meta.location).boxed();
         self.store()
             .delete_stream(locations)
             .try_collect::<Vec<_>>()

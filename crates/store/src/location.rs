@@ -41,8 +41,7 @@ impl StoreLocation {
                         url: text.to_string(),
                         source,
                     })?;
-                let prefix = Path::parse(url.path().trim_start_matches('/'))
-                    .map_err(|e| invalid(e.to_string()))?;
+                let prefix = Path::parse(url.path().trim_start_matches('/')).map_err(|e| invalid(e.to_string()))?;
                 Ok(Self {
                     store: Arc::new(store),
                     prefix,
@@ -57,17 +56,13 @@ impl StoreLocation {
             }
             Ok(url) if url.scheme().len() > 1 => {
                 let options: Vec<(String, String)> = std::env::vars()
-                    .filter(|(k, _)| {
-                        k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_")
-                    })
+                    .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_"))
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect();
                 let (store, prefix) =
-                    object_store::parse_url_opts(&url, options).map_err(|source| {
-                        StoreError::Backend {
-                            url: text.to_string(),
-                            source,
-                        }
+                    object_store::parse_url_opts(&url, options).map_err(|source| StoreError::Backend {
+                        url: text.to_string(),
+                        source,
                     })?;
                 Ok(Self {
                     store: Arc::from(store),
@@ -80,11 +75,7 @@ impl StoreLocation {
         }
     }
 
-    fn local(
-        path: &std::path::Path,
-        create_dir: bool,
-        display: String,
-    ) -> Result<Self, StoreError> {
+    fn local(path: &std::path::Path, create_dir: bool, display: String) -> Result<Self, StoreError> {
         let io = |source| StoreError::Io {
             path: path.display().to_string(),
             source,
@@ -93,11 +84,10 @@ impl StoreLocation {
             std::fs::create_dir_all(path).map_err(io)?;
         }
         let absolute = std::path::absolute(path).map_err(io)?;
-        let store =
-            LocalFileSystem::new_with_prefix(&absolute).map_err(|source| StoreError::Backend {
-                url: display.clone(),
-                source,
-            })?;
+        let store = LocalFileSystem::new_with_prefix(&absolute).map_err(|source| StoreError::Backend {
+            url: display.clone(),
+            source,
+        })?;
         Ok(Self {
             store: Arc::new(store),
             prefix: Path::default(),
@@ -107,11 +97,7 @@ impl StoreLocation {
 
     /// The object path of `key` (a `/`-separated key relative to the prefix).
     pub fn path_of(&self, key: &str) -> Path {
-        let mut parts: Vec<String> = self
-            .prefix
-            .parts()
-            .map(|p| p.as_ref().to_string())
-            .collect();
+        let mut parts: Vec<String> = self.prefix.parts().map(|p| p.as_ref().to_string()).collect();
         parts.extend(key.split('/').filter(|p| !p.is_empty()).map(str::to_string));
         Path::from_iter(parts)
     }

@@ -1,0 +1,123 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Cloud-optimized mass spectrometry imaging: convert imzML to imzarr stores and read them.
+#[derive(Debug, Parser)]
+#[command(name = "imzarr", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert an imzML file (its .ibd beside it) into an imzarr store.
+    #[command(
+        after_help = "Examples:\n  imzarr convert sample.imzML sample.imzarr\n  imzarr convert sample.imzML s3://bucket/sample.imzarr --codec zstd"
+    )]
+    Convert(ConvertArgs),
+    /// Show what an imzarr store or an imzML file holds.
+    #[command(after_help = "Examples:\n  imzarr info sample.imzarr\n  imzarr info sample.imzML --json")]
+    Info(InfoArgs),
+    /// Render the ion image of an m/z window.
+    #[command(
+        after_help = "Examples:\n  imzarr ion-image sample.imzarr --mz 885.55 --ppm 5 -o ion.png\n  imzarr ion-image s3://bucket/sample.imzarr --mz 885.55 --da 0.01 -o ion.csv --stats"
+    )]
+    IonImage(IonImageArgs),
+    /// Print the spectrum at one pixel.
+    #[command(
+        after_help = "Examples:\n  imzarr spectrum sample.imzarr --x 10 --y 20\n  imzarr spectrum sample.imzarr --x 10 --y 20 --json"
+    )]
+    Spectrum(SpectrumArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The imzML file.
+    pub input: PathBuf,
+    /// Where to write the store: a directory or an object-store URL (s3://bucket/prefix).
+    pub output: String,
+    /// Replace a complete store at OUTPUT.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Inner-chunk compression.
+    #[arg(long, value_enum, default_value_t = CodecName::Lz4)]
+    pub codec: CodecName,
+    /// Compression level (0-9).
+    #[arg(long, default_value_t = 5)]
+    pub level: u8,
+    /// Points per inner chunk of the m/z-major layout (processed data).
+    #[arg(long, default_value_t = 8192)]
+    pub mz_chunk_points: u64,
+    /// Memory budget for the in-memory steps, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    pub memory: u64,
+    /// Skip the verification of the .ibd checksums that the header declares.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Treat every repairable deviation from imzML as an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep the first spectrum at a pixel that several spectra claim, instead of failing.
+    #[arg(long)]
+    pub allow_duplicate_pixels: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CodecName {
+    /// blosc-lz4 with byte shuffle: fast.
+    Lz4,
+    /// blosc-zstd with byte shuffle: smaller.
+    Zstd,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// An imzarr store (path or URL) or an imzML file.
+    pub location: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IonImageArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// Centre of the m/z window; repeat for several images.
+    #[arg(long, required = true)]
+    pub mz: Vec<f64>,
+    /// Half-width of the window in ppm of the m/z.
+    #[arg(long, conflicts_with = "da")]
+    pub ppm: Option<f64>,
+    /// Half-width of the window in daltons.
+    #[arg(long)]
+    pub da: Option<f64>,
+    /// Output file: .png, .csv or .npy (with several --mz, the m/z is added to the name).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Clip the colour scale at this upper percentile (PNG only).
+    #[arg(long, default_value_t = 99.0)]
+    pub percentile: f64,
+    /// Print the requests and bytes the query used.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpectrumArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// x as in the imzML (1-based unless the source said otherwise).
+    #[arg(long)]
+    pub x: i64,
+    /// y as in the imzML.
+    #[arg(long)]
+    pub y: i64,
+    /// Print JSON instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}

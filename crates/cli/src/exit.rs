@@ -1,0 +1,71 @@
+//! Exit codes that scripts can rely on, and the one-line error a user sees.
+
+/// Kinds of failure, each with its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 1: an unexpected internal error.
+    Internal,
+    /// 3: the input (imzML or store) is invalid or unsupported.
+    Input,
+    /// 4: the output already exists (use `--overwrite`).
+    Exists,
+    /// 5: a file or object store could not be read or written.
+    Io,
+}
+
+impl Failure {
+    pub fn code(self) -> std::process::ExitCode {
+        std::process::ExitCode::from(match self {
+            Failure::Internal => 1,
+            Failure::Input => 3,
+            Failure::Exists => 4,
+            Failure::Io => 5,
+        })
+    }
+}
+
+/// A failed command: its kind and the message for the user.
+#[derive(Debug)]
+pub struct CommandError {
+    pub kind: Failure,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(kind: Failure, message: impl std::fmt::Display) -> Self {
+        Self {
+            kind,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<imzarr_convert::ConvertError> for CommandError {
+    fn from(error: imzarr_convert::ConvertError) -> Self {
+        use imzarr_convert::ConvertError as E;
+        let kind = match &error {
+            E::Exists { .. } => Failure::Exists,
+            E::Store { .. } | E::Location(_) => Failure::Io,
+            E::Imzml(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
+            _ => Failure::Input,
+        };
+        Self::new(kind, error)
+    }
+}
+
+impl From<imzarr_imzml::ImzmlError> for CommandError {
+    fn from(error: imzarr_imzml::ImzmlError) -> Self {
+        let kind = if matches!(error, imzarr_imzml::ImzmlError::Io { .. }) {
+            Failure::Io
+        } else {
+            Failure::Input
+        };
+        Self::new(kind, error)
+    }
+}
+
+impl From<imzarr_store::StoreError> for CommandError {
+    fn from(error: imzarr_store::StoreError) -> Self {
+        Self::new(Failure::Io, error)
+    }
+}

@@ -1,0 +1,40 @@
+//! The error type of the converter.
+
+/// Everything that can stop a conversion.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// The imzML input is unreadable or invalid.
+    #[error(transparent)]
+    Imzml(#[from] imzarr_imzml::ImzmlError),
+    /// The output location cannot be resolved.
+    #[error(transparent)]
+    Location(#[from] imzarr_store::StoreError),
+    /// Writing an object of the store failed.
+    #[error("{store}: writing {key}: {message}")]
+    Store {
+        /// The store, as the user named it.
+        store: String,
+        /// The object or array.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Valid input that this converter cannot store yet.
+    #[error("{input}: unsupported: {message}")]
+    Unsupported {
+        /// The input file.
+        input: String,
+        /// What is not supported and what to do.
+        message: String,
+    },
+    /// The output already holds a complete store and overwriting was not asked for.
+    #[error("{store}: a complete imzarr store is already there; pass --overwrite to replace it")]
+    Exists {
+        /// The store.
+        store: String,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
