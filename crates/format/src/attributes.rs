@@ -20,7 +20,7 @@ pub enum AcquisitionMode {
 
 /// The root group's `imzarr` attribute: what the store holds and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct ImzarrAttributes {
     /// Always `imzarr`.
     pub format: String,
@@ -52,7 +52,7 @@ pub struct ImzarrAttributes {
 
 /// The pixel grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct GridInfo {
     /// Pixels along x.
     pub width: u64,
@@ -68,7 +68,7 @@ pub struct GridInfo {
 
 /// Pixel size in micrometres.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct PixelSizeInfo {
     /// Along x, micrometres.
     pub x: f64,
@@ -80,7 +80,7 @@ pub struct PixelSizeInfo {
 
 /// Order of the stored spectra.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct PixelOrder {
     /// Always `tile-major` in version 1.0.
     pub kind: String,
@@ -90,7 +90,7 @@ pub struct PixelOrder {
 
 /// Sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct Counts {
     /// Stored spectra.
     pub spectra: u64,
@@ -102,7 +102,7 @@ pub struct Counts {
 
 /// Data types of the values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct DtypeNames {
     /// Zarr data type of m/z values.
     pub mz: String,
@@ -112,7 +112,7 @@ pub struct DtypeNames {
 
 /// The m/z chunk index of processed stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct MzIndexInfo {
     /// Points per inner chunk of the m/z-major arrays (the last chunk may hold fewer).
     pub chunk_points: u64,
@@ -123,7 +123,7 @@ pub struct MzIndexInfo {
 
 /// The imzML the store was converted from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct SourceInfo {
     /// File name of the `.imzML`.
     pub imzml_name: String,
@@ -147,7 +147,7 @@ pub struct SourceInfo {
 
 /// How the store was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+
 pub struct ConversionInfo {
     /// Name and version of the converter.
     pub software: String,

@@ -1,0 +1,142 @@
+//! The arrays of an open store, created from the consolidated metadata (no request), and
+//! typed reads of their subsets.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use imzarr_imzml::DataType;
+use serde_json::{Map, Value};
+use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArraySubset};
+use zarrs::storage::AsyncReadableStorageTraits;
+
+use crate::error::{ReadError, Result};
+
+type ReadableArray = Array<dyn AsyncReadableStorageTraits>;
+
+/// Every array of a store, by path.
+pub(crate) struct Arrays {
+    location: String,
+    /// Each array with the Zarr name of its data type.
+    arrays: HashMap<String, (Arc<ReadableArray>, String)>,
+}
+
+impl Arrays {
+    /// Creates the arrays named in `consolidated` (path → `zarr.json` document).
+    pub(crate) fn new(
+        location: &str,
+        storage: Arc<dyn AsyncReadableStorageTraits>,
+        consolidated: &Map<String, Value>,
+    ) -> Result<Self> {
+        let mut arrays = HashMap::new();
+        for (path, document) in consolidated {
+            if document.get("node_type").and_then(Value::as_str) != Some("array") {
+                continue;
+            }
+            let metadata_error = |message: String| ReadError::Metadata {
+                location: location.to_string(),
+                node: path.clone(),
+                message,
+            };
+            let metadata: ArrayMetadata =
+                serde_json::from_value(document.clone()).map_err(|e| metadata_error(e.to_string()))?;
+            let array =
+                Array::new_with_metadata(storage.clone(), &format!("/{}", path.trim_start_matches('/')), metadata)
+                    .map_err(|e| metadata_error(e.to_string()))?;
+            let data_type = document
+                .get("data_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            arrays.insert(path.trim_start_matches('/').to_string(), (Arc::new(array), data_type));
+        }
+        Ok(Self {
+            location: location.to_string(),
+            arrays,
+        })
+    }
+
+    fn get(&self, path: &str) -> Result<&(Arc<ReadableArray>, String)> {
+        self.arrays.get(path).ok_or_else(|| ReadError::Metadata {
+            location: self.location.clone(),
+            node: path.to_string(),
+            message: "array missing from the store".into(),
+        })
+    }
+
+    /// Shape of an array.
+    pub(crate) fn shape(&self, path: &str) -> Result<Vec<u64>> {
+        Ok(self.get(path)?.0.shape().to_vec())
+    }
+
+    fn data_error(&self, path: &str, message: impl ToString) -> ReadError {
+        ReadError::Data {
+            location: self.location.clone(),
+            array: path.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Raw little-endian bytes of the subset `ranges` and the array's Zarr data type name.
+    pub(crate) async fn read_raw(&self, path: &str, ranges: &[Range<u64>]) -> Result<(Vec<u8>, String)> {
+        let (array, data_type) = self.get(path)?;
+        let shape = array.shape();
+        if ranges.len() != shape.len() || ranges.iter().zip(shape).any(|(r, &s)| r.start > r.end || r.end > s) {
+            return Err(self.data_error(path, format!("subset {ranges:?} is outside the shape {shape:?}")));
+        }
+        let data_type = data_type.clone();
+        if ranges.iter().any(|r| r.is_empty()) {
+            return Ok((Vec::new(), data_type));
+        }
+        let subset = ArraySubset::new_with_ranges(ranges);
+        let bytes: ArrayBytes<'static> = array
+            .async_retrieve_array_subset(&subset)
+            .await
+            .map_err(|e| self.data_error(path, e))?;
+        let raw = bytes.into_fixed().map_err(|e| self.data_error(path, e))?;
+        Ok((raw.into_owned(), data_type))
+    }
+
+    /// Values of the subset as `f64`, whatever the stored numeric type.
+    pub(crate) async fn read_f64(&self, path: &str, ranges: &[Range<u64>]) -> Result<Vec<f64>> {
+        let (bytes, data_type) = self.read_raw(path, ranges).await?;
+        decode_f64(&bytes, &data_type)
+            .ok_or_else(|| self.data_error(path, format!("data type {data_type} is not numeric")))
+    }
+}
+
+/// Decodes little-endian values of a Zarr numeric type.
+pub(crate) fn decode_f64(bytes: &[u8], data_type: &str) -> Option<Vec<f64>> {
+    if let Some(dtype) = DataType::from_zarr_name(data_type) {
+        return Some(bytes.chunks_exact(dtype.size()).map(|b| dtype.read_f64(b)).collect());
+    }
+    Some(match data_type {
+        "uint8" => bytes.iter().map(|&b| b as f64).collect(),
+        "uint16" => bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as f64)
+            .collect(),
+        "uint32" => bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+            .collect(),
+        "uint64" => decode_u64(bytes).into_iter().map(|v| v as f64).collect(),
+        _ => return None,
+    })
+}
+
+/// Decodes little-endian `uint32` values.
+pub(crate) fn decode_u32(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Decodes little-endian `uint64` values.
+pub(crate) fn decode_u64(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .collect()
+}

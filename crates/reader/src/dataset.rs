@@ -1,0 +1,267 @@
+//! An open imzarr store and its queries.
+
+use std::sync::Arc;
+
+use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
+use imzarr_store::{RequestStats, StoreLocation, ZarrsObjectStore};
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+use zarrs::storage::{AsyncReadableStorageTraits, StoreKey};
+
+use crate::arrays::{Arrays, decode_u32, decode_u64};
+use crate::error::{ReadError, Result};
+use crate::types::{Image, Spectrum};
+
+/// An open imzarr store: metadata in memory, index arrays fetched on first use.
+pub struct Dataset {
+    pub(crate) location: String,
+    pub(crate) storage: Arc<ZarrsObjectStore>,
+    pub(crate) attributes: ImzarrAttributes,
+    pub(crate) arrays: Arrays,
+    pub(crate) pixel_index: OnceCell<Arc<Vec<u32>>>,
+    pub(crate) chunk_ranges: OnceCell<Arc<Vec<[f64; 2]>>>,
+    pub(crate) mz_axis: OnceCell<Arc<Vec<f64>>>,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("location", &self.location)
+            .field("mode", &self.attributes.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dataset {
+    /// Opens the store at a path or URL (`s3://bucket/prefix`, `file://...`, ...): one GET of
+    /// the root `zarr.json`.
+    pub async fn open(url: &str) -> Result<Self> {
+        Self::open_location(StoreLocation::from_url(url, false)?).await
+    }
+
+    /// Opens the store at `prefix` inside any object store.
+    pub async fn open_store(store: Arc<dyn object_store::ObjectStore>, prefix: &str) -> Result<Self> {
+        let prefix = object_store::path::Path::parse(prefix).map_err(|e| ReadError::Usage(e.to_string()))?;
+        Self::open_location(StoreLocation {
+            store,
+            prefix: prefix.clone(),
+            display: prefix.to_string(),
+        })
+        .await
+    }
+
+    /// Opens the store at a resolved location.
+    pub async fn open_location(location: StoreLocation) -> Result<Self> {
+        let display = location.display.clone();
+        let storage = Arc::new(ZarrsObjectStore::new(location));
+        let not_a_store = |reason: &str| ReadError::NotAStore {
+            location: display.clone(),
+            reason: reason.to_string(),
+        };
+        let key = StoreKey::new("zarr.json").map_err(|e| ReadError::Usage(e.to_string()))?;
+        let bytes = storage
+            .get(&key)
+            .await
+            .map_err(|e| ReadError::Data {
+                location: display.clone(),
+                array: "zarr.json".into(),
+                message: format!("storage: {e}"),
+            })?
+            .ok_or_else(|| not_a_store("no zarr.json at its root (or the conversion did not finish)"))?;
+        let root: Value = serde_json::from_slice(&bytes).map_err(|_| not_a_store("the root zarr.json is not JSON"))?;
+        if root.get("zarr_format") != Some(&Value::from(3))
+            || root.get("node_type").and_then(Value::as_str) != Some("group")
+        {
+            return Err(not_a_store("the root zarr.json is not a Zarr v3 group"));
+        }
+        let block = root
+            .pointer("/attributes/imzarr")
+            .ok_or_else(|| not_a_store("the root group has no imzarr attribute"))?;
+        let version = block
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("missing")
+            .to_string();
+        if check_version(&version) == VersionCheck::Incompatible {
+            return Err(ReadError::IncompatibleVersion {
+                location: display.clone(),
+                found: version,
+            });
+        }
+        let attributes: ImzarrAttributes = serde_json::from_value(block.clone()).map_err(|e| ReadError::Metadata {
+            location: display.clone(),
+            node: "zarr.json".into(),
+            message: format!("imzarr attribute block: {e}"),
+        })?;
+        let consolidated: Map<String, Value> = root
+            .pointer("/consolidated_metadata/metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| ReadError::Metadata {
+                location: display.clone(),
+                node: "zarr.json".into(),
+                message: "no consolidated metadata".into(),
+            })?;
+        let readable: Arc<dyn AsyncReadableStorageTraits> = storage.clone();
+        let arrays = Arrays::new(&display, readable, &consolidated)?;
+        Ok(Self {
+            location: display,
+            storage,
+            attributes,
+            arrays,
+            pixel_index: OnceCell::new(),
+            chunk_ranges: OnceCell::new(),
+            mz_axis: OnceCell::new(),
+        })
+    }
+
+    /// The `imzarr` attribute block: grid, mode, counts, m/z range, source, ...
+    pub fn attributes(&self) -> &ImzarrAttributes {
+        &self.attributes
+    }
+
+    /// The whole imzML header of the source, as an element tree.
+    pub fn header(&self) -> &Value {
+        &self.attributes.source.header
+    }
+
+    /// Requests and bytes sent to the store since it was opened.
+    pub fn stats(&self) -> RequestStats {
+        self.storage.counters().snapshot()
+    }
+
+    fn spatial_pixels(&self) -> u64 {
+        let grid = &self.attributes.grid;
+        grid.width * grid.height * grid.depth
+    }
+
+    /// The dense pixel → stored spectrum map, fetched once.
+    pub(crate) async fn pixel_index(&self) -> Result<Arc<Vec<u32>>> {
+        self.pixel_index
+            .get_or_try_init(|| async {
+                let shape = self.arrays.shape(paths::PIXELS_INDEX)?;
+                let ranges: Vec<_> = shape.iter().map(|&s| 0..s).collect();
+                let (bytes, _) = self.arrays.read_raw(paths::PIXELS_INDEX, &ranges).await?;
+                Ok(Arc::new(decode_u32(&bytes)))
+            })
+            .await
+            .cloned()
+    }
+
+    /// An image with `NaN` where no spectrum was acquired and `value(stored spectrum)` elsewhere.
+    pub(crate) async fn image_from(&self, value: impl Fn(u32) -> f64) -> Result<Image> {
+        let index = self.pixel_index().await?;
+        let values = index
+            .iter()
+            .map(|&s| if s == NO_SPECTRUM { f64::NAN } else { value(s) })
+            .collect();
+        let grid = &self.attributes.grid;
+        Ok(Image {
+            width: grid.width,
+            height: grid.height,
+            depth: grid.depth,
+            values,
+        })
+    }
+
+    /// The total ion current at every pixel.
+    pub async fn tic(&self) -> Result<Image> {
+        let n = self.attributes.counts.spectra;
+        let tic = self.arrays.read_f64(paths::PIXELS_TIC, &[0..n]).await?;
+        self.image_from(|s| tic[s as usize]).await
+    }
+
+    /// The stored spectrum number at source coordinates (x, y, z), if a spectrum was acquired.
+    pub async fn spectrum_number(&self, x: i64, y: i64, z: i64) -> Result<Option<u32>> {
+        let grid = &self.attributes.grid;
+        let [ox, oy, oz] = grid.origin;
+        let (gx, gy, gz) = (x - ox, y - oy, z - oz);
+        if gx < 0 || gy < 0 || gz < 0 || gx as u64 >= grid.width || gy as u64 >= grid.height || gz as u64 >= grid.depth
+        {
+            return Ok(None);
+        }
+        let linear = ((gz as u64 * grid.height + gy as u64) * grid.width + gx as u64) as usize;
+        debug_assert!((linear as u64) < self.spatial_pixels());
+        let index = self.pixel_index().await?;
+        Ok(Some(index[linear]).filter(|&s| s != NO_SPECTRUM))
+    }
+
+    /// The spectrum at source coordinates (x, y) (z of the first plane); `None` where no
+    /// spectrum was acquired.
+    pub async fn spectrum(&self, x: i64, y: i64) -> Result<Option<Spectrum>> {
+        let z = self.attributes.grid.origin[2];
+        let Some(number) = self.spectrum_number(x, y, z).await? else {
+            return Ok(None);
+        };
+        let k = number as u64;
+        let source_index =
+            decode_u32(&self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &[k..k + 1]).await?.0)[0] as u64;
+        let (mz, intensity) = match self.attributes.mode {
+            AcquisitionMode::Processed => {
+                let offsets = decode_u64(&self.arrays.read_raw(paths::PIXELS_POINT_OFFSET, &[k..k + 2]).await?.0);
+                let points = offsets[0]..offsets[1];
+                let (mz, intensity) = tokio::try_join!(
+                    self.arrays.read_f64(paths::SPECTRA_MZ, std::slice::from_ref(&points)),
+                    self.arrays
+                        .read_f64(paths::SPECTRA_INTENSITY, std::slice::from_ref(&points))
+                )?;
+                (mz, intensity)
+            }
+            AcquisitionMode::Continuous => {
+                let axis = self.mz_axis().await?;
+                let channels = axis.len() as u64;
+                let intensity = self
+                    .arrays
+                    .read_f64(paths::SPECTRA_INTENSITY, &[k..k + 1, 0..channels])
+                    .await?;
+                (axis.as_ref().clone(), intensity)
+            }
+        };
+        Ok(Some(Spectrum {
+            x,
+            y,
+            z,
+            source_index,
+            mz,
+            intensity,
+        }))
+    }
+
+    /// The shared m/z axis of a continuous store, fetched once.
+    pub(crate) async fn mz_axis(&self) -> Result<Arc<Vec<f64>>> {
+        self.mz_axis
+            .get_or_try_init(|| async {
+                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                Ok(Arc::new(self.arrays.read_f64(paths::SPECTRA_MZ, &[0..channels]).await?))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The m/z chunk index of a processed store, fetched once.
+    pub(crate) async fn chunk_ranges(&self) -> Result<Arc<Vec<[f64; 2]>>> {
+        self.chunk_ranges
+            .get_or_try_init(|| async {
+                let chunks = self.arrays.shape(paths::MZ_MAJOR_CHUNK_MZ_RANGE)?[0];
+                let flat = self
+                    .arrays
+                    .read_f64(paths::MZ_MAJOR_CHUNK_MZ_RANGE, &[0..chunks, 0..2])
+                    .await?;
+                Ok(Arc::new(flat.chunks_exact(2).map(|r| [r[0], r[1]]).collect()))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Checks a window before it is used.
+    pub(crate) fn check_window(window: &MzWindow) -> Result<()> {
+        if window.is_valid() {
+            Ok(())
+        } else {
+            Err(ReadError::Usage(format!(
+                "m/z window [{}, {}] is not a finite interval",
+                window.low, window.high
+            )))
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Ion images: the m/z-major layout read for the windows asked, nothing else.
+
+use imzarr_format::{AcquisitionMode, MzWindow, chunks_overlapping, paths};
+
+use crate::arrays::decode_u32;
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::types::{Aggregation, IonImage};
+
+/// Per-window accumulator over stored spectra.
+struct Accumulator {
+    window: MzWindow,
+    values: Vec<f64>,
+    covered: Option<[f64; 2]>,
+    points: u64,
+}
+
+impl Accumulator {
+    fn new(window: MzWindow, spectra: usize, aggregation: Aggregation) -> Self {
+        let start = match aggregation {
+            Aggregation::Sum => 0.0,
+            Aggregation::Max => f64::NEG_INFINITY,
+        };
+        Self {
+            window,
+            values: vec![start; spectra],
+            covered: None,
+            points: 0,
+        }
+    }
+
+    /// Per-spectrum values; a spectrum with no point in the window is 0.
+    fn finish(mut self) -> (MzWindow, Vec<f64>, Option<[f64; 2]>, u64) {
+        for value in &mut self.values {
+            if *value == f64::NEG_INFINITY {
+                *value = 0.0;
+            }
+        }
+        (self.window, self.values, self.covered, self.points)
+    }
+
+    #[inline]
+    fn add(&mut self, spectrum: usize, mz: f64, intensity: f64, aggregation: Aggregation) {
+        let slot = &mut self.values[spectrum];
+        match aggregation {
+            Aggregation::Sum => *slot += intensity,
+            Aggregation::Max => *slot = slot.max(intensity),
+        }
+        self.points += 1;
+        self.covered = Some(match self.covered {
+            Some([low, high]) => [low.min(mz), high.max(mz)],
+            None => [mz, mz],
+        });
+    }
+}
+
+impl Dataset {
+    /// The summed ion image of one m/z window. A window outside the data's m/z range gives an
+    /// image of zeros (and `NaN` where no spectrum was acquired), not an error.
+    pub async fn ion_image(&self, window: MzWindow) -> Result<IonImage> {
+        Ok(self.ion_images(&[window], Aggregation::Sum).await?.remove(0))
+    }
+
+    /// Ion images of several windows in one pass over the data they need.
+    pub async fn ion_images(&self, windows: &[MzWindow], aggregation: Aggregation) -> Result<Vec<IonImage>> {
+        for window in windows {
+            Self::check_window(window)?;
+        }
+        let spectra = self.attributes.counts.spectra as usize;
+        let mut accumulators: Vec<Accumulator> = windows
+            .iter()
+            .map(|&w| Accumulator::new(w, spectra, aggregation))
+            .collect();
+        match self.attributes.mode {
+            AcquisitionMode::Processed => self.accumulate_processed(&mut accumulators, aggregation).await?,
+            AcquisitionMode::Continuous => self.accumulate_continuous(&mut accumulators, aggregation).await?,
+        }
+        let mut images = Vec::with_capacity(accumulators.len());
+        for accumulator in accumulators {
+            let (window, values, mz_covered, points) = accumulator.finish();
+            let image = self.image_from(|s| values[s as usize]).await?;
+            images.push(IonImage {
+                window,
+                image,
+                mz_covered,
+                points,
+            });
+        }
+        Ok(images)
+    }
+
+    async fn accumulate_processed(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
+        let ranges = self.chunk_ranges().await?;
+        let chunk_points = self.attributes.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
+        let total = self.attributes.counts.points;
+        // Chunk spans of every window, merged where they overlap, so each chunk is read once.
+        let mut spans: Vec<std::ops::Range<usize>> = accumulators
+            .iter()
+            .map(|a| chunks_overlapping(&ranges, &a.window))
+            .filter(|r| !r.is_empty())
+            .collect();
+        spans.sort_by_key(|r| r.start);
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+        for span in spans {
+            match merged.last_mut() {
+                Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+                _ => merged.push(span),
+            }
+        }
+        for span in merged {
+            let points = (span.start as u64 * chunk_points)..(span.end as u64 * chunk_points).min(total);
+            let (mz, intensity, spectrum) = tokio::try_join!(
+                self.arrays.read_f64(paths::MZ_MAJOR_MZ, std::slice::from_ref(&points)),
+                self.arrays
+                    .read_f64(paths::MZ_MAJOR_INTENSITY, std::slice::from_ref(&points)),
+                self.arrays
+                    .read_raw(paths::MZ_MAJOR_SPECTRUM, std::slice::from_ref(&points)),
+            )?;
+            let spectrum = decode_u32(&spectrum.0);
+            for accumulator in accumulators.iter_mut() {
+                for i in 0..mz.len() {
+                    if accumulator.window.contains(mz[i]) {
+                        accumulator.add(spectrum[i] as usize, mz[i], intensity[i], aggregation);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn accumulate_continuous(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
+        let axis = self.mz_axis().await?;
+        let index = self.pixel_index().await?;
+        let shape = self.arrays.shape(paths::MZ_MAJOR_INTENSITY)?;
+        let spatial: Vec<std::ops::Range<u64>> = shape[1..].iter().map(|&s| 0..s).collect();
+        let pixels: usize = shape[1..].iter().product::<u64>() as usize;
+        for accumulator in accumulators.iter_mut() {
+            let first = axis.partition_point(|&m| m < accumulator.window.low);
+            let end = axis.partition_point(|&m| m <= accumulator.window.high);
+            if first >= end {
+                continue;
+            }
+            let mut ranges = vec![first as u64..end as u64];
+            ranges.extend(spatial.iter().cloned());
+            let cube = self.arrays.read_f64(paths::MZ_MAJOR_INTENSITY, &ranges).await?;
+            for (c, plane) in cube.chunks_exact(pixels).enumerate() {
+                let mz = axis[first + c];
+                for (pixel, &value) in plane.iter().enumerate() {
+                    let spectrum = index[pixel];
+                    if spectrum != imzarr_format::NO_SPECTRUM {
+                        accumulator.add(spectrum as usize, mz, value, aggregation);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
