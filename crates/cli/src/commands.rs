@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 mod convert;
+mod info;
+mod ion_image;
+mod spectrum;
 
 use crate::cli::{Cli, Command};
 use crate::exit::CommandError;
@@ -8,9 +11,8 @@ use crate::exit::CommandError;
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Convert(args) => convert::run(args).await,
-        Command::Info(_) | Command::IonImage(_) | Command::Spectrum(_) => Err(CommandError::new(
-            crate::exit::Failure::Internal,
-            "not available in this build",
-        )),
+        Command::Info(args) => info::run(args).await,
+        Command::IonImage(args) => ion_image::run(args).await,
+        Command::Spectrum(args) => spectrum::run(args).await,
     }
 }

@@ -53,6 +53,13 @@ impl From<imzarr_convert::ConvertError> for CommandError {
     }
 }
 
+impl From<imzarr::ReadError> for CommandError {
+    fn from(error: imzarr::ReadError) -> Self {
+        let kind = if error.is_io() { Failure::Io } else { Failure::Input };
+        Self::new(kind, error)
+    }
+}
+
 impl From<imzarr_imzml::ImzmlError> for CommandError {
     fn from(error: imzarr_imzml::ImzmlError) -> Self {
         let kind = if matches!(error, imzarr_imzml::ImzmlError::Io { .. }) {

@@ -1,1 +1,127 @@
-//! placeholder
+//! Writing images: PNG with the viridis colour map, CSV and NumPy `.npy`.
+
+use std::io::Write;
+use std::path::Path;
+
+use imzarr::Image;
+
+/// 16 stops of matplotlib's viridis, interpolated linearly.
+const VIRIDIS: [[u8; 3]; 16] = [
+    [68, 1, 84],
+    [72, 26, 108],
+    [71, 47, 125],
+    [65, 68, 135],
+    [57, 86, 140],
+    [49, 104, 142],
+    [42, 120, 142],
+    [35, 136, 142],
+    [31, 152, 139],
+    [34, 168, 132],
+    [53, 183, 121],
+    [84, 197, 104],
+    [122, 209, 81],
+    [165, 219, 54],
+    [210, 226, 27],
+    [253, 231, 37],
+];
+
+fn viridis(t: f64) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f64;
+    let i = (t.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = t - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    [0, 1, 2].map(|c| (a[c] as f64 + (b[c] as f64 - a[c] as f64) * f).round() as u8)
+}
+
+/// The value at `percentile` (0-100) of the finite values, for contrast clipping.
+pub fn percentile(values: &[f64], percentile: f64) -> f64 {
+    let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return 0.0;
+    }
+    finite.sort_by(f64::total_cmp);
+    let rank = ((percentile.clamp(0.0, 100.0) / 100.0) * (finite.len() - 1) as f64).round() as usize;
+    finite[rank]
+}
+
+/// Writes the first z-plane as an RGBA PNG: viridis from 0 to the clip value, transparent
+/// where no spectrum was acquired.
+pub fn write_png(path: &Path, image: &Image, clip_percentile: f64) -> std::io::Result<()> {
+    let plane = (image.width * image.height) as usize;
+    let values = &image.values[..plane];
+    let high = percentile(values, clip_percentile);
+    let low = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    let span = if high > low { high - low } else { 1.0 };
+    let mut rgba = Vec::with_capacity(plane * 4);
+    for &v in values {
+        if v.is_finite() {
+            let [r, g, b] = viridis((v - low) / span);
+            rgba.extend_from_slice(&[r, g, b, 255]);
+        } else {
+            rgba.extend_from_slice(&[0, 0, 0, 0]);
+        }
+    }
+    let file = std::fs::File::create(path)?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), image.width as u32, image.height as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    writer.write_image_data(&rgba).map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
+}
+
+/// Writes `y,x,value` rows (0-based grid positions; `nan` where no spectrum was acquired).
+pub fn write_csv(path: &Path, image: &Image) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "z,y,x,value")?;
+    for z in 0..image.depth {
+        for y in 0..image.height {
+            for x in 0..image.width {
+                let v = image.values[((z * image.height + y) * image.width + x) as usize];
+                writeln!(out, "{z},{y},{x},{v}")?;
+            }
+        }
+    }
+    out.flush()
+}
+
+/// Writes a NumPy `.npy` (version 1.0) array of `float64`, shape `(height, width)` or
+/// `(depth, height, width)`.
+pub fn write_npy(path: &Path, image: &Image) -> std::io::Result<()> {
+    let shape = if image.depth > 1 {
+        format!("({}, {}, {})", image.depth, image.height, image.width)
+    } else {
+        format!("({}, {})", image.height, image.width)
+    };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&(header.len() as u16).to_le_bytes())?;
+    out.write_all(header.as_bytes())?;
+    for v in &image.values {
+        out.write_all(&v.to_le_bytes())?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viridis_ends_and_percentiles() {
+        assert_eq!(viridis(0.0), [68, 1, 84]);
+        assert_eq!(viridis(1.0), [253, 231, 37]);
+        assert_eq!(percentile(&[f64::NAN, 1.0, 2.0, 3.0, 100.0], 50.0), 3.0);
+        assert_eq!(percentile(&[f64::NAN], 99.0), 0.0);
+    }
+}

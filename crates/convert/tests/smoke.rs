@@ -1,8 +1,10 @@
-//! Every real fixture converts, and the result is marked complete only at the end.
+//! Every real fixture converts, and every `zarr.json` the converter writes passes the schemas
+//! of `spec/schemas/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use imzarr_convert::{ConvertOptions, convert};
+use imzarr_format::schema::{NodeKind, validate_node};
 use imzarr_store::StoreLocation;
 
 fn fixtures() -> Vec<PathBuf> {
@@ -16,27 +18,47 @@ fn fixtures() -> Vec<PathBuf> {
     files
 }
 
+/// Validates every `zarr.json` below `dir`; returns how many were checked.
+fn validate_tree(root: &Path, dir: &Path) -> usize {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            checked += validate_tree(root, &path);
+        } else if path.file_name().unwrap() == "zarr.json" {
+            let document: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let kind = match (path.parent().unwrap() == root, document["node_type"].as_str()) {
+                (true, _) => NodeKind::Root,
+                (false, Some("array")) => NodeKind::Array,
+                _ => NodeKind::Group,
+            };
+            if let Err(problems) = validate_node(kind, &document) {
+                panic!("{}: {problems:#?}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_fixture_converts() {
+async fn every_fixture_converts_into_schema_valid_metadata() {
     let out = tempfile::tempdir().unwrap();
-    let options = ConvertOptions {
-        verify_checksums: false,
-        ..ConvertOptions::default()
-    };
     for input in fixtures() {
         let name = input.file_stem().unwrap().to_string_lossy().to_string();
         let target = out.path().join(format!("{name}.imzarr"));
         let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
-        let report = convert(&input, location, &options)
+        let report = convert(&input, location, &ConvertOptions::default())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(report.spectra > 0);
-        let root: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(target.join("zarr.json")).unwrap()).unwrap();
-        assert_eq!(root["attributes"]["imzarr"]["format"], "imzarr", "{name}");
-        eprintln!(
-            "{name}: {} spectra, {} points, {} bytes written",
-            report.spectra, report.points, report.output_bytes
-        );
+        let checked = validate_tree(&target, &target);
+        assert!(checked >= 15, "{name}: only {checked} zarr.json files");
     }
+}
+
+#[test]
+fn the_schemas_reject_a_store_root_without_its_imzarr_block() {
+    let document = serde_json::json!({"zarr_format": 3, "node_type": "group", "attributes": {}});
+    assert!(validate_node(NodeKind::Root, &document).is_err());
 }

@@ -33,7 +33,7 @@ pub async fn run(args: ConvertArgs) -> Result<(), CommandError> {
     for quirk in &report.quirks {
         eprintln!("repaired: {}: {}", quirk.kind, quirk.detail);
     }
-    println!(
+    crate::output::outln!(
         "converted {} spectra, {} points: {:.1} MB in, {:.1} MB out (ratio {:.2}), {:.2} s, {:.1} MB/s; checksums verified: {}",
         report.spectra,
         report.points,

@@ -1,0 +1,135 @@
+//! `imzarr info`: what a store or an imzML file holds.
+
+use imzarr::Dataset;
+use imzarr_imzml::{Grid, parse_file};
+use serde_json::{Value, json};
+
+use crate::cli::InfoArgs;
+use crate::exit::CommandError;
+
+pub async fn run(args: InfoArgs) -> Result<(), CommandError> {
+    let is_imzml = args.location.to_lowercase().ends_with(".imzml");
+    let summary = if is_imzml {
+        imzml_summary(&args.location)?
+    } else {
+        store_summary(&args.location).await?
+    };
+    if args.json {
+        crate::output::outln!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+async fn store_summary(location: &str) -> Result<Value, CommandError> {
+    let dataset = Dataset::open(location).await?;
+    let a = dataset.attributes();
+    Ok(json!({
+        "kind": "imzarr store",
+        "location": location,
+        "format_version": a.version,
+        "mode": a.mode,
+        "spectrum_type": a.spectrum_type,
+        "polarity": a.polarity,
+        "grid": {"width": a.grid.width, "height": a.grid.height, "depth": a.grid.depth, "origin": a.grid.origin},
+        "pixel_size_um": a.grid.pixel_size.as_ref().map(|p| [p.x, p.y]),
+        "spectra": a.counts.spectra,
+        "points": a.counts.points,
+        "channels": a.counts.channels,
+        "mz_range": a.mz_range,
+        "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
+        "instrument": instrument(&a.source.header),
+        "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len()},
+    }))
+}
+
+fn imzml_summary(path: &str) -> Result<Value, CommandError> {
+    let imzml = parse_file(path)?;
+    let grid = Grid::from_spectra(&imzml.spectra);
+    let points: u64 = imzml.spectra.iter().map(|s| s.mz.length).sum();
+    let header = serde_json::to_value(&imzml.document).unwrap_or(Value::Null);
+    let first = &imzml.spectra[0];
+    Ok(json!({
+        "kind": "imzML file",
+        "location": path,
+        "mode": imzml.header.mode,
+        "declared_mode": imzml.header.declared_mode,
+        "spectrum_type": imzml.header.spectrum_type,
+        "polarity": imzml.header.polarity,
+        "grid": {"width": grid.width, "height": grid.height, "depth": grid.depth, "origin": grid.origin},
+        "pixel_size_um": imzml.header.pixel_size.as_ref().map(|p| [p.x_um, p.y_um]),
+        "spectra": imzml.spectra.len(),
+        "points": points,
+        "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
+        "instrument": instrument(&header),
+        "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks},
+    }))
+}
+
+/// Names of the instrument terms (`instrumentConfiguration` cvParams) and software.
+fn instrument(header: &Value) -> Value {
+    let mut names = Vec::new();
+    let mut stack = vec![header];
+    while let Some(node) = stack.pop() {
+        let name = node.get("name").and_then(Value::as_str).unwrap_or_default();
+        if name == "software" {
+            let attr = |key: &str| {
+                node.get("attributes")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.iter().find(|p| p[0] == key))
+                    .and_then(|p| p[1].as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            names.push(json!({"software": attr("id"), "version": attr("version")}));
+        }
+        if name == "instrumentConfiguration" {
+            for child in node.get("children").and_then(Value::as_array).into_iter().flatten() {
+                if child.get("name").and_then(Value::as_str) == Some("cvParam") {
+                    let term = child
+                        .get("attributes")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.iter().find(|p| p[0] == "name"))
+                        .and_then(|p| p[1].as_str())
+                        .unwrap_or_default();
+                    names.push(json!({"instrument": term}));
+                }
+            }
+        }
+        if let Some(children) = node.get("children").and_then(Value::as_array) {
+            stack.extend(children.iter().rev());
+        }
+    }
+    Value::Array(names)
+}
+
+fn print_summary(summary: &Value) {
+    let grid = &summary["grid"];
+    crate::output::outln!(
+        "{}: {}",
+        summary["kind"].as_str().unwrap_or_default(),
+        summary["location"].as_str().unwrap_or_default()
+    );
+    crate::output::outln!("  mode:          {} ({})", summary["mode"], summary["spectrum_type"]);
+    crate::output::outln!(
+        "  grid:          {} x {} x {} pixels, origin {}",
+        grid["width"],
+        grid["height"],
+        grid["depth"],
+        grid["origin"]
+    );
+    crate::output::outln!("  pixel size:    {} um", summary["pixel_size_um"]);
+    crate::output::outln!("  spectra:       {}", summary["spectra"]);
+    crate::output::outln!("  points:        {}", summary["points"]);
+    if let Some(range) = summary.get("mz_range") {
+        crate::output::outln!("  m/z range:     {range}");
+    }
+    crate::output::outln!(
+        "  value types:   m/z {}, intensity {}",
+        summary["dtypes"]["mz"],
+        summary["dtypes"]["intensity"]
+    );
+    crate::output::outln!("  instrument:    {}", summary["instrument"]);
+    crate::output::outln!("  source:        {}", summary["source"]);
+}

@@ -1,0 +1,87 @@
+//! `imzarr ion-image`.
+
+use std::path::{Path, PathBuf};
+
+use imzarr::{Aggregation, Dataset, MzWindow};
+
+use crate::cli::IonImageArgs;
+use crate::exit::{CommandError, Failure};
+use crate::render;
+
+pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
+    let windows: Vec<MzWindow> = match (args.ppm, args.da) {
+        (Some(ppm), None) => args.mz.iter().map(|&mz| MzWindow::ppm(mz, ppm)).collect(),
+        (None, Some(da)) => args.mz.iter().map(|&mz| MzWindow::da(mz, da)).collect(),
+        _ => {
+            return Err(CommandError::new(
+                Failure::Input,
+                "give the window half-width with --ppm or --da",
+            ));
+        }
+    };
+    let dataset = Dataset::open(&args.store).await?;
+    let opened = dataset.stats();
+    let images = dataset.ion_images(&windows, Aggregation::Sum).await?;
+    let used = dataset.stats().since(&opened);
+    for (image, &mz) in images.iter().zip(&args.mz) {
+        let path = if images.len() > 1 {
+            with_mz_suffix(&args.output, mz)
+        } else {
+            args.output.clone()
+        };
+        write_image(&path, &image.image, args.percentile)?;
+        let covered = image.mz_covered.map_or("no points".to_string(), |[low, high]| {
+            format!("points at m/z {low:.6}..{high:.6}")
+        });
+        crate::output::outln!(
+            "{}: m/z {:.6}..{:.6}, {} points ({covered})",
+            path.display(),
+            image.window.low,
+            image.window.high,
+            image.points
+        );
+    }
+    if args.stats {
+        let total = dataset.stats();
+        crate::output::outln!(
+            "requests: open {} ({} bytes); query {} GETs, {} bytes",
+            opened.requests(),
+            opened.bytes_read,
+            used.gets + used.heads,
+            used.bytes_read
+        );
+        let _ = total;
+    }
+    Ok(())
+}
+
+fn with_mz_suffix(path: &Path, mz: f64) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}_{mz}{extension}"))
+}
+
+fn write_image(path: &Path, image: &imzarr::Image, percentile: f64) -> Result<(), CommandError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let result = match extension.as_str() {
+        "png" => render::write_png(path, image, percentile),
+        "csv" => render::write_csv(path, image),
+        "npy" => render::write_npy(path, image),
+        other => {
+            return Err(CommandError::new(
+                Failure::Input,
+                format!(
+                    "{}: unknown image format {other:?}; use .png, .csv or .npy",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    result.map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))
+}
