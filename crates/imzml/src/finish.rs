@@ -67,14 +67,14 @@ pub(crate) fn finish(
     }
     let grid = Grid::from_spectra(&spectra);
     grid.compare_with_declaration(&header.declared_grid, &mut quirks);
-    if options.strict {
-        if let Some(quirk) = quirks.first() {
-            return Err(ImzmlError::format(
-                path,
-                "strict mode",
-                format!("{}: {}", quirk.kind, quirk.detail),
-            ));
-        }
+    if options.strict
+        && let Some(quirk) = quirks.first()
+    {
+        return Err(ImzmlError::format(
+            path,
+            "strict mode",
+            format!("{}: {}", quirk.kind, quirk.detail),
+        ));
     }
     Ok(Imzml {
         path: path.to_path_buf(),

@@ -52,13 +52,13 @@ impl Grid {
     /// Records where the declared grid disagrees with the coordinates.
     pub fn compare_with_declaration(&self, declared: &DeclaredGrid, quirks: &mut Vec<Quirk>) {
         let declared_size = (declared.max_count_x, declared.max_count_y);
-        if let (Some(x), Some(y)) = declared_size {
-            if (x, y) != (self.width, self.height) {
-                quirks.push(Quirk::new(
-                    "grid-from-coordinates",
-                    format!("the header declares a {x}x{y} grid; the coordinates span {}x{} from ({}, {}); the coordinates win", self.width, self.height, self.origin[0], self.origin[1]),
-                ));
-            }
+        if let (Some(x), Some(y)) = declared_size
+            && (x, y) != (self.width, self.height)
+        {
+            quirks.push(Quirk::new(
+                "grid-from-coordinates",
+                format!("the header declares a {x}x{y} grid; the coordinates span {}x{} from ({}, {}); the coordinates win", self.width, self.height, self.origin[0], self.origin[1]),
+            ));
         }
         if self.origin[0] != 1 || self.origin[1] != 1 {
             quirks.push(Quirk::new(

@@ -321,10 +321,11 @@ impl<'p> Parser<'p> {
             Section::Spectrum if parent != Section::Spectrum => self.finish_spectrum()?,
             Section::Binary | Section::Spectrum | Section::BinaryDataArray => {}
             _ => {
-                if section == Section::ParamGroup && parent != Section::ParamGroup {
-                    if let Some((id, params)) = self.group.take() {
-                        self.groups.insert(id, params);
-                    }
+                if section == Section::ParamGroup
+                    && parent != Section::ParamGroup
+                    && let Some((id, params)) = self.group.take()
+                {
+                    self.groups.insert(id, params);
                 }
                 self.close_tree_node();
             }

@@ -126,7 +126,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
     for y in 1..=spec.height {
         for x in 1..=spec.width {
             pixel += 1;
-            if spec.skip_every > 0 && pixel % spec.skip_every == 0 {
+            if spec.skip_every > 0 && pixel.is_multiple_of(spec.skip_every) {
                 continue;
             }
             let weight = spatial_weight(x, y, spec);

@@ -1,0 +1,41 @@
+"""Shared helpers: the imzarr binary, the fixtures, and conversions cached per session."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "imzml"
+FACTS = json.loads((FIXTURES / "facts.json").read_text())
+
+
+def imzarr_binary() -> Path:
+    binary = Path(os.environ.get("IMZARR_BIN", ROOT / "target" / "debug" / "imzarr"))
+    if not binary.exists():
+        raise RuntimeError(f"{binary} does not exist: build it with `cargo build -p imzarr-cli`")
+    return binary
+
+
+def run_imzarr(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(imzarr_binary()), *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"imzarr {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+FIXTURE_NAMES = sorted(FACTS)
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory):
+    """Every fixture converted once: name -> store path."""
+    out = tmp_path_factory.mktemp("stores")
+    converted = {}
+    for name in FIXTURE_NAMES:
+        store = out / f"{name}.imzarr"
+        run_imzarr("convert", str(FIXTURES / f"{name}.imzML"), str(store))
+        converted[name] = store
+    return converted

@@ -1,0 +1,123 @@
+"""imzarr against tools nobody on this project wrote.
+
+- pyimzML reads the source imzML: every spectrum and coordinate in the store must equal it, and
+  ion images rendered by `imzarr ion-image` must equal pyimzML's window sums.
+- zarr-python opens every array of every store and reads the same values.
+- ome-zarr-models validates the TIC image, and rejects broken copies of it.
+"""
+
+import bisect
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import zarr
+from pyimzml.ImzMLParser import ImzMLParser
+
+from conftest import FACTS, FIXTURE_NAMES, FIXTURES, ROOT, run_imzarr
+
+# pyimzML takes the first of two conflicting precision terms; the byte lengths prove the file
+# stores 64-bit m/z (see crates/imzml/tests/real_fixtures.rs), so pyimzML is no oracle here.
+PYIMZML_MISREADS = {"thyra_two_precision_terms"}
+
+
+def open_store(path):
+    return zarr.open_group(str(path), mode="r")
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_every_array_opens_in_zarr_python(stores, name):
+    root = open_store(stores[name])
+    consolidated = json.loads((stores[name] / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
+    arrays = [path for path, doc in consolidated.items() if doc["node_type"] == "array"]
+    assert len(arrays) >= 10
+    for path in arrays:
+        data = root[path][...]
+        assert list(data.shape) == consolidated[path]["shape"], path
+
+
+@pytest.mark.parametrize("name", sorted(set(FIXTURE_NAMES) - PYIMZML_MISREADS))
+def test_spectra_and_coordinates_equal_pyimzml(stores, name):
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    root = open_store(stores[name])
+    attrs = root.attrs["imzarr"]
+    ox, oy = attrs["grid"]["origin"][:2]
+    source_index = root["pixels/source_index"][:]
+    xs, ys = root["pixels/x"][:], root["pixels/y"][:]
+    assert len(source_index) == len(parser.coordinates) == FACTS[name]["spectra"]
+    index = root["pixels/index"][:]
+    if attrs["mode"] == "processed":
+        offsets = root["pixels/point_offset"][:]
+        mz_all, int_all = root["spectra/mz"][:], root["spectra/intensity"][:]
+    else:
+        axis, rows = root["spectra/mz"][:], root["spectra/intensity"][:]
+    for k, src in enumerate(source_index):
+        x, y = parser.coordinates[int(src)][:2]
+        assert (xs[k] + ox, ys[k] + oy) == (x, y)
+        assert index[y - oy, x - ox] == k
+        mz, intensity = parser.getspectrum(int(src))
+        if attrs["mode"] == "processed":
+            a, b = offsets[k], offsets[k + 1]
+            got_mz, got_int = mz_all[a:b], int_all[a:b]
+        else:
+            got_mz, got_int = axis, rows[k]
+        assert got_mz.dtype == mz.dtype and got_int.dtype == intensity.dtype
+        assert np.array_equal(got_mz, mz) and np.array_equal(got_int, intensity), (name, k)
+
+
+def pyimzml_window_sums(parser, low, high):
+    """pyimzML's getionimage logic (bisect on each spectrum), per spectrum index."""
+    sums = []
+    for i in range(len(parser.coordinates)):
+        mz, intensity = parser.getspectrum(i)
+        lo = bisect.bisect_left(mz, low)
+        hi = bisect.bisect_right(mz, high)
+        sums.append(float(np.sum(intensity[lo:hi], dtype=np.float64)))
+    return sums
+
+
+@pytest.mark.parametrize("name", sorted(set(FIXTURE_NAMES) - PYIMZML_MISREADS))
+def test_ion_image_equals_pyimzml(stores, name, tmp_path):
+    peak = FACTS[name]["max_peak_pyimzml"]["mz"]
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    root = open_store(stores[name])
+    ox, oy = root.attrs["imzarr"]["grid"]["origin"][:2]
+    windows = [(peak, 0.01), (peak, 2.0), (1.0, 0.5)]  # at the peak, wide, below every m/z
+    for centre, half_width in windows:
+        out = tmp_path / f"ion_{centre}_{half_width}.npy"
+        run_imzarr("ion-image", str(stores[name]), "--mz", repr(centre), "--da", repr(half_width), "-o", str(out))
+        image = np.load(out)
+        expected = pyimzml_window_sums(parser, centre - half_width, centre + half_width)
+        acquired = np.zeros(image.shape, dtype=bool)
+        for i, (x, y, *_rest) in enumerate(parser.coordinates):
+            acquired[y - oy, x - ox] = True
+            assert image[y - oy, x - ox] == pytest.approx(expected[i], rel=1e-9, abs=1e-12), (name, centre, x, y)
+        assert np.all(np.isnan(image[~acquired])), "pixels without a spectrum must be NaN"
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_tic_image_is_valid_ome_zarr(stores, name):
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ome-zarr-models"), "validate", str(stores[name] / "images" / "tic")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    ["drop_version", "wrong_axis_count", "missing_level"],
+)
+def test_ome_zarr_models_rejects_broken_copies(stores, tmp_path, breakage):
+    copy = tmp_path / "tic"
+    shutil.copytree(stores["cardinal1_cut_masspix"] / "images" / "tic", copy)
+    group = json.loads((copy / "zarr.json").read_text())
+    ome = group["attributes"]["ome"]
+    if breakage == "drop_version":
+        del ome["version"]
+    elif breakage == "wrong_axis_count":
+        ome["multiscales"][0]["axes"] = ome["multiscales"][0]["axes"][1:]
+    else:
+        shutil.rmtree(copy / "0")
+    (copy / "zarr.json").write_text(json.dumps(group))
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ome-zarr-models"), "validate", str(copy)], capture_output=True, text=True)
+    assert result.returncode != 0, f"{breakage} was accepted"
