@@ -40,7 +40,12 @@ pub(crate) async fn write(
     };
     source.ibd.read_array_into(first.index, "m/z", &first.mz, &mut axis)?;
     let axis_values = axis.to_f64_vec();
-    if let Some(i) = axis_values.windows(2).position(|w| !matches!(w[0].partial_cmp(&w[1]), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))) {
+    if let Some(i) = axis_values.windows(2).position(|w| {
+        !matches!(
+            w[0].partial_cmp(&w[1]),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        )
+    }) {
         return Err(unsupported(format!(
             "the shared m/z axis is not sorted ascending at channel {i} ({} then {})",
             axis_values[i],

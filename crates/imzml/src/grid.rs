@@ -57,7 +57,10 @@ impl Grid {
         {
             quirks.push(Quirk::new(
                 "grid-from-coordinates",
-                format!("the header declares a {x}x{y} grid; the coordinates span {}x{} from ({}, {}); the coordinates win", self.width, self.height, self.origin[0], self.origin[1]),
+                format!(
+                    "the header declares a {x}x{y} grid; the coordinates span {}x{} from ({}, {}); the coordinates win",
+                    self.width, self.height, self.origin[0], self.origin[1]
+                ),
             ));
         }
         if self.origin[0] != 1 || self.origin[1] != 1 {

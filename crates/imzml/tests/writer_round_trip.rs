@@ -1,0 +1,86 @@
+//! Random datasets written by `ImzmlWriter` parse back bit-identical.
+
+use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, WriterOptions, parse_file};
+use proptest::prelude::*;
+
+fn dtype() -> impl Strategy<Value = DataType> {
+    prop::sample::select(DataType::ALL.to_vec())
+}
+
+/// Raw bytes of `n` values of `dtype` (any bit pattern: NaNs and infinities included).
+fn raw(dtype: DataType, n: usize) -> impl Strategy<Value = ArrayBytes> {
+    prop::collection::vec(any::<u8>(), n * dtype.size()).prop_map(move |bytes| ArrayBytes { dtype, bytes })
+}
+
+#[derive(Debug, Clone)]
+struct Dataset {
+    mode: Mode,
+    compression: Compression,
+    mz_dtype: DataType,
+    intensity_dtype: DataType,
+    width: u64,
+    spectra: Vec<(ArrayBytes, ArrayBytes)>,
+}
+
+fn dataset() -> impl Strategy<Value = Dataset> {
+    (
+        prop::sample::select(vec![Mode::Processed, Mode::Continuous]),
+        prop::sample::select(vec![Compression::None, Compression::Zlib]),
+        dtype(),
+        dtype(),
+        1u64..5,
+        1usize..12,
+        0usize..40,
+    )
+        .prop_flat_map(|(mode, compression, mz_dtype, intensity_dtype, width, count, points)| {
+            let spectrum = (0usize..=points).prop_flat_map(move |n| (raw(mz_dtype, n), raw(intensity_dtype, n)));
+            let shared = (
+                raw(mz_dtype, points),
+                prop::collection::vec(raw(intensity_dtype, points), count),
+            );
+            let spectra = match mode {
+                Mode::Processed => prop::collection::vec(spectrum, count).boxed(),
+                Mode::Continuous => shared
+                    .prop_map(|(mz, intensities)| intensities.into_iter().map(|i| (mz.clone(), i)).collect())
+                    .boxed(),
+            };
+            spectra.prop_map(move |spectra| Dataset {
+                mode,
+                compression,
+                mz_dtype,
+                intensity_dtype,
+                width,
+                spectra,
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn written_files_read_back_bit_identical(data in dataset()) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("random.imzML");
+        let options = WriterOptions { mode: data.mode, compression: data.compression, mz_dtype: data.mz_dtype, intensity_dtype: data.intensity_dtype, ..WriterOptions::default() };
+        let mut writer = ImzmlWriter::create(&path, options).unwrap();
+        for (i, (mz, intensity)) in data.spectra.iter().enumerate() {
+            let i = i as u64;
+            writer.write_spectrum(i % data.width + 1, i / data.width + 1, None, mz, intensity).unwrap();
+        }
+        let written = writer.finish().unwrap();
+
+        let imzml = parse_file(&path).unwrap();
+        prop_assert_eq!(imzml.header.uuid, Some(written.uuid));
+        prop_assert_eq!(imzml.spectra.len(), data.spectra.len());
+        let ibd = Ibd::open(&imzml).unwrap();
+        prop_assert_eq!(ibd.verify_checksums(&imzml).unwrap().verified, vec!["SHA-1"]);
+        for (entry, (mz, intensity)) in imzml.spectra.iter().zip(&data.spectra) {
+            let i = entry.index as u64;
+            prop_assert_eq!((entry.x, entry.y), ((i % data.width + 1) as i64, (i / data.width + 1) as i64));
+            let (got_mz, got_intensity) = ibd.read_spectrum(entry).unwrap();
+            prop_assert_eq!(&got_mz, mz);
+            prop_assert_eq!(&got_intensity, intensity);
+        }
+    }
+}
