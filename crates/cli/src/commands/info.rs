@@ -104,32 +104,44 @@ fn instrument(header: &Value) -> Value {
     Value::Array(names)
 }
 
+/// A value for people: strings without quotes, `null` as "unknown".
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "unknown".into(),
+        other => other.to_string(),
+    }
+}
+
 fn print_summary(summary: &Value) {
     let grid = &summary["grid"];
-    crate::output::outln!(
-        "{}: {}",
-        summary["kind"].as_str().unwrap_or_default(),
-        summary["location"].as_str().unwrap_or_default()
-    );
-    crate::output::outln!("  mode:          {} ({})", summary["mode"], summary["spectrum_type"]);
-    crate::output::outln!(
-        "  grid:          {} x {} x {} pixels, origin {}",
-        grid["width"],
-        grid["height"],
-        grid["depth"],
-        grid["origin"]
-    );
-    crate::output::outln!("  pixel size:    {} um", summary["pixel_size_um"]);
+    let source = &summary["source"];
+    let software: Vec<String> = summary["instrument"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| match (entry.get("software"), entry.get("instrument")) {
+            (Some(name), _) => format!("{} {}", plain(name), plain(&entry["version"])),
+            (_, Some(term)) => plain(term),
+            _ => String::new(),
+        })
+        .collect();
+    let pixel_size = match summary["pixel_size_um"].as_array() {
+        Some(size) => format!("{} x {} um", plain(&size[0]), plain(&size[1])),
+        None => "unknown".into(),
+    };
+    crate::output::outln!("{}: {}", plain(&summary["kind"]), plain(&summary["location"]));
+    crate::output::outln!("  mode:          {} ({})", plain(&summary["mode"]), plain(&summary["spectrum_type"]));
+    crate::output::outln!("  grid:          {} x {} x {} pixels, origin {}", grid["width"], grid["height"], grid["depth"], grid["origin"]);
+    crate::output::outln!("  pixel size:    {pixel_size}");
     crate::output::outln!("  spectra:       {}", summary["spectra"]);
     crate::output::outln!("  points:        {}", summary["points"]);
     if let Some(range) = summary.get("mz_range") {
-        crate::output::outln!("  m/z range:     {range}");
+        crate::output::outln!("  m/z range:     {}", plain(range));
     }
-    crate::output::outln!(
-        "  value types:   m/z {}, intensity {}",
-        summary["dtypes"]["mz"],
-        summary["dtypes"]["intensity"]
-    );
-    crate::output::outln!("  instrument:    {}", summary["instrument"]);
-    crate::output::outln!("  source:        {}", summary["source"]);
+    crate::output::outln!("  value types:   m/z {}, intensity {}", plain(&summary["dtypes"]["mz"]), plain(&summary["dtypes"]["intensity"]));
+    crate::output::outln!("  software:      {}", software.join(", "));
+    crate::output::outln!("  source UUID:   {}", plain(&source["uuid"]));
+    crate::output::outln!("  checksums:     {} (verified: {})", plain(&source["checksums"]), plain(source.get("verified").unwrap_or(&Value::Null)));
+    crate::output::outln!("  repaired:      {} quirks", source["quirks"].as_array().map_or_else(|| plain(&source["quirks"]), |q| q.len().to_string()));
 }
