@@ -131,17 +131,40 @@ fn print_summary(summary: &Value) {
         None => "unknown".into(),
     };
     crate::output::outln!("{}: {}", plain(&summary["kind"]), plain(&summary["location"]));
-    crate::output::outln!("  mode:          {} ({})", plain(&summary["mode"]), plain(&summary["spectrum_type"]));
-    crate::output::outln!("  grid:          {} x {} x {} pixels, origin {}", grid["width"], grid["height"], grid["depth"], grid["origin"]);
+    crate::output::outln!(
+        "  mode:          {} ({})",
+        plain(&summary["mode"]),
+        plain(&summary["spectrum_type"])
+    );
+    crate::output::outln!(
+        "  grid:          {} x {} x {} pixels, origin {}",
+        grid["width"],
+        grid["height"],
+        grid["depth"],
+        grid["origin"]
+    );
     crate::output::outln!("  pixel size:    {pixel_size}");
     crate::output::outln!("  spectra:       {}", summary["spectra"]);
     crate::output::outln!("  points:        {}", summary["points"]);
     if let Some(range) = summary.get("mz_range") {
         crate::output::outln!("  m/z range:     {}", plain(range));
     }
-    crate::output::outln!("  value types:   m/z {}, intensity {}", plain(&summary["dtypes"]["mz"]), plain(&summary["dtypes"]["intensity"]));
+    crate::output::outln!(
+        "  value types:   m/z {}, intensity {}",
+        plain(&summary["dtypes"]["mz"]),
+        plain(&summary["dtypes"]["intensity"])
+    );
     crate::output::outln!("  software:      {}", software.join(", "));
     crate::output::outln!("  source UUID:   {}", plain(&source["uuid"]));
-    crate::output::outln!("  checksums:     {} (verified: {})", plain(&source["checksums"]), plain(source.get("verified").unwrap_or(&Value::Null)));
-    crate::output::outln!("  repaired:      {} quirks", source["quirks"].as_array().map_or_else(|| plain(&source["quirks"]), |q| q.len().to_string()));
+    crate::output::outln!(
+        "  checksums:     {} (verified: {})",
+        plain(&source["checksums"]),
+        plain(source.get("verified").unwrap_or(&Value::Null))
+    );
+    crate::output::outln!(
+        "  repaired:      {} quirks",
+        source["quirks"]
+            .as_array()
+            .map_or_else(|| plain(&source["quirks"]), |q| q.len().to_string())
+    );
 }
