@@ -46,3 +46,21 @@ pub use model::{
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
 pub use writer::{ImzmlWriter, WriterOptions};
+
+/// Parses `xml` as an imzML document (with a fictitious `.ibd` of 1 GiB) and discards the
+/// result: the entry point of the fuzz target and of its regression tests. It must never
+/// panic, whatever the bytes.
+#[doc(hidden)]
+pub fn fuzz_parse(xml: &[u8]) {
+    let limits = Limits {
+        max_spectra: 100_000,
+        max_header_elements: 100_000,
+        ..Limits::default()
+    };
+    let options = ParseOptions {
+        limits,
+        ..ParseOptions::default()
+    };
+    let path = std::path::Path::new("fuzz.imzML");
+    let _ = parse_reader(xml, path, path.with_extension("ibd"), 1 << 30, &options);
+}
