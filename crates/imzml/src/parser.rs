@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use quick_xml::encoding::DecodingReader;
 use quick_xml::events::{BytesStart, Event};
@@ -226,7 +227,7 @@ struct Parser<'p> {
     tree: Vec<XmlNode>,
     root: Option<XmlNode>,
     header_elements: usize,
-    groups: HashMap<String, Vec<Param>>,
+    groups: HashMap<String, Rc<[Param]>>,
     group: Option<(String, Vec<Param>)>,
     header: HeaderTerms,
     scan_settings_seen: usize,
@@ -325,7 +326,7 @@ impl<'p> Parser<'p> {
                     && parent != Section::ParamGroup
                     && let Some((id, params)) = self.group.take()
                 {
-                    self.groups.insert(id, params);
+                    self.groups.insert(id, params.into());
                 }
                 self.close_tree_node();
             }
@@ -430,14 +431,14 @@ impl<'p> Parser<'p> {
 
     fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
         let id = attribute(element, "ref", self.path)?.unwrap_or_default();
-        let params = self.groups.get(&id).cloned().ok_or_else(|| {
+        let params = self.groups.get(&id).map(Rc::clone).ok_or_else(|| {
             ImzmlError::format(
                 self.path,
                 self.context(),
                 format!("referenceableParamGroupRef to {id:?}, which is not defined before it"),
             )
         })?;
-        for param in &params {
+        for param in params.iter() {
             self.apply_param(section, &param.accession, &param.value, param.unit_accession.as_deref())?;
         }
         Ok(())
@@ -461,10 +462,12 @@ impl<'p> Parser<'p> {
                     .apply_scan_settings(accession, value, unit, first_block, &mut self.quirks)
             }
             Section::BinaryDataArray => {
-                let context = self.context();
                 let path = self.path;
-                if let Some(array) = self.spectrum.as_mut().and_then(|s| s.array.as_mut()) {
-                    array.apply(accession, value, path, &|| context.clone())?;
+                if let Some(spectrum) = self.spectrum.as_mut() {
+                    let index = spectrum.index;
+                    if let Some(array) = spectrum.array.as_mut() {
+                        array.apply(accession, value, path, &|| format!("spectrum {index}"))?;
+                    }
                 }
             }
             Section::Spectrum => self.spectrum_param(accession, value)?,
@@ -538,16 +541,17 @@ impl<'p> Parser<'p> {
     }
 
     fn finish_array(&mut self) -> Result<()> {
-        let context = self.context();
         let Some(spectrum) = &mut self.spectrum else {
             return Ok(());
         };
+        let index = spectrum.index;
+        let context = || format!("spectrum {index}");
         if let Some(array) = spectrum.array.take() {
             let resolved = array.finish(
                 spectrum.default_length,
                 &self.limits,
                 self.path,
-                &|| context.clone(),
+                &context,
                 &mut self.quirks,
             )?;
             spectrum.arrays.push(resolved);
