@@ -155,6 +155,8 @@ fn parse_events<R: BufRead>(
     ibd_len: u64,
     options: &ParseOptions,
 ) -> Result<Imzml> {
+    // Whitespace between elements is not content in imzML.
+    xml.config_mut().trim_text(true);
     let mut state = Parser::new(path, options.limits);
     let mut buf = Vec::with_capacity(4096);
     loop {
@@ -415,7 +417,8 @@ impl<'p> Parser<'p> {
         let mut accession = None;
         let mut value = None;
         let mut unit = None;
-        for attr in element.attributes() {
+        // Duplicate keys are not checked on this hot path: the last value wins.
+        for attr in element.attributes().with_checks(false) {
             let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
             match attr.key.local_name().as_ref() {
                 "accession" => accession = Some(attr.value),
@@ -637,7 +640,7 @@ impl<'p> Parser<'p> {
 }
 
 fn attribute(element: &BytesStart<'_>, key: &str, path: &Path) -> Result<Option<String>> {
-    for attr in element.attributes() {
+    for attr in element.attributes().with_checks(false) {
         let attr = attr.map_err(|e| ImzmlError::format(path, "attribute", e.to_string()))?;
         if attr.key.local_name().as_ref() == key {
             return Ok(Some(attr.value.into_owned()));
