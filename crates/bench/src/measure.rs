@@ -123,10 +123,16 @@ pub async fn convert_and_query(dir: &Path, mode: Mode, size_mb: u64, memory_mib:
     )];
 
     let dataset = Dataset::open(store.to_str().unwrap_or_default()).await?;
-    let [low, high] = dataset.attributes().mz_range.unwrap_or([100.0, 1000.0]);
-    let centre = low + (high - low) * 0.37;
+    // Centre the window on a real m/z value of a spectrum, as a user picking a peak would.
+    let probe = dataset
+        .spectrum(1, 1)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no spectrum at (1, 1)"))?;
+    let centre = probe.mz[probe.mz.len() * 3 / 7];
     // Warm the cached index arrays, as a session would.
-    dataset.ion_image(MzWindow::ppm(centre * 1.01, 5.0)).await?;
+    dataset
+        .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() / 5], 5.0))
+        .await?;
     let before = dataset.stats();
     let started = Instant::now();
     let image = dataset.ion_image(MzWindow::ppm(centre, 5.0)).await?;
