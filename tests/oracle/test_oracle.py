@@ -103,6 +103,15 @@ def test_tic_image_is_valid_ome_zarr(stores, name):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if FACTS[n]["mode"] == "continuous"])
+def test_continuous_cube_is_valid_ome_zarr(stores, name):
+    root = open_store(stores[name])
+    if root.attrs["imzarr"]["mode"] != "continuous":
+        pytest.skip("stored as processed")
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ome-zarr-models"), "validate", str(stores[name] / "mz_major")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     "breakage",
     ["drop_version", "wrong_axis_count", "missing_level"],

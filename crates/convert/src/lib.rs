@@ -80,9 +80,19 @@ pub async fn convert(input: &Path, output: StoreLocation, options: &ConvertOptio
     };
     pixels::write(&source, &stats, processed, &mut store, options).await?;
     tic_image::write(&source, &stats, &mut store, options).await?;
-    for group in [paths::PIXELS, paths::SPECTRA, paths::MZ_MAJOR, paths::IMAGES] {
+    for group in [paths::PIXELS, paths::SPECTRA, paths::IMAGES] {
         store.write_group(group, Map::new()).await?;
     }
+    let mut mz_major = Map::new();
+    if !processed {
+        let pixel_size = source.imzml.header.pixel_size.as_ref().map(|p| (p.x_um, p.y_um));
+        let array = paths::MZ_MAJOR_INTENSITY.trim_start_matches("mz_major/");
+        mz_major.insert(
+            "ome".into(),
+            imzarr_format::ome_mz_cube(array, source.grid.depth > 1, pixel_size),
+        );
+    }
+    store.write_group(paths::MZ_MAJOR, mz_major).await?;
     let attributes = root_attributes::build(&source, &stats, channels, options);
     let mut root = Map::new();
     root.insert(

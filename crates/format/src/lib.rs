@@ -16,7 +16,7 @@ pub use attributes::{
     MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
 pub use mz_window::{MzWindow, chunks_overlapping};
-pub use ome::{multiscale_levels, ome_multiscales};
+pub use ome::{multiscale_levels, ome_multiscales, ome_mz_cube};
 pub use pixel_order::{TileOrder, tile_major_order};
 
 /// The sentinel in `pixels/index` for a pixel where no spectrum was acquired.

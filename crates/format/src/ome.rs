@@ -15,9 +15,16 @@ pub fn multiscale_levels(height: u64, width: u64) -> Vec<(u64, u64)> {
     levels
 }
 
-/// The `ome` attribute of a multiscale image group with axes `c, [z,] y, x` and the datasets
-/// `0`, `1`, ... of `level_count` levels. `pixel_size_um` is `(x, y)` in micrometres, if known.
-pub fn ome_multiscales(name: &str, level_count: usize, has_z: bool, pixel_size_um: Option<(f64, f64)>) -> Value {
+/// The `ome` attribute of a multiscale image group with axes `first_axis, [z,] y, x` and one
+/// dataset per entry of `paths`, each level halving y and x. `pixel_size_um` is `(x, y)` in
+/// micrometres, if known.
+fn multiscales(
+    name: &str,
+    first_axis: Value,
+    paths: &[String],
+    has_z: bool,
+    pixel_size_um: Option<(f64, f64)>,
+) -> Value {
     let (px, py, unit) = match pixel_size_um {
         Some((x, y)) => (x, y, Some("micrometer")),
         None => (1.0, 1.0, None),
@@ -26,24 +33,50 @@ pub fn ome_multiscales(name: &str, level_count: usize, has_z: bool, pixel_size_u
         Some(unit) => json!({"name": axis, "type": "space", "unit": unit}),
         None => json!({"name": axis, "type": "space"}),
     };
-    let mut axes = vec![json!({"name": "c", "type": "channel"})];
+    let mut axes = vec![first_axis];
     if has_z {
         axes.push(space_axis("z"));
     }
     axes.push(space_axis("y"));
     axes.push(space_axis("x"));
-    let datasets: Vec<Value> = (0..level_count)
-        .map(|level| {
+    let datasets: Vec<Value> = paths
+        .iter()
+        .enumerate()
+        .map(|(level, path)| {
             let factor = (1u64 << level) as f64;
             let mut scale = vec![1.0];
             if has_z {
                 scale.push(1.0);
             }
             scale.extend([py * factor, px * factor]);
-            json!({"path": level.to_string(), "coordinateTransformations": [{"type": "scale", "scale": scale}]})
+            json!({"path": path, "coordinateTransformations": [{"type": "scale", "scale": scale}]})
         })
         .collect();
     json!({"version": "0.5", "multiscales": [{"name": name, "axes": axes, "datasets": datasets}]})
+}
+
+/// The `ome` attribute of a one-channel image pyramid (`c, [z,] y, x`) with levels `0`, `1`, ...
+pub fn ome_multiscales(name: &str, level_count: usize, has_z: bool, pixel_size_um: Option<(f64, f64)>) -> Value {
+    let paths: Vec<String> = (0..level_count).map(|level| level.to_string()).collect();
+    multiscales(
+        name,
+        json!({"name": "c", "type": "channel"}),
+        &paths,
+        has_z,
+        pixel_size_um,
+    )
+}
+
+/// The `ome` attribute that makes the continuous m/z-major cube (`mz, [z,] y, x`, dataset
+/// `array`) an OME-Zarr image with a custom-typed `mz` axis.
+pub fn ome_mz_cube(array: &str, has_z: bool, pixel_size_um: Option<(f64, f64)>) -> Value {
+    multiscales(
+        "mz_major",
+        json!({"name": "mz", "type": "mz"}),
+        &[array.to_string()],
+        has_z,
+        pixel_size_um,
+    )
 }
 
 #[cfg(test)]
@@ -64,5 +97,14 @@ mod tests {
             json!([1.0, 20.0, 40.0])
         );
         assert_eq!(ome["multiscales"][0]["axes"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn the_cube_has_an_mz_axis() {
+        let ome = ome_mz_cube("intensity", true, None);
+        let axes = ome["multiscales"][0]["axes"].as_array().unwrap();
+        assert_eq!(axes[0], json!({"name": "mz", "type": "mz"}));
+        assert_eq!(axes.len(), 4);
+        assert_eq!(ome["multiscales"][0]["datasets"][0]["path"], "intensity");
     }
 }
