@@ -1,5 +1,7 @@
 //! Cutting row-major n-dimensional buffers into (padded) shard blocks.
 
+use imzarr_format::region::{At, copy_region};
+
 /// Copies the block of `block_shape` starting at `start` out of `data` (row-major, `shape`,
 /// `element_size` bytes per element). Parts of the block outside the array are `fill` bytes.
 pub(crate) fn extract_block(
@@ -15,58 +17,22 @@ pub(crate) fn extract_block(
     for _ in 0..block_elements {
         out.extend_from_slice(fill);
     }
-    let dims = shape.len();
-    let row_len = block_shape[dims - 1].min(shape[dims - 1].saturating_sub(start[dims - 1])) as usize;
-    if row_len == 0 {
-        return out;
-    }
-    // Iterate over every row (all indices but the last) of the block that lies in the array.
-    let outer: Vec<u64> = (0..dims - 1)
+    let inside: Vec<u64> = (0..shape.len())
         .map(|d| block_shape[d].min(shape[d].saturating_sub(start[d])))
         .collect();
-    if outer.contains(&0) {
-        return out;
-    }
-    let mut index = vec![0u64; dims - 1];
-    loop {
-        let mut src = 0u64;
-        let mut dst = 0u64;
-        for d in 0..dims - 1 {
-            src = src * shape[d] + start[d] + index[d];
-            dst = dst * block_shape[d] + index[d];
-        }
-        let src = ((src * shape[dims - 1] + start[dims - 1]) as usize) * element_size;
-        let dst = (dst * block_shape[dims - 1]) as usize * element_size;
-        out[dst..dst + row_len * element_size].copy_from_slice(&data[src..src + row_len * element_size]);
-        // Advance the multi-index.
-        let mut d = dims - 1;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            index[d] += 1;
-            if index[d] < outer[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
-}
-
-/// Every multi-index of a grid of `counts`, in row-major order.
-pub(crate) fn grid_indices(counts: &[u64]) -> Vec<Vec<u64>> {
-    let total: u64 = counts.iter().product();
-    (0..total)
-        .map(|mut linear| {
-            let mut index = vec![0u64; counts.len()];
-            for d in (0..counts.len()).rev() {
-                index[d] = linear % counts[d];
-                linear /= counts[d];
-            }
-            index
-        })
-        .collect()
+    let origin = vec![0u64; shape.len()];
+    copy_region(
+        data,
+        At { shape, start },
+        &mut out,
+        At {
+            shape: block_shape,
+            start: &origin,
+        },
+        &inside,
+        element_size,
+    );
+    out
 }
 
 #[cfg(test)]
@@ -83,9 +49,5 @@ mod tests {
         assert_eq!(block, vec![1, 2, 4, 5]);
         let one_d = extract_block(&data, &[9], 1, &[8], &[4], &[0]);
         assert_eq!(one_d, vec![8, 0, 0, 0]);
-        assert_eq!(
-            grid_indices(&[2, 2]),
-            vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
-        );
     }
 }

@@ -13,8 +13,9 @@ use zarrs::storage::{
     AsyncReadableStorageTraits, AsyncReadableWritableStorageTraits, AsyncWritableStorageTraits, StoreKey,
 };
 
-use crate::blocks::{extract_block, grid_indices};
+use crate::blocks::extract_block;
 use crate::error::{ConvertError, Result};
+use imzarr_format::region::grid_indices;
 
 /// An array being written.
 pub(crate) struct ArrayWriter {

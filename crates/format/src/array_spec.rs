@@ -1,5 +1,5 @@
 //! Zarr v3 array metadata (`zarr.json`) of imzarr arrays: sharded, blosc-compressed inner
-//! chunks, crc32c-protected shard indexes.
+//! chunks, every inner chunk and every shard index protected by crc32c.
 
 use serde_json::{Map, Value, json};
 
@@ -128,7 +128,8 @@ impl ArraySpec {
                     "chunk_shape": self.inner_shape,
                     "codecs": [
                         {"name": "bytes", "configuration": {"endian": "little"}},
-                        self.codec.metadata(self.element_size())
+                        self.codec.metadata(self.element_size()),
+                        {"name": "crc32c"}
                     ],
                     "index_codecs": [
                         {"name": "bytes", "configuration": {"endian": "little"}},

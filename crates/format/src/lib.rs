@@ -8,6 +8,7 @@ mod mz_window;
 mod ome;
 pub mod paths;
 mod pixel_order;
+pub mod region;
 pub mod schema;
 
 pub use array_spec::{ArraySpec, Codec, group_metadata};

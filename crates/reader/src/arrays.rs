@@ -1,31 +1,31 @@
-//! The arrays of an open store, created from the consolidated metadata (no request), and
-//! typed reads of their subsets.
+//! The arrays of an open store, described by the consolidated metadata (no request), and typed
+//! reads of their subsets.
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 use imzarr_imzml::DataType;
+use imzarr_store::ZarrsObjectStore;
 use serde_json::{Map, Value};
-use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArraySubset};
+use zarrs::array::{Array, ArrayMetadata};
 use zarrs::storage::AsyncReadableStorageTraits;
 
 use crate::error::{ReadError, Result};
-
-type ReadableArray = Array<dyn AsyncReadableStorageTraits>;
+use crate::sharded::ShardedArray;
 
 /// Every array of a store, by path.
 pub(crate) struct Arrays {
     location: String,
-    /// Each array with the Zarr name of its data type.
-    arrays: HashMap<String, (Arc<ReadableArray>, String)>,
+    storage: Arc<ZarrsObjectStore>,
+    arrays: HashMap<String, ShardedArray>,
 }
 
 impl Arrays {
-    /// Creates the arrays named in `consolidated` (path → `zarr.json` document).
+    /// Describes the arrays named in `consolidated` (path → `zarr.json` document).
     pub(crate) fn new(
         location: &str,
-        storage: Arc<dyn AsyncReadableStorageTraits>,
+        storage: Arc<ZarrsObjectStore>,
         consolidated: &Map<String, Value>,
     ) -> Result<Self> {
         let mut arrays = HashMap::new();
@@ -33,30 +33,30 @@ impl Arrays {
             if document.get("node_type").and_then(Value::as_str) != Some("array") {
                 continue;
             }
+            let path = path.trim_start_matches('/');
             let metadata_error = |message: String| ReadError::Metadata {
                 location: location.to_string(),
-                node: path.clone(),
+                node: path.to_string(),
                 message,
             };
+            // zarrs checks the document and parses the data type and fill value.
             let metadata: ArrayMetadata =
                 serde_json::from_value(document.clone()).map_err(|e| metadata_error(e.to_string()))?;
-            let array =
-                Array::new_with_metadata(storage.clone(), &format!("/{}", path.trim_start_matches('/')), metadata)
-                    .map_err(|e| metadata_error(e.to_string()))?;
-            let data_type = document
-                .get("data_type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            arrays.insert(path.trim_start_matches('/').to_string(), (Arc::new(array), data_type));
+            let readable: Arc<dyn AsyncReadableStorageTraits> = storage.clone();
+            let array = Array::new_with_metadata(readable, &format!("/{path}"), metadata)
+                .map_err(|e| metadata_error(e.to_string()))?;
+            let sharded = ShardedArray::new(path, document, array.data_type().clone(), array.fill_value().clone())
+                .map_err(metadata_error)?;
+            arrays.insert(path.to_string(), sharded);
         }
         Ok(Self {
             location: location.to_string(),
+            storage,
             arrays,
         })
     }
 
-    fn get(&self, path: &str) -> Result<&(Arc<ReadableArray>, String)> {
+    fn get(&self, path: &str) -> Result<&ShardedArray> {
         self.arrays.get(path).ok_or_else(|| ReadError::Metadata {
             location: self.location.clone(),
             node: path.to_string(),
@@ -66,7 +66,7 @@ impl Arrays {
 
     /// Shape of an array.
     pub(crate) fn shape(&self, path: &str) -> Result<Vec<u64>> {
-        Ok(self.get(path)?.0.shape().to_vec())
+        Ok(self.get(path)?.shape.clone())
     }
 
     fn data_error(&self, path: &str, message: impl ToString) -> ReadError {
@@ -79,22 +79,16 @@ impl Arrays {
 
     /// Raw little-endian bytes of the subset `ranges` and the array's Zarr data type name.
     pub(crate) async fn read_raw(&self, path: &str, ranges: &[Range<u64>]) -> Result<(Vec<u8>, String)> {
-        let (array, data_type) = self.get(path)?;
-        let shape = array.shape();
+        let array = self.get(path)?;
+        let shape = &array.shape;
         if ranges.len() != shape.len() || ranges.iter().zip(shape).any(|(r, &s)| r.start > r.end || r.end > s) {
             return Err(self.data_error(path, format!("subset {ranges:?} is outside the shape {shape:?}")));
         }
-        let data_type = data_type.clone();
-        if ranges.iter().any(|r| r.is_empty()) {
-            return Ok((Vec::new(), data_type));
-        }
-        let subset = ArraySubset::new_with_ranges(ranges);
-        let bytes: ArrayBytes<'static> = array
-            .async_retrieve_array_subset(&subset)
+        let bytes = array
+            .read(&self.storage, ranges)
             .await
             .map_err(|e| self.data_error(path, e))?;
-        let raw = bytes.into_fixed().map_err(|e| self.data_error(path, e))?;
-        Ok((raw.into_owned(), data_type))
+        Ok((bytes, array.data_type_name.clone()))
     }
 
     /// Values of the subset as `f64`, whatever the stored numeric type.
@@ -116,10 +110,7 @@ pub(crate) fn decode_f64(bytes: &[u8], data_type: &str) -> Option<Vec<f64>> {
             .chunks_exact(2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]) as f64)
             .collect(),
-        "uint32" => bytes
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
-            .collect(),
+        "uint32" => decode_u32(bytes).into_iter().map(|v| v as f64).collect(),
         "uint64" => decode_u64(bytes).into_iter().map(|v| v as f64).collect(),
         _ => return None,
     })

@@ -102,8 +102,7 @@ impl Dataset {
                 node: "zarr.json".into(),
                 message: "no consolidated metadata".into(),
             })?;
-        let readable: Arc<dyn AsyncReadableStorageTraits> = storage.clone();
-        let arrays = Arrays::new(&display, readable, &consolidated)?;
+        let arrays = Arrays::new(&display, storage.clone(), &consolidated)?;
         Ok(Self {
             location: display,
             storage,

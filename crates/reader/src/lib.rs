@@ -21,6 +21,7 @@ mod blocking;
 mod dataset;
 mod error;
 mod ion_image;
+mod sharded;
 mod types;
 
 pub use blocking::BlockingDataset;

@@ -47,24 +47,21 @@ impl ZarrsObjectStore {
         &self.location.store
     }
 
-    /// Reads one byte range of `key`; `None` when the object does not exist.
-    async fn get_range(&self, key: &StoreKey, range: ByteRange) -> Result<MaybeBytes, StorageError> {
+    /// Reads `range` of the object at `key` (relative to the store's prefix) with one GET;
+    /// `None` when the object does not exist.
+    pub async fn read(&self, key: &str, range: ReadRange) -> Result<Option<Bytes>, StorageError> {
         let range = match range {
-            ByteRange::FromStart(0, None) => None,
-            ByteRange::FromStart(offset, None) => Some(GetRange::Offset(offset)),
-            ByteRange::FromStart(offset, Some(length)) => {
-                if length == 0 {
-                    return Ok(Some(Bytes::new()));
-                }
-                Some(GetRange::Bounded(offset..offset + length))
-            }
-            ByteRange::Suffix(length) => Some(GetRange::Suffix(length)),
+            ReadRange::All => None,
+            ReadRange::Bounded(range) if range.is_empty() => return Ok(Some(Bytes::new())),
+            ReadRange::Bounded(range) => Some(GetRange::Bounded(range)),
+            ReadRange::From(offset) => Some(GetRange::Offset(offset)),
+            ReadRange::Suffix(length) => Some(GetRange::Suffix(length)),
         };
         let options = GetOptions {
             range,
             ..GetOptions::default()
         };
-        let path = self.location.path_of(key.as_str());
+        let path = self.location.path_of(key);
         match self.store().get_opts(&path, options).await {
             Ok(result) => {
                 let bytes = result.bytes().await.map_err(other)?;
@@ -78,6 +75,29 @@ impl ZarrsObjectStore {
             Err(error) => Err(other(error)),
         }
     }
+
+    async fn get_range(&self, key: &StoreKey, range: ByteRange) -> Result<MaybeBytes, StorageError> {
+        let range = match range {
+            ByteRange::FromStart(0, None) => ReadRange::All,
+            ByteRange::FromStart(offset, None) => ReadRange::From(offset),
+            ByteRange::FromStart(offset, Some(length)) => ReadRange::Bounded(offset..offset + length),
+            ByteRange::Suffix(length) => ReadRange::Suffix(length),
+        };
+        self.read(key.as_str(), range).await
+    }
+}
+
+/// The part of an object to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadRange {
+    /// The whole object.
+    All,
+    /// Bytes `start..end`.
+    Bounded(std::ops::Range<u64>),
+    /// From an offset to the end.
+    From(u64),
+    /// The last n bytes.
+    Suffix(u64),
 }
 
 fn other(error: object_store::Error) -> StorageError {

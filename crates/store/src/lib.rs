@@ -11,7 +11,7 @@ mod counters;
 mod error;
 mod location;
 
-pub use adapter::ZarrsObjectStore;
+pub use adapter::{ReadRange, ZarrsObjectStore};
 pub use counters::{RequestCounters, RequestStats};
 pub use error::StoreError;
 pub use location::StoreLocation;
