@@ -53,6 +53,15 @@ enum Command {
     },
 }
 
+/// Conversion and query figures for a processed and a continuous dataset.
+async fn convert_both_modes(dir: &std::path::Path, size_mb: u64, memory_mib: u64) -> anyhow::Result<Vec<Value>> {
+    let mut results = Vec::new();
+    for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
+        results.extend(measure::convert_and_query(dir, mode, size_mb, memory_mib).await?);
+    }
+    Ok(results)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     std::fs::create_dir_all(&cli.data_dir)?;
@@ -61,25 +70,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Parse { spectra } => results.push(measure::parse(&cli.data_dir, spectra)?),
         Command::Convert { size_mb, memory_mib } => {
-            for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
-                results.extend(runtime.block_on(measure::convert_and_query(
-                    &cli.data_dir,
-                    mode,
-                    size_mb,
-                    memory_mib,
-                ))?);
-            }
+            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, size_mb, memory_mib))?);
         }
         Command::All { size_mb, memory_mib } => {
             results.push(measure::parse(&cli.data_dir, 100_000)?);
-            for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
-                results.extend(runtime.block_on(measure::convert_and_query(
-                    &cli.data_dir,
-                    mode,
-                    size_mb,
-                    memory_mib,
-                ))?);
-            }
+            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, size_mb, memory_mib))?);
         }
     }
     println!("| benchmark | figure | baseline | ratio |");

@@ -28,28 +28,15 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
             ),
         });
     }
-    let (mz_type, int_type) = (source.mz_dtype.zarr_name(), source.intensity_dtype.zarr_name());
-    let chunk = options.spectrum_chunk_points;
-    let mz_spec = layout::vector(
+    let (mut mz_stream, mut int_stream) = value_columns(
+        store,
+        source,
+        [paths::SPECTRA_MZ, paths::SPECTRA_INTENSITY],
         total_points,
-        mz_type,
-        mz_size as u64,
-        chunk,
-        layout::zero(mz_type),
-        "point",
+        options.spectrum_chunk_points,
         options,
-    );
-    let int_spec = layout::vector(
-        total_points,
-        int_type,
-        int_size as u64,
-        chunk,
-        layout::zero(int_type),
-        "point",
-        options,
-    );
-    let mut mz_stream = ShardStream::new(store.create_array(paths::SPECTRA_MZ, mz_spec).await?);
-    let mut int_stream = ShardStream::new(store.create_array(paths::SPECTRA_INTENSITY, int_spec).await?);
+    )
+    .await?;
 
     let mut stats = SpectrumStats::with_capacity(source.order.len());
     let mut all_mz = Vec::with_capacity(total_points as usize);
@@ -86,6 +73,43 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
     Ok(stats)
 }
 
+/// Creates the m/z and intensity arrays (`paths`) of `points` values in the source's types,
+/// with inner chunks of `chunk` points, and streams for writing them.
+async fn value_columns(
+    store: &mut StoreWriter,
+    source: &Source,
+    paths: [&str; 2],
+    points: u64,
+    chunk: u64,
+    options: &ConvertOptions,
+) -> Result<(ShardStream, ShardStream)> {
+    let [mz_path, intensity_path] = paths;
+    let mz = column(store, mz_path, source.mz_dtype, points, chunk, options).await?;
+    let intensity = column(store, intensity_path, source.intensity_dtype, points, chunk, options).await?;
+    Ok((mz, intensity))
+}
+
+async fn column(
+    store: &mut StoreWriter,
+    path: &str,
+    dtype: imzarr_imzml::DataType,
+    points: u64,
+    chunk: u64,
+    options: &ConvertOptions,
+) -> Result<ShardStream> {
+    let name = dtype.zarr_name();
+    let spec = layout::vector(
+        points,
+        name,
+        dtype.size() as u64,
+        chunk,
+        layout::zero(name),
+        "point",
+        options,
+    );
+    Ok(ShardStream::new(store.create_array(path, spec).await?))
+}
+
 /// Sorts every point by m/z, cuts the order into inner chunks, orders each chunk by spectrum,
 /// and writes the three columns and the chunk index.
 async fn write_mz_major(
@@ -99,7 +123,6 @@ async fn write_mz_major(
 ) -> Result<()> {
     let total = all_mz.len() as u64;
     let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
-    let (mz_type, int_type) = (source.mz_dtype.zarr_name(), source.intensity_dtype.zarr_name());
     let mut order: Vec<u64> = (0..total).collect();
     order.sort_unstable_by(|&a, &b| {
         all_mz[a as usize]
@@ -108,27 +131,16 @@ async fn write_mz_major(
     });
 
     let chunk = options.mz_chunk_points;
-    let mz_spec = layout::vector(
+    let (mut mz_stream, mut int_stream) = value_columns(
+        store,
+        source,
+        [paths::MZ_MAJOR_MZ, paths::MZ_MAJOR_INTENSITY],
         total,
-        mz_type,
-        mz_size as u64,
         chunk,
-        layout::zero(mz_type),
-        "point",
         options,
-    );
-    let int_spec = layout::vector(
-        total,
-        int_type,
-        int_size as u64,
-        chunk,
-        layout::zero(int_type),
-        "point",
-        options,
-    );
+    )
+    .await?;
     let spectrum_spec = layout::vector(total, "uint32", 4, chunk, json!(0), "point", options);
-    let mut mz_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_MZ, mz_spec).await?);
-    let mut int_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_INTENSITY, int_spec).await?);
     let mut spectrum_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_SPECTRUM, spectrum_spec).await?);
 
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
