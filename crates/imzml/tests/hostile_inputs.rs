@@ -3,12 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+mod common;
+
+use common::{variant, write_good};
+use imzarr_imzml::synthetic::SyntheticSpec;
 use imzarr_imzml::{Ibd, ImzmlError, Limits, ParseOptions, parse_file, parse_file_with};
 
 /// A small valid pair in `dir`, returned as (imzML path, its XML text).
 fn valid_pair(dir: &Path) -> (PathBuf, String) {
-    let path = dir.join("good.imzML");
     // Continuous, so that every array has exactly 4 values: m/z f64 (32 bytes), intensity f32.
     let spec = SyntheticSpec {
         width: 3,
@@ -18,17 +20,7 @@ fn valid_pair(dir: &Path) -> (PathBuf, String) {
         mz_dtype: imzarr_imzml::DataType::F64,
         ..SyntheticSpec::small_continuous()
     };
-    write_synthetic(&path, &spec).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    (path, text)
-}
-
-/// Writes `xml` as `name.imzML` beside a copy of the good `.ibd`.
-fn variant(dir: &Path, name: &str, xml: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.imzML"));
-    std::fs::write(&path, xml).unwrap();
-    std::fs::copy(dir.join("good.ibd"), path.with_extension("ibd")).unwrap();
-    path
+    write_good(dir, &spec)
 }
 
 fn replace_first(text: &str, from: &str, to: &str) -> String {

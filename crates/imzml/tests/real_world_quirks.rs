@@ -1,23 +1,10 @@
 //! The habits of real writers, each repaired (and recorded) rather than rejected or misread.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use common::{variant, write_good};
+use imzarr_imzml::synthetic::SyntheticSpec;
 use imzarr_imzml::{DataType, Grid, Ibd, Imzml, Mode, parse_file};
-
-fn write_good(dir: &Path, spec: &SyntheticSpec) -> (PathBuf, String) {
-    let path = dir.join("good.imzML");
-    write_synthetic(&path, spec).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    (path, text)
-}
-
-fn variant(dir: &Path, name: &str, xml: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.imzML"));
-    std::fs::write(&path, xml).unwrap();
-    std::fs::copy(dir.join("good.ibd"), path.with_extension("ibd")).unwrap();
-    path
-}
 
 /// Every spectrum of `a` and `b` holds the same values.
 fn same_values(a: &Imzml, b: &Imzml) {
