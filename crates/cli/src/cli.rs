@@ -27,6 +27,11 @@ pub enum Command {
         after_help = "Examples:\n  imzarr ion-image sample.imzarr --mz 885.55 --ppm 5 -o ion.png\n  imzarr ion-image s3://bucket/sample.imzarr --mz 885.55 --da 0.01 -o ion.csv --stats"
     )]
     IonImage(IonImageArgs),
+    /// Check a store against the imzarr specification and report every problem.
+    #[command(
+        after_help = "Examples:\n  imzarr validate sample.imzarr\n  imzarr validate s3://bucket/sample.imzarr --full --json"
+    )]
+    Validate(ValidateArgs),
     /// Print the spectrum at one pixel.
     #[command(
         after_help = "Examples:\n  imzarr spectrum sample.imzarr --x 10 --y 20\n  imzarr spectrum sample.imzarr --x 10 --y 20 --json"
@@ -118,6 +123,18 @@ pub struct SpectrumArgs {
     #[arg(long)]
     pub y: i64,
     /// Print JSON instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// Also read every array in full, checking every chunk's checksum and the indexes.
+    #[arg(long)]
+    pub full: bool,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -4,6 +4,7 @@ mod convert;
 mod info;
 mod ion_image;
 mod spectrum;
+mod validate;
 
 use crate::cli::{Cli, Command};
 use crate::exit::CommandError;
@@ -14,5 +15,6 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Info(args) => info::run(args).await,
         Command::IonImage(args) => ion_image::run(args).await,
         Command::Spectrum(args) => spectrum::run(args).await,
+        Command::Validate(args) => validate::run(args).await,
     }
 }

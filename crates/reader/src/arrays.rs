@@ -69,6 +69,11 @@ impl Arrays {
         Ok(self.get(path)?.shape.clone())
     }
 
+    /// Rows along the first dimension of one shard of an array.
+    pub(crate) fn shard_rows(&self, path: &str) -> Result<u64> {
+        Ok(self.get(path)?.shard_rows)
+    }
+
     fn data_error(&self, path: &str, message: impl ToString) -> ReadError {
         ReadError::Data {
             location: self.location.clone(),

@@ -23,6 +23,7 @@ mod error;
 mod ion_image;
 mod sharded;
 mod types;
+mod validate;
 
 pub use blocking::BlockingDataset;
 pub use dataset::Dataset;
@@ -30,3 +31,4 @@ pub use error::{ReadError, Result};
 pub use imzarr_format::{ImzarrAttributes, MzWindow};
 pub use imzarr_store::RequestStats;
 pub use types::{Aggregation, Image, IonImage, Spectrum};
+pub use validate::{ValidationReport, validate};

@@ -32,6 +32,8 @@ type ShardIndex = Option<Vec<[u64; 2]>>;
 pub(crate) struct ShardedArray {
     path: String,
     pub(crate) shape: Vec<u64>,
+    /// Rows (along the first dimension) of one shard.
+    pub(crate) shard_rows: u64,
     inner_shape: Vec<u64>,
     chunks_per_shard: Vec<u64>,
     element_size: usize,
@@ -114,6 +116,7 @@ impl ShardedArray {
         let element_size = fill_value.as_ne_bytes().len();
         Ok(Self {
             path: path.to_string(),
+            shard_rows: shard_shape[0],
             chunks_per_shard: shard_shape.iter().zip(&inner_shape).map(|(s, c)| s / c).collect(),
             shape,
             inner_shape,

@@ -1,0 +1,246 @@
+//! Checks a store against the specification and reports every problem found.
+
+use imzarr_format::schema::{NodeKind, validate_node};
+use imzarr_format::{AcquisitionMode, NO_SPECTRUM, paths};
+use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
+use serde_json::Value;
+
+use crate::arrays::{decode_u32, decode_u64};
+use crate::dataset::Dataset;
+use crate::error::Result;
+
+/// What [`validate`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationReport {
+    /// Every problem, each naming the node it concerns.
+    pub problems: Vec<String>,
+    /// Nodes whose metadata was checked.
+    pub nodes_checked: usize,
+    /// Arrays read in full (with `full`), every chunk's crc32c checked.
+    pub arrays_read: usize,
+}
+
+impl ValidationReport {
+    /// Whether the store passed.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Validates the store at `url`: the root and every node's metadata against the JSON Schemas,
+/// each node's own `zarr.json` against its consolidated copy, the arrays the mode requires and
+/// their shapes. With `full`, also reads every array (checking every chunk's crc32c) and the
+/// consistency of the pixel index, the point offsets and the m/z chunk index.
+pub async fn validate(url: &str, full: bool) -> Result<ValidationReport> {
+    let location = StoreLocation::from_url(url, false)?;
+    let store = ZarrsObjectStore::new(location);
+    let mut report = ValidationReport::default();
+    let root = match store.read("zarr.json", ReadRange::All).await {
+        Ok(Some(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(root) => root,
+            Err(e) => return Ok(problem(report, format!("zarr.json: not JSON: {e}"))),
+        },
+        Ok(None) => {
+            return Ok(problem(
+                report,
+                "zarr.json: missing: not a store, or the conversion did not finish".into(),
+            ));
+        }
+        Err(e) => return Ok(problem(report, format!("zarr.json: cannot be read: {e}"))),
+    };
+    check_schema(&mut report, "zarr.json", NodeKind::Root, &root);
+    let Some(consolidated) = root
+        .pointer("/consolidated_metadata/metadata")
+        .and_then(Value::as_object)
+    else {
+        return Ok(problem(report, "zarr.json: no consolidated metadata".into()));
+    };
+    for (path, document) in consolidated {
+        let kind = if document["node_type"] == "array" {
+            NodeKind::Array
+        } else {
+            NodeKind::Group
+        };
+        check_schema(&mut report, path, kind, document);
+        match store.read(&format!("{path}/zarr.json"), ReadRange::All).await {
+            Ok(Some(bytes)) => {
+                if serde_json::from_slice::<Value>(&bytes).ok().as_ref() != Some(document) {
+                    report
+                        .problems
+                        .push(format!("{path}/zarr.json differs from its consolidated copy"));
+                }
+            }
+            Ok(None) => report.problems.push(format!("{path}/zarr.json is missing")),
+            Err(e) => report.problems.push(format!("{path}/zarr.json cannot be read: {e}")),
+        }
+    }
+    if !report.problems.is_empty() {
+        return Ok(report);
+    }
+    let dataset = match Dataset::open(url).await {
+        Ok(dataset) => dataset,
+        Err(e) => return Ok(problem(report, e.to_string())),
+    };
+    check_shapes(&dataset, &mut report);
+    if full && report.problems.is_empty() {
+        check_contents(&dataset, consolidated, &mut report).await;
+    }
+    Ok(report)
+}
+
+fn problem(mut report: ValidationReport, text: String) -> ValidationReport {
+    report.problems.push(text);
+    report
+}
+
+fn check_schema(report: &mut ValidationReport, node: &str, kind: NodeKind, document: &Value) {
+    report.nodes_checked += 1;
+    if let Err(problems) = validate_node(kind, document) {
+        report
+            .problems
+            .extend(problems.into_iter().map(|p| format!("{node}: {p}")));
+    }
+}
+
+/// The shape each array must have, given the `imzarr` block.
+fn expected_shapes(dataset: &Dataset) -> Vec<(&'static str, Vec<u64>)> {
+    let a = &dataset.attributes;
+    let (n, points) = (a.counts.spectra, a.counts.points);
+    let mut spatial = vec![a.grid.height, a.grid.width];
+    if a.grid.depth > 1 {
+        spatial.insert(0, a.grid.depth);
+    }
+    let mut shapes = vec![
+        (paths::PIXELS_X, vec![n]),
+        (paths::PIXELS_Y, vec![n]),
+        (paths::PIXELS_SOURCE_INDEX, vec![n]),
+        (paths::PIXELS_TIC, vec![n]),
+        (paths::PIXELS_POINT_COUNT, vec![n]),
+        (paths::PIXELS_INDEX, spatial.clone()),
+    ];
+    if a.grid.depth > 1 {
+        shapes.push((paths::PIXELS_Z, vec![n]));
+    }
+    match a.mode {
+        AcquisitionMode::Processed => {
+            let chunk = a.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
+            shapes.extend([
+                (paths::PIXELS_POINT_OFFSET, vec![n + 1]),
+                (paths::SPECTRA_MZ, vec![points]),
+                (paths::SPECTRA_INTENSITY, vec![points]),
+                (paths::MZ_MAJOR_MZ, vec![points]),
+                (paths::MZ_MAJOR_INTENSITY, vec![points]),
+                (paths::MZ_MAJOR_SPECTRUM, vec![points]),
+                (paths::MZ_MAJOR_CHUNK_MZ_RANGE, vec![points.div_ceil(chunk), 2]),
+            ]);
+        }
+        AcquisitionMode::Continuous => {
+            let channels = a.counts.channels.unwrap_or(0);
+            let mut cube = vec![channels];
+            cube.extend(&spatial);
+            shapes.extend([
+                (paths::SPECTRA_MZ, vec![channels]),
+                (paths::SPECTRA_INTENSITY, vec![n, channels]),
+                (paths::MZ_MAJOR_INTENSITY, cube),
+            ]);
+        }
+    }
+    shapes
+}
+
+fn check_shapes(dataset: &Dataset, report: &mut ValidationReport) {
+    for (path, expected) in expected_shapes(dataset) {
+        match dataset.arrays.shape(path) {
+            Ok(shape) if shape == expected => {}
+            Ok(shape) => report.problems.push(format!(
+                "{path}: shape {shape:?}, the imzarr block implies {expected:?}"
+            )),
+            Err(_) => report.problems.push(format!("{path}: required array is missing")),
+        }
+    }
+}
+
+async fn check_contents(
+    dataset: &Dataset,
+    consolidated: &serde_json::Map<String, Value>,
+    report: &mut ValidationReport,
+) {
+    for (path, document) in consolidated {
+        if document["node_type"] != "array" {
+            continue;
+        }
+        let (Ok(shape), Ok(rows)) = (dataset.arrays.shape(path), dataset.arrays.shard_rows(path)) else {
+            continue;
+        };
+        // One shard's rows at a time, so that memory stays at a shard whatever the array's size.
+        let mut failed = false;
+        for start in (0..shape[0]).step_by(rows.max(1) as usize) {
+            let mut ranges: Vec<_> = shape.iter().map(|&s| 0..s).collect();
+            ranges[0] = start..(start + rows).min(shape[0]);
+            if let Err(e) = dataset.arrays.read_raw(path, &ranges).await {
+                report.problems.push(e.to_string());
+                failed = true;
+                break;
+            }
+        }
+        if !failed {
+            report.arrays_read += 1;
+        }
+    }
+    let n = dataset.attributes.counts.spectra;
+    if let Ok(index) = dataset.pixel_index().await {
+        let mut seen = vec![false; n as usize];
+        for &s in index.iter().filter(|&&s| s != NO_SPECTRUM) {
+            match seen.get_mut(s as usize) {
+                Some(slot) if !*slot => *slot = true,
+                Some(_) => report
+                    .problems
+                    .push(format!("{}: spectrum {s} appears at two pixels", paths::PIXELS_INDEX)),
+                None => report.problems.push(format!(
+                    "{}: spectrum {s} is beyond the {n} stored spectra",
+                    paths::PIXELS_INDEX
+                )),
+            }
+        }
+        if let Some(missing) = seen.iter().position(|s| !s) {
+            report
+                .problems
+                .push(format!("{}: spectrum {missing} is at no pixel", paths::PIXELS_INDEX));
+        }
+    }
+    if dataset.attributes.mode == AcquisitionMode::Processed {
+        if let Ok((bytes, _)) = dataset.arrays.read_raw(paths::PIXELS_POINT_OFFSET, &[0..n + 1]).await {
+            let offsets = decode_u64(&bytes);
+            if offsets.windows(2).any(|w| w[0] > w[1])
+                || offsets.last() != Some(&dataset.attributes.counts.points)
+                || offsets.first() != Some(&0)
+            {
+                report.problems.push(format!(
+                    "{}: offsets are not non-decreasing from 0 to the point count",
+                    paths::PIXELS_POINT_OFFSET
+                ));
+            }
+        }
+        if let Ok(ranges) = dataset.chunk_ranges().await
+            && ranges
+                .windows(2)
+                .any(|w| w[0][0] > w[1][0] || w[0][1] > w[1][1] || w[0][0] > w[0][1])
+        {
+            report.problems.push(format!(
+                "{}: chunk m/z ranges are not ordered",
+                paths::MZ_MAJOR_CHUNK_MZ_RANGE
+            ));
+        }
+        if let Ok((bytes, _)) = dataset
+            .arrays
+            .read_raw(paths::MZ_MAJOR_SPECTRUM, &[0..dataset.attributes.counts.points])
+            .await
+            && decode_u32(&bytes).iter().any(|&s| s as u64 >= n)
+        {
+            report.problems.push(format!(
+                "{}: a point names a spectrum beyond the {n} stored",
+                paths::MZ_MAJOR_SPECTRUM
+            ));
+        }
+    }
+}
