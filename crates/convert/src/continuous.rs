@@ -7,6 +7,7 @@ use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::options::ConvertOptions;
 use crate::source::Source;
+use crate::spill::Spill;
 use crate::spectrum_stats::SpectrumStats;
 use crate::store_writer::{ShardStream, StoreWriter};
 
@@ -21,18 +22,23 @@ pub(crate) async fn write(
     let (mz_type, int_type) = (source.mz_dtype.zarr_name(), source.intensity_dtype.zarr_name());
     let spatial = source.spatial_shape();
     let pixels: u64 = spatial.iter().product();
-    let cube_bytes = channels * pixels * int_size;
     let unsupported = |message: String| ConvertError::Unsupported {
         input: source.input_name(),
         message,
     };
-    if cube_bytes > options.memory_bytes {
-        return Err(unsupported(format!(
-            "the m/z-major cube of {channels} channels x {pixels} pixels needs {} MiB of memory, more than the budget of {} MiB; raise --memory (the out-of-core transpose is not implemented yet)",
-            cube_bytes >> 20,
-            options.memory_bytes >> 20
-        )));
-    }
+    let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
+    let budget = options.sort_budget();
+    let blocks = ChannelBlocks::plan(channels, cube_spec.shard_shape[0], pixels * int_size, budget.memory_bytes)
+        .ok_or_else(|| {
+            unsupported(format!(
+                "one shard of m/z channels of the m/z-major cube ({} channels x {pixels} pixels) does not fit the memory budget of {} MiB; raise --memory",
+                cube_spec.shard_shape[0],
+                options.memory_bytes >> 20
+            ))
+        })?;
+    let spectra_bytes = source.order.len() as u64 * channels * int_size;
+    let in_memory = blocks.count() == 1 && 2 * spectra_bytes <= budget.memory_bytes;
+    let mut spill = Spill::new(blocks.count(), in_memory, &budget.temp_dir)?;
 
     let mut axis = ArrayBytes {
         dtype: source.mz_dtype,
@@ -68,7 +74,6 @@ pub(crate) async fn write(
 
     let rows_spec = layout::spectrum_rows(source.order.len() as u64, channels, int_type, int_size, options);
     let mut rows = ShardStream::new(store.create_array(paths::SPECTRA_INTENSITY, rows_spec).await?);
-    let mut cube = vec![0u8; cube_bytes as usize];
     let mut stats = SpectrumStats::with_capacity(source.order.len());
     let mut intensity = ArrayBytes {
         dtype: source.intensity_dtype,
@@ -82,15 +87,73 @@ pub(crate) async fn write(
             .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)?;
         stats.add(entry.index, &axis_values, &intensity, &source.input_name())?;
         rows.push(store, &intensity.bytes).await?;
-        let pixel = source.pixel_of(index);
-        for (channel, value) in intensity.bytes.chunks_exact(element).enumerate() {
-            let at = ((channel as u64 * pixels + pixel) as usize) * element;
-            cube[at..at + element].copy_from_slice(value);
+        for (block, channels) in blocks.iter().enumerate() {
+            spill.push(block, &intensity.bytes[channels.start as usize * element..channels.end as usize * element])?;
         }
     }
     rows.finish(store).await?;
-    let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
+
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;
-    store.write_full(&cube_array, &cube, &vec![0u8; element]).await?;
+    let pixel_of: Vec<u64> = source.order.iter().map(|&index| source.pixel_of(index)).collect();
+    for (bucket, channels) in spill.into_buckets().into_iter().zip(blocks.iter()) {
+        let block_rows = bucket.read_all(&budget.temp_dir)?;
+        let width = (channels.end - channels.start) as usize;
+        let mut cube = vec![0u8; width * pixels as usize * element];
+        for (row, &pixel) in block_rows.chunks_exact(width * element).zip(&pixel_of) {
+            for (channel, value) in row.chunks_exact(element).enumerate() {
+                let at = (channel * pixels as usize + pixel as usize) * element;
+                cube[at..at + element].copy_from_slice(value);
+            }
+        }
+        drop(block_rows);
+        store.write_slab(&cube_array, channels.start, &cube, &vec![0u8; element]).await?;
+    }
     Ok((stats, channels))
+}
+
+/// The m/z channels of the cube cut into blocks of whole shards, each small enough to be
+/// transposed in memory.
+#[derive(Debug, Clone, Copy)]
+struct ChannelBlocks {
+    channels: u64,
+    per_block: u64,
+}
+
+impl ChannelBlocks {
+    /// Blocks of whole shards of `shard_channels` channels whose rows, and the cube built from
+    /// them, fit `memory_bytes` together; `None` when a single shard does not.
+    fn plan(channels: u64, shard_channels: u64, channel_bytes: u64, memory_bytes: u64) -> Option<Self> {
+        let shard_memory = 2 * shard_channels * channel_bytes;
+        let shards = memory_bytes.checked_div(shard_memory).unwrap_or(u64::MAX);
+        (shards > 0).then(|| Self {
+            channels,
+            per_block: shards.saturating_mul(shard_channels).min(channels.max(1)),
+        })
+    }
+
+    fn count(self) -> usize {
+        self.channels.div_ceil(self.per_block).max(1) as usize
+    }
+
+    fn iter(self) -> impl Iterator<Item = std::ops::Range<u64>> {
+        (0..self.count() as u64).map(move |b| b * self.per_block..((b + 1) * self.per_block).min(self.channels))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_blocks_are_whole_shards_within_the_budget() {
+        let blocks = ChannelBlocks::plan(1000, 64, 1 << 20, 300 << 20).unwrap();
+        assert_eq!(blocks.per_block, 128);
+        let ranges: Vec<_> = blocks.iter().collect();
+        assert_eq!(ranges.len(), 8);
+        assert_eq!(ranges[0], 0..128);
+        assert_eq!(ranges[7], 896..1000);
+        assert!(ChannelBlocks::plan(1000, 64, 1 << 20, 100 << 20).is_none());
+        let all = ChannelBlocks::plan(10, 64, 1 << 10, 1 << 30).unwrap();
+        assert_eq!(all.iter().collect::<Vec<_>>(), vec![0..10]);
+    }
 }

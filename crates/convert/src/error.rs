@@ -28,6 +28,23 @@ pub enum ConvertError {
         /// What is not supported and what to do.
         message: String,
     },
+    /// A temporary file of the out-of-core sort could not be written or read.
+    #[error("temporary file in {dir}: {message}; free space there or choose another directory (--temp-dir)")]
+    TempFile {
+        /// The directory of the temporary files.
+        dir: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// `--resume` was asked for, but the output holds no interrupted conversion of this input
+    /// with these options.
+    #[error("{store}: cannot resume: {reason}; convert again with --overwrite")]
+    CannotResume {
+        /// The store.
+        store: String,
+        /// Why not.
+        reason: String,
+    },
     /// The output already holds a complete store and overwriting was not asked for.
     #[error("{store}: a complete imzarr store is already there; pass --overwrite to replace it")]
     Exists {

@@ -20,11 +20,14 @@ mod blocks;
 mod continuous;
 mod error;
 mod layout;
+mod mz_sort;
 mod options;
 mod pixels;
 mod processed;
 mod root_attributes;
+mod shard_pipeline;
 mod source;
+mod spill;
 mod spectrum_stats;
 mod store_writer;
 mod tic_image;
@@ -41,7 +44,7 @@ pub use error::{ConvertError, Result};
 pub use options::ConvertOptions;
 
 use crate::source::Source;
-use crate::store_writer::StoreWriter;
+use crate::store_writer::{Existing, StoreWriter};
 
 /// What a conversion did.
 #[derive(Debug, Clone)]
@@ -62,14 +65,23 @@ pub struct ConversionReport {
     pub quirks: Vec<Quirk>,
     /// Checksums verified against the `.ibd`.
     pub verified_checksums: Vec<String>,
+    /// Shards kept from an interrupted conversion (`--resume`).
+    pub resumed_shards: usize,
 }
 
 /// Converts the imzML file `input` (its `.ibd` beside it) into a store at `output`.
 pub async fn convert(input: &Path, output: StoreLocation, options: &ConvertOptions) -> Result<ConversionReport> {
     let started = Instant::now();
     let source = Source::open(input, options)?;
-    let mut store = StoreWriter::new(output);
-    store.prepare_output(options.overwrite).await?;
+    let mut store = StoreWriter::new(output, options.shards_in_flight());
+    let existing = match (options.resume, options.overwrite) {
+        (true, _) => Existing::Resume,
+        (false, true) => Existing::Overwrite,
+        (false, false) => Existing::Refuse,
+    };
+    store
+        .prepare_output(existing, &root_attributes::fingerprint(&source, options))
+        .await?;
 
     let processed = source.imzml.header.mode == Mode::Processed;
     let (stats, channels) = if processed {
@@ -100,6 +112,7 @@ pub async fn convert(input: &Path, output: StoreLocation, options: &ConvertOptio
         serde_json::to_value(&attributes).unwrap_or(Value::Null),
     );
     let counters = store.counters().clone();
+    let resumed_shards = store.resumed_shards();
     store.finish(root).await?;
     let requests = counters.snapshot();
     Ok(ConversionReport {
@@ -111,5 +124,6 @@ pub async fn convert(input: &Path, output: StoreLocation, options: &ConvertOptio
         elapsed: started.elapsed(),
         quirks: source.imzml.quirks.clone(),
         verified_checksums: attributes.source.verified_checksums.clone(),
+        resumed_shards,
     })
 }

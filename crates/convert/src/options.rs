@@ -1,7 +1,11 @@
 //! Options of a conversion.
 
+use std::path::PathBuf;
+
 use imzarr_format::{Codec, TileOrder};
 use imzarr_imzml::ParseOptions;
+
+use crate::mz_sort::SortBudget;
 
 /// Shapes the store and the checks made on the way.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,9 +24,16 @@ pub struct ConvertOptions {
     pub verify_checksums: bool,
     /// Replace a complete store at the output.
     pub overwrite: bool,
-    /// Memory the conversion may use for the in-memory steps (the m/z sort and the
-    /// continuous m/z-major cube), in bytes.
+    /// Continue an interrupted conversion of the same input with the same options, keeping
+    /// the shards it finished.
+    pub resume: bool,
+    /// Memory the conversion may use, in bytes. Half of it goes to the m/z sort and the
+    /// continuous transpose, which spill to temporary files beyond it; the rest to the shards
+    /// being encoded.
     pub memory_bytes: u64,
+    /// Directory of the temporary files of the sort (the system's temporary directory when
+    /// `None`).
+    pub temp_dir: Option<PathBuf>,
     /// How to parse the imzML.
     pub parse: ParseOptions,
 }
@@ -37,13 +48,29 @@ impl Default for ConvertOptions {
             tile: TileOrder::default(),
             verify_checksums: true,
             overwrite: false,
+            resume: false,
             memory_bytes: 1 << 30,
+            temp_dir: None,
             parse: ParseOptions::default(),
         }
     }
 }
 
 impl ConvertOptions {
+    /// Budget and place of the m/z sort and the continuous transpose.
+    pub(crate) fn sort_budget(&self) -> SortBudget {
+        SortBudget {
+            memory_bytes: self.memory_bytes / 2,
+            temp_dir: self.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
+        }
+    }
+
+    /// Shards encoded and uploaded at once: as many as the other half of the memory budget
+    /// holds (each needs its raw and its encoded bytes), at least one, at most eight.
+    pub(crate) fn shards_in_flight(&self) -> usize {
+        ((self.memory_bytes / 2) / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
+    }
+
     /// Inner chunks per shard for inner chunks of `inner_bytes`.
     pub(crate) fn chunks_per_shard(&self, inner_bytes: u64) -> u64 {
         (self.shard_bytes / inner_bytes.max(1)).max(1)

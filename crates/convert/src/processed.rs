@@ -4,30 +4,22 @@ use imzarr_format::paths;
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
-use crate::error::{ConvertError, Result};
+use crate::error::Result;
 use crate::layout;
+use crate::mz_sort::{MzPartition, RecordLayout};
 use crate::options::ConvertOptions;
 use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
 use crate::store_writer::{ShardStream, StoreWriter};
 
-/// Bytes the in-memory m/z sort needs per point, besides the values themselves.
-const SORT_OVERHEAD_PER_POINT: u64 = 8 + 4 + 8;
+/// Spectra whose m/z values are read ahead to place the sort's bucket bounds.
+const SAMPLE_SPECTRA: usize = 1024;
+
+/// Most m/z values kept in that sample.
+const SAMPLE_POINTS: usize = 1 << 20;
 
 pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &ConvertOptions) -> Result<SpectrumStats> {
     let total_points: u64 = source.imzml.spectra.iter().map(|s| s.mz.length).sum();
-    let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
-    let needed = total_points * (SORT_OVERHEAD_PER_POINT + (mz_size + int_size) as u64);
-    if needed > options.memory_bytes {
-        return Err(ConvertError::Unsupported {
-            input: source.input_name(),
-            message: format!(
-                "the m/z sort of {total_points} points needs {} MiB of memory, more than the budget of {} MiB; raise --memory (the out-of-core sort is not implemented yet)",
-                needed >> 20,
-                options.memory_bytes >> 20
-            ),
-        });
-    }
     let (mut mz_stream, mut int_stream) = value_columns(
         store,
         source,
@@ -38,11 +30,14 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
     )
     .await?;
 
+    let layout = RecordLayout {
+        mz: source.mz_dtype,
+        intensity: source.intensity_dtype,
+    };
+    let sample = sample_mz(source)?;
+    let mut partition = MzPartition::new(layout, &sample, total_points, options.sort_budget())?;
+    drop(sample);
     let mut stats = SpectrumStats::with_capacity(source.order.len());
-    let mut all_mz = Vec::with_capacity(total_points as usize);
-    let mut all_spectrum = Vec::with_capacity(total_points as usize);
-    let mut raw_mz = Vec::with_capacity(total_points as usize * mz_size);
-    let mut raw_int = Vec::with_capacity(total_points as usize * int_size);
     let mut mz = ArrayBytes {
         dtype: source.mz_dtype,
         bytes: Vec::new(),
@@ -61,16 +56,30 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
         stats.add(entry.index, &values, &intensity, &source.input_name())?;
         mz_stream.push(store, &mz.bytes).await?;
         int_stream.push(store, &intensity.bytes).await?;
-        all_mz.extend_from_slice(&values);
-        all_spectrum.extend(std::iter::repeat_n(stored as u32, values.len()));
-        raw_mz.extend_from_slice(&mz.bytes);
-        raw_int.extend_from_slice(&intensity.bytes);
+        partition.push_spectrum(stored as u32, &values, &mz.bytes, &intensity.bytes)?;
     }
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
 
-    write_mz_major(store, options, &all_mz, &all_spectrum, &raw_mz, &raw_int, source).await?;
+    write_mz_major(store, options, partition, total_points, source).await?;
     Ok(stats)
+}
+
+/// m/z values (with their stored spectrum) of spectra spread evenly over the stored order.
+fn sample_mz(source: &Source) -> Result<Vec<(f64, u32)>> {
+    let step = source.order.len().div_ceil(SAMPLE_SPECTRA).max(1);
+    let mut sample = Vec::new();
+    let mut mz = ArrayBytes {
+        dtype: source.mz_dtype,
+        bytes: Vec::new(),
+    };
+    for (stored, &index) in source.order.iter().enumerate().step_by(step) {
+        let entry = &source.imzml.spectra[index];
+        source.ibd.read_array_into(entry.index, "m/z", &entry.mz, &mut mz)?;
+        let every = (mz.len() * SAMPLE_SPECTRA).div_ceil(SAMPLE_POINTS).max(1);
+        sample.extend(mz.to_f64_vec().into_iter().step_by(every).map(|v| (v, stored as u32)));
+    }
+    Ok(sample)
 }
 
 /// Creates the m/z and intensity arrays (`paths`) of `points` values in the source's types,
@@ -110,26 +119,14 @@ async fn column(
     Ok(ShardStream::new(store.create_array(path, spec).await?))
 }
 
-/// Sorts every point by m/z, cuts the order into inner chunks, orders each chunk by spectrum,
-/// and writes the three columns and the chunk index.
+/// Writes the three m/z-major columns and the chunk index from the sorted partition.
 async fn write_mz_major(
     store: &mut StoreWriter,
     options: &ConvertOptions,
-    all_mz: &[f64],
-    all_spectrum: &[u32],
-    raw_mz: &[u8],
-    raw_int: &[u8],
+    partition: MzPartition,
+    total: u64,
     source: &Source,
 ) -> Result<()> {
-    let total = all_mz.len() as u64;
-    let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
-    let mut order: Vec<u64> = (0..total).collect();
-    order.sort_unstable_by(|&a, &b| {
-        all_mz[a as usize]
-            .total_cmp(&all_mz[b as usize])
-            .then(all_spectrum[a as usize].cmp(&all_spectrum[b as usize]))
-    });
-
     let chunk = options.mz_chunk_points;
     let (mut mz_stream, mut int_stream) = value_columns(
         store,
@@ -144,24 +141,14 @@ async fn write_mz_major(
     let mut spectrum_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_SPECTRUM, spectrum_spec).await?);
 
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
-    let (mut mz_block, mut int_block, mut spectrum_block) = (Vec::new(), Vec::new(), Vec::new());
-    for points in order.chunks_mut(chunk as usize) {
-        ranges.push(all_mz[points[0] as usize]);
-        ranges.push(all_mz[points[points.len() - 1] as usize]);
-        // Stable: inside one spectrum the points stay in m/z order.
-        points.sort_by_key(|&p| all_spectrum[p as usize]);
-        mz_block.clear();
-        int_block.clear();
-        spectrum_block.clear();
-        for &p in points.iter() {
-            let p = p as usize;
-            mz_block.extend_from_slice(&raw_mz[p * mz_size..(p + 1) * mz_size]);
-            int_block.extend_from_slice(&raw_int[p * int_size..(p + 1) * int_size]);
-            spectrum_block.extend_from_slice(&all_spectrum[p].to_le_bytes());
+    let mut sorted = partition.into_chunks(chunk as usize);
+    while let Some(batch) = sorted.next_batch()? {
+        for block in batch {
+            ranges.extend(block.mz_range);
+            mz_stream.push(store, &block.mz).await?;
+            int_stream.push(store, &block.intensity).await?;
+            spectrum_stream.push(store, &block.spectrum).await?;
         }
-        mz_stream.push(store, &mz_block).await?;
-        int_stream.push(store, &int_block).await?;
-        spectrum_stream.push(store, &spectrum_block).await?;
     }
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;

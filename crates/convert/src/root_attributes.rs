@@ -96,12 +96,31 @@ pub(crate) fn build(
         },
         conversion: ConversionInfo {
             software: format!("imzarr-convert {}", env!("CARGO_PKG_VERSION")),
-            options: json!({
-                "codec": options.codec,
-                "mz_chunk_points": options.mz_chunk_points,
-                "spectrum_chunk_points": options.spectrum_chunk_points,
-                "shard_bytes": options.shard_bytes,
-            }),
+            options: layout_options(options),
         },
     }
+}
+
+/// The options that shape the stored bytes.
+fn layout_options(options: &ConvertOptions) -> Value {
+    json!({
+        "codec": options.codec,
+        "mz_chunk_points": options.mz_chunk_points,
+        "spectrum_chunk_points": options.spectrum_chunk_points,
+        "shard_bytes": options.shard_bytes,
+    })
+}
+
+/// What identifies a conversion for `--resume`: the format version, the input (name, sizes,
+/// UUID) and the options that shape the stored bytes.
+pub(crate) fn fingerprint(source: &Source, options: &ConvertOptions) -> Value {
+    json!({
+        "format_version": FORMAT_VERSION,
+        "software": format!("imzarr-convert {}", env!("CARGO_PKG_VERSION")),
+        "input": source.imzml.path.file_name().map(|n| n.to_string_lossy().to_string()),
+        "input_bytes": source.sizes,
+        "uuid": source.imzml.header.uuid.as_ref().map(format_uuid),
+        "tile": format!("{:?}", options.tile),
+        "options": layout_options(options),
+    })
 }

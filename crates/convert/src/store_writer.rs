@@ -1,27 +1,36 @@
-//! Writes the nodes of an imzarr store through zarrs and object_store. Every node's
-//! `zarr.json` is written as it is created; the root `zarr.json`, which holds the `imzarr`
-//! block and the consolidated metadata and marks the store complete, is written last.
+//! Writes the nodes of an imzarr store through object_store. Every node's `zarr.json` is
+//! written as it is created; shards go through the [`ShardPipeline`]; the root `zarr.json`,
+//! which holds the `imzarr` block and the consolidated metadata and marks the store complete,
+//! is written last.
+//!
+//! A conversion in progress is marked by [`PROGRESS_KEY`], which names its input and options.
+//! A resumed conversion of the same input with the same options keeps the shards already
+//! written (object stores write objects whole or not at all) and removes anything else the
+//! interrupted run left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use imzarr_format::{ArraySpec, group_metadata};
 use imzarr_store::{StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value, json};
-use zarrs::array::{Array, ArrayBytes, ArrayMetadata};
-use zarrs::storage::{
-    AsyncReadableStorageTraits, AsyncReadableWritableStorageTraits, AsyncWritableStorageTraits, StoreKey,
-};
+use zarrs::array::{Array, ArrayMetadata};
+use zarrs::storage::{AsyncReadableStorageTraits, AsyncWritableStorageTraits, StoreKey};
 
 use crate::blocks::extract_block;
 use crate::error::{ConvertError, Result};
+use crate::shard_pipeline::{ShardEncoder, ShardPipeline};
 use imzarr_format::region::grid_indices;
+
+/// The object that marks a conversion in progress.
+pub(crate) const PROGRESS_KEY: &str = "imzarr-progress.json";
 
 /// An array being written.
 pub(crate) struct ArrayWriter {
     pub(crate) path: String,
     pub(crate) spec: ArraySpec,
-    array: Array<dyn AsyncReadableWritableStorageTraits>,
+    encoder: Arc<ShardEncoder>,
 }
 
 /// The store being written.
@@ -29,16 +38,44 @@ pub(crate) struct StoreWriter {
     storage: Arc<ZarrsObjectStore>,
     display: String,
     nodes: BTreeMap<String, Value>,
+    pipeline: ShardPipeline,
+    /// Shards an interrupted run finished (resumed conversions only).
+    finished: HashSet<String>,
+    /// Every object this run wrote or kept.
+    kept: HashSet<String>,
+    resumed: bool,
+}
+
+/// How to treat what is already at the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Refuse a complete store; clear an incomplete one.
+    Refuse,
+    /// Replace a complete or incomplete store.
+    Overwrite,
+    /// Continue an interrupted conversion of the same input with the same options.
+    Resume,
 }
 
 impl StoreWriter {
-    pub(crate) fn new(location: StoreLocation) -> Self {
+    /// A writer with at most `in_flight` shards being encoded and uploaded at once.
+    pub(crate) fn new(location: StoreLocation, in_flight: usize) -> Self {
         let display = location.display.clone();
+        let storage = Arc::new(ZarrsObjectStore::new(location));
         Self {
-            storage: Arc::new(ZarrsObjectStore::new(location)),
+            pipeline: ShardPipeline::new(storage.clone(), in_flight),
+            storage,
             display,
             nodes: BTreeMap::new(),
+            finished: HashSet::new(),
+            kept: HashSet::new(),
+            resumed: false,
         }
+    }
+
+    /// Shards kept from an interrupted run.
+    pub(crate) fn resumed_shards(&self) -> usize {
+        self.finished.len()
     }
 
     pub(crate) fn counters(&self) -> &imzarr_store::RequestCounters {
@@ -57,11 +94,13 @@ impl StoreWriter {
         StoreKey::new(key).map_err(|e| self.error(key, e))
     }
 
-    /// Makes the output ready: refuses a location that holds anything but an imzarr store,
-    /// refuses to replace a complete store unless `overwrite`, then removes the completeness
-    /// marker first and everything else after it.
-    pub(crate) async fn prepare_output(&self, overwrite: bool) -> Result<()> {
-        const STORE_ENTRIES: &[&str] = &["zarr.json", "pixels", "spectra", "mz_major", "images"];
+    /// Makes the output ready: refuses a location that holds anything but an imzarr store;
+    /// refuses to replace a complete store unless told to; keeps the finished shards of an
+    /// interrupted conversion of the same `fingerprint` when resuming; otherwise removes the
+    /// completeness marker first and everything else after it. Then marks the conversion as
+    /// in progress.
+    pub(crate) async fn prepare_output(&mut self, existing: Existing, fingerprint: &Value) -> Result<()> {
+        const STORE_ENTRIES: &[&str] = &["zarr.json", PROGRESS_KEY, "pixels", "spectra", "mz_major", "images"];
         let location = self.storage.location();
         let prefix = (location.prefix.as_ref() != "").then_some(&location.prefix);
         let listing = location
@@ -69,46 +108,83 @@ impl StoreWriter {
             .list_with_delimiter(prefix)
             .await
             .map_err(|e| self.error("(listing)", e))?;
-        let names = listing
+        let names: Vec<String> = listing
             .common_prefixes
             .iter()
-            .chain(listing.objects.iter().map(|o| &o.location));
-        for name in names {
-            let last = name.filename().unwrap_or_default();
-            if !STORE_ENTRIES.contains(&last) {
-                return Err(self.error(last, "the output location holds objects that are not part of an imzarr store; choose a new or empty location"));
-            }
+            .chain(listing.objects.iter().map(|o| &o.location))
+            .map(|name| name.filename().unwrap_or_default().to_string())
+            .collect();
+        if let Some(foreign) = names.iter().find(|name| !STORE_ENTRIES.contains(&name.as_str())) {
+            return Err(self.error(foreign, "the output location holds objects that are not part of an imzarr store; choose a new or empty location"));
         }
-        if self.holds_complete_store().await? && !overwrite {
+        if self.holds_complete_store().await? && existing != Existing::Overwrite {
             return Err(ConvertError::Exists {
                 store: self.display.clone(),
             });
         }
-        let key = self.key("zarr.json")?;
-        self.storage.erase(&key).await.map_err(|e| self.error("zarr.json", e))?;
-        for entry in &STORE_ENTRIES[1..] {
-            let prefix = zarrs::storage::StorePrefix::new(format!("{entry}/")).map_err(|e| self.error(entry, e))?;
-            self.storage
-                .erase_prefix(&prefix)
-                .await
-                .map_err(|e| self.error(entry, e))?;
+        if existing == Existing::Resume && !names.is_empty() {
+            let progress = self.get_json(PROGRESS_KEY).await?;
+            if progress.as_ref() != Some(fingerprint) {
+                return Err(ConvertError::CannotResume {
+                    store: self.display.clone(),
+                    reason: if progress.is_some() {
+                        "it was started from another input or with other options".into()
+                    } else {
+                        "it holds no record of an interrupted conversion".into()
+                    },
+                });
+            }
+            self.finished = self.list_all().await?.into_iter().filter(|k| k.contains("/c/")).collect();
+            self.resumed = true;
+        } else {
+            self.erase("zarr.json").await?;
+            for entry in &STORE_ENTRIES[1..] {
+                let prefix = zarrs::storage::StorePrefix::new(format!("{entry}/")).map_err(|e| self.error(entry, e))?;
+                self.storage
+                    .erase_prefix(&prefix)
+                    .await
+                    .map_err(|e| self.error(entry, e))?;
+            }
         }
-        Ok(())
+        self.put_json(PROGRESS_KEY, fingerprint).await
+    }
+
+    /// Keys of every object of the store, relative to it.
+    async fn list_all(&self) -> Result<Vec<String>> {
+        let location = self.storage.location();
+        let prefix = (location.prefix.as_ref() != "").then_some(&location.prefix);
+        let objects: Vec<object_store::ObjectMeta> = location
+            .store
+            .list(prefix)
+            .try_collect()
+            .await
+            .map_err(|e| self.error("(listing)", e))?;
+        let skip = location.prefix.as_ref().len() + usize::from(prefix.is_some());
+        Ok(objects
+            .into_iter()
+            .map(|o| o.location.as_ref()[skip..].to_string())
+            .collect())
+    }
+
+    async fn erase(&self, key: &str) -> Result<()> {
+        let store_key = self.key(key)?;
+        self.storage.erase(&store_key).await.map_err(|e| self.error(key, e))
+    }
+
+    async fn get_json(&self, key: &str) -> Result<Option<Value>> {
+        let store_key = self.key(key)?;
+        let bytes = self.storage.get(&store_key).await.map_err(|e| self.error(key, e))?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     /// Whether a complete store (root metadata with an `imzarr` block) is present.
     async fn holds_complete_store(&self) -> Result<bool> {
-        let key = self.key("zarr.json")?;
-        let root = self.storage.get(&key).await.map_err(|e| self.error("zarr.json", e))?;
-        Ok(match root {
-            Some(bytes) => serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .is_some_and(|v| v["attributes"]["imzarr"].is_object()),
-            None => false,
-        })
+        let root = self.get_json("zarr.json").await?;
+        Ok(root.is_some_and(|v| v["attributes"]["imzarr"].is_object()))
     }
 
-    async fn put_json(&self, key: &str, value: &Value) -> Result<()> {
+    async fn put_json(&mut self, key: &str, value: &Value) -> Result<()> {
+        self.kept.insert(key.to_string());
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| self.error(key, e))?;
         let store_key = self.key(key)?;
         self.storage
@@ -127,61 +203,78 @@ impl StoreWriter {
     pub(crate) async fn create_array(&mut self, path: &str, spec: ArraySpec) -> Result<ArrayWriter> {
         let metadata = spec.metadata();
         let parsed: ArrayMetadata = serde_json::from_value(metadata.clone()).map_err(|e| self.error(path, e))?;
-        let storage: Arc<dyn AsyncReadableWritableStorageTraits> = self.storage.clone();
-        let array = Array::new_with_metadata(storage, &format!("/{path}"), parsed).map_err(|e| self.error(path, e))?;
+        let array = Array::new_with_metadata(self.storage.clone(), &format!("/{path}"), parsed)
+            .map_err(|e| self.error(path, e))?;
+        let encoder = Arc::new(ShardEncoder::new(&array, &spec.shard_shape));
         self.put_json(&format!("{path}/zarr.json"), &metadata).await?;
         self.nodes.insert(path.to_string(), metadata);
         Ok(ArrayWriter {
             path: path.to_string(),
             spec,
-            array,
+            encoder,
         })
     }
 
-    /// Writes one whole shard (its bytes already padded to the full shard shape).
-    pub(crate) async fn write_shard(&self, array: &ArrayWriter, shard: &[u64], bytes: Vec<u8>) -> Result<()> {
-        array
-            .array
-            .async_store_chunk(shard, ArrayBytes::new_flen(bytes))
+    /// Queues one whole shard (its bytes already padded to the full shard shape), unless an
+    /// interrupted run finished it.
+    pub(crate) async fn write_shard(&mut self, array: &ArrayWriter, shard: &[u64], bytes: Vec<u8>) -> Result<()> {
+        let indices: Vec<String> = shard.iter().map(u64::to_string).collect();
+        let key = format!("{}/c/{}", array.path, indices.join("/"));
+        self.kept.insert(key.clone());
+        if self.finished.contains(&key) {
+            return Ok(());
+        }
+        self.pipeline
+            .submit(array.encoder.clone(), key, bytes)
             .await
-            .map_err(|e| self.error(&array.path, e))
+            .map_err(|(key, message)| self.error(&key, message))
     }
 
     /// Writes a whole array held in memory (row-major bytes of its full shape).
-    pub(crate) async fn write_full(&self, array: &ArrayWriter, data: &[u8], fill: &[u8]) -> Result<()> {
+    pub(crate) async fn write_full(&mut self, array: &ArrayWriter, data: &[u8], fill: &[u8]) -> Result<()> {
+        self.write_slab(array, 0, data, fill).await
+    }
+
+    /// Writes the slab of the array that starts at row `first_row` of its first dimension and
+    /// spans every other dimension whole: `data` holds its rows, row-major. The slab starts on
+    /// a shard boundary and ends on one or at the end of the array.
+    pub(crate) async fn write_slab(&mut self, array: &ArrayWriter, first_row: u64, data: &[u8], fill: &[u8]) -> Result<()> {
         let spec = &array.spec;
-        for shard in grid_indices(&spec.shard_grid()) {
+        let row_bytes = spec.shape[1..].iter().product::<u64>() * spec.element_size() as u64;
+        let mut slab_shape = spec.shape.clone();
+        slab_shape[0] = data.len() as u64 / row_bytes.max(1);
+        debug_assert!(first_row.is_multiple_of(spec.shard_shape[0]));
+        let mut shard_grid = spec.shard_grid();
+        shard_grid[0] = slab_shape[0].div_ceil(spec.shard_shape[0]);
+        for mut shard in grid_indices(&shard_grid) {
             let start: Vec<u64> = shard.iter().zip(&spec.shard_shape).map(|(i, s)| i * s).collect();
-            let block = extract_block(data, &spec.shape, spec.element_size(), &start, &spec.shard_shape, fill);
+            let block = extract_block(data, &slab_shape, spec.element_size(), &start, &spec.shard_shape, fill);
+            shard[0] += first_row / spec.shard_shape[0];
             self.write_shard(array, &shard, block).await?;
         }
         Ok(())
     }
 
-    /// Writes the root `zarr.json` with `attributes` and the consolidated metadata of every
-    /// node written before: the store is complete from this moment on.
-    pub(crate) async fn finish(self, attributes: Map<String, Value>) -> Result<()> {
-        let consolidated: Map<String, Value> = self.nodes.into_iter().collect();
+    /// Waits for every shard, removes what an interrupted run left and this one did not
+    /// write, then writes the root `zarr.json` with `attributes` and the consolidated metadata
+    /// of every node: the store is complete from this moment on.
+    pub(crate) async fn finish(mut self, attributes: Map<String, Value>) -> Result<()> {
+        self.pipeline
+            .drain()
+            .await
+            .map_err(|(key, message)| self.error(&key, message))?;
+        if self.resumed {
+            for key in self.list_all().await? {
+                if !self.kept.contains(&key) && key != "zarr.json" {
+                    self.erase(&key).await?;
+                }
+            }
+        }
+        let consolidated: Map<String, Value> = std::mem::take(&mut self.nodes).into_iter().collect();
         let mut root = group_metadata(attributes);
         root["consolidated_metadata"] = json!({"kind": "inline", "must_understand": false, "metadata": consolidated});
-        let bytes = serde_json::to_vec_pretty(&root).map_err(|e| ConvertError::Store {
-            store: self.display.clone(),
-            key: "zarr.json".into(),
-            message: e.to_string(),
-        })?;
-        let key = StoreKey::new("zarr.json").map_err(|e| ConvertError::Store {
-            store: self.display.clone(),
-            key: "zarr.json".into(),
-            message: e.to_string(),
-        })?;
-        self.storage
-            .set(&key, bytes.into())
-            .await
-            .map_err(|e| ConvertError::Store {
-                store: self.display.clone(),
-                key: "zarr.json".into(),
-                message: e.to_string(),
-            })
+        self.put_json("zarr.json", &root).await?;
+        self.erase(PROGRESS_KEY).await
     }
 }
 
@@ -209,7 +302,7 @@ impl ShardStream {
     }
 
     /// Appends little-endian element bytes.
-    pub(crate) async fn push(&mut self, store: &StoreWriter, mut bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn push(&mut self, store: &mut StoreWriter, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
             let take = (self.shard_bytes - self.buffer.len()).min(bytes.len());
             self.buffer.extend_from_slice(&bytes[..take]);
@@ -221,7 +314,7 @@ impl ShardStream {
         Ok(())
     }
 
-    async fn flush(&mut self, store: &StoreWriter) -> Result<()> {
+    async fn flush(&mut self, store: &mut StoreWriter) -> Result<()> {
         let mut shard = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.shard_bytes));
         self.written_elements += (shard.len() / self.array.spec.element_size()) as u64;
         shard.resize(self.shard_bytes, 0);
@@ -233,7 +326,7 @@ impl ShardStream {
     }
 
     /// Writes the last, partial shard and checks the element count against the shape.
-    pub(crate) async fn finish(mut self, store: &StoreWriter) -> Result<()> {
+    pub(crate) async fn finish(mut self, store: &mut StoreWriter) -> Result<()> {
         if !self.buffer.is_empty() {
             self.flush(store).await?;
         }

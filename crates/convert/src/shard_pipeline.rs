@@ -1,0 +1,111 @@
+//! Encodes shards off the async threads and uploads them, several at a time, while the
+//! conversion goes on producing the next ones.
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use zarrs::array::codec::CodecChain;
+use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
+use zarrs::array::{Array, ArrayBytes, ArrayToBytesCodecTraits, CodecOptions, DataType, FillValue};
+use zarrs::storage::{AsyncWritableStorageTraits, Bytes, StoreKey};
+
+use imzarr_store::ZarrsObjectStore;
+
+/// How one array's shards are encoded: its whole codec chain (sharding with inner chunks in
+/// C order, so that the same data always give the same bytes).
+pub(crate) struct ShardEncoder {
+    codecs: CodecChain,
+    data_type: DataType,
+    fill_value: FillValue,
+    shard_shape: Vec<NonZeroU64>,
+}
+
+impl ShardEncoder {
+    pub(crate) fn new<S: ?Sized>(array: &Array<S>, shard_shape: &[u64]) -> Self {
+        let options = zarrs::array::CodecSpecificOptions::default()
+            .with_option(ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C));
+        Self {
+            codecs: (*array.codecs()).clone().with_codec_specific_options(&options),
+            data_type: array.data_type().clone(),
+            fill_value: array.fill_value().clone(),
+            shard_shape: shard_shape
+                .iter()
+                .map(|&s| NonZeroU64::new(s).unwrap_or(NonZeroU64::MIN))
+                .collect(),
+        }
+    }
+
+    fn encode(&self, bytes: Vec<u8>) -> Result<Bytes, String> {
+        let encoded = self
+            .codecs
+            .encode(
+                ArrayBytes::new_flen(bytes),
+                &self.shard_shape,
+                &self.data_type,
+                &self.fill_value,
+                &CodecOptions::default(),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(Bytes::from(encoded.into_owned()))
+    }
+}
+
+/// A failed shard: its key and what went wrong.
+pub(crate) type ShardFailure = (String, String);
+
+/// Shards being encoded and uploaded.
+pub(crate) struct ShardPipeline {
+    storage: Arc<ZarrsObjectStore>,
+    in_flight: JoinSet<Result<(), ShardFailure>>,
+    limit: usize,
+}
+
+impl ShardPipeline {
+    pub(crate) fn new(storage: Arc<ZarrsObjectStore>, limit: usize) -> Self {
+        Self {
+            storage,
+            in_flight: JoinSet::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Queues the shard `key` (raw bytes of the whole shard); waits while `limit` shards are
+    /// in flight.
+    pub(crate) async fn submit(
+        &mut self,
+        encoder: Arc<ShardEncoder>,
+        key: String,
+        bytes: Vec<u8>,
+    ) -> Result<(), ShardFailure> {
+        while self.in_flight.len() >= self.limit {
+            self.join_one().await?;
+        }
+        let storage = self.storage.clone();
+        self.in_flight.spawn(async move {
+            let store_key = StoreKey::new(&key).map_err(|e| (key.clone(), e.to_string()))?;
+            let encoded = tokio::task::spawn_blocking(move || encoder.encode(bytes))
+                .await
+                .map_err(|e| (key.clone(), e.to_string()))?
+                .map_err(|e| (key.clone(), e))?;
+            storage.set(&store_key, encoded).await.map_err(|e| (key, e.to_string()))
+        });
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), ShardFailure> {
+        match self.in_flight.join_next().await {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => Err(("(shard task)".into(), panic.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for every queued shard.
+    pub(crate) async fn drain(&mut self) -> Result<(), ShardFailure> {
+        while !self.in_flight.is_empty() {
+            self.join_one().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The out-of-core paths (the m/z sort spilled to temporary files, the continuous cube
+//! transposed block by block) write the very same store as the in-memory paths.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::{DataType, Mode};
+use imzarr_store::StoreLocation;
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every object of the store below `dir`, by relative path.
+fn objects(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            objects(root, &path, into);
+        } else {
+            let key = path.strip_prefix(root).unwrap().display().to_string();
+            into.insert(key, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+async fn store_of(input: &Path, target: &Path, options: &ConvertOptions) -> BTreeMap<String, Vec<u8>> {
+    let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
+    convert(input, location, options)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+    let mut all = BTreeMap::new();
+    objects(target, target, &mut all);
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_memory_budget_gives_the_same_store() {
+    let work = tempfile::tempdir().unwrap();
+    let mut inputs = fixtures();
+    for (i, (mode, intensity_dtype)) in [(Mode::Processed, DataType::F32), (Mode::Continuous, DataType::I16)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = work.path().join(format!("generated{i}.imzML"));
+        let base = match mode {
+            Mode::Processed => SyntheticSpec::small_processed(),
+            Mode::Continuous => SyntheticSpec::small_continuous(),
+        };
+        let spec = SyntheticSpec {
+            width: 40,
+            height: 30,
+            intensity_dtype,
+            ..base
+        };
+        write_synthetic(&path, &spec).unwrap();
+        inputs.push(path);
+    }
+    let spill_dir = work.path().join("spill");
+    std::fs::create_dir(&spill_dir).unwrap();
+    let roomy = ConvertOptions {
+        mz_chunk_points: 97,
+        shard_bytes: 4096,
+        ..ConvertOptions::default()
+    };
+    let tight = ConvertOptions {
+        memory_bytes: 96 << 10,
+        temp_dir: Some(spill_dir.clone()),
+        ..roomy.clone()
+    };
+    for input in inputs {
+        let name = input.file_stem().unwrap().to_string_lossy().to_string();
+        let in_memory = store_of(&input, &work.path().join(format!("{name}-a")), &roomy).await;
+        let spilled = store_of(&input, &work.path().join(format!("{name}-b")), &tight).await;
+        assert_eq!(
+            in_memory.keys().collect::<Vec<_>>(),
+            spilled.keys().collect::<Vec<_>>(),
+            "{name}: objects"
+        );
+        for (key, bytes) in &in_memory {
+            assert!(bytes == &spilled[key], "{name}: {key} differs: {} vs {} bytes", bytes.len(), spilled[key].len());
+        }
+        assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0, "{name}: temporary files left");
+    }
+}
