@@ -14,9 +14,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert an imzML file (its .ibd beside it) into an imzarr store.
+    /// Convert imzML files (each with its .ibd beside it) into imzarr stores.
     #[command(
-        after_help = "Examples:\n  imzarr convert sample.imzML sample.imzarr\n  imzarr convert sample.imzML s3://bucket/sample.imzarr --codec zstd"
+        after_help = "One input file gives one store at OUTPUT. Several inputs, a directory (searched recursively), a quoted glob or a --manifest give one store per input below OUTPUT, named after the input (a/b.imzML -> OUTPUT/a/b.imzarr); complete stores are skipped, and --shard i/n takes every n-th input starting at the i-th (0-based), for SLURM arrays or Kubernetes indexed Jobs.\n\nExamples:\n  imzarr convert sample.imzML sample.imzarr\n  imzarr convert sample.imzML s3://bucket/sample.imzarr --codec zstd\n  imzarr convert archive/ s3://bucket/stores --shard 3/16 --resume\n  imzarr convert 'runs/*.imzML' stores/ --memory 4096"
     )]
     Convert(ConvertArgs),
     /// Show what an imzarr store or an imzML file holds.
@@ -41,13 +41,22 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The imzML file.
-    pub input: PathBuf,
-    /// Where to write the store: a directory or an object-store URL (s3://bucket/prefix).
-    pub output: String,
-    /// Replace a complete store at OUTPUT.
+    /// imzML files, directories or quoted glob patterns, then the output: a directory or an
+    /// object-store URL (s3://bucket/prefix).
+    #[arg(required = true, num_args = 1.., value_name = "INPUT... OUTPUT")]
+    pub paths: Vec<String>,
+    /// A file listing one input per line (blank lines and lines starting with # are skipped).
     #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Convert only the inputs of share i of n (0 <= i < n) of the sorted input list.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<String>,
+    /// Replace complete stores at the output.
+    #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
+    /// Continue interrupted conversions, keeping the shards they finished.
+    #[arg(long)]
+    pub resume: bool,
     /// Inner-chunk compression.
     #[arg(long, value_enum, default_value_t = CodecName::Lz4)]
     pub codec: CodecName,
@@ -57,9 +66,15 @@ pub struct ConvertArgs {
     /// Points per inner chunk of the m/z-major layout (processed data).
     #[arg(long, default_value_t = 8192)]
     pub mz_chunk_points: u64,
-    /// Memory budget for the in-memory steps, in MiB.
+    /// Target size of a shard (one stored object) before compression, in MiB.
+    #[arg(long, default_value_t = 32)]
+    pub shard_mib: u64,
+    /// Memory budget, in MiB; the m/z sort spills to temporary files beyond it.
     #[arg(long, default_value_t = 1024)]
     pub memory: u64,
+    /// Directory for the temporary files of the sort (default: the system's).
+    #[arg(long)]
+    pub temp_dir: Option<PathBuf>,
     /// Skip the verification of the .ibd checksums that the header declares.
     #[arg(long)]
     pub no_verify: bool,

@@ -5,21 +5,27 @@
 pub enum Failure {
     /// 1: an unexpected internal error.
     Internal,
+    /// 2: the command line is wrong (as clap's own usage errors).
+    Usage,
     /// 3: the input (imzML or store) is invalid or unsupported.
     Input,
     /// 4: the output already exists (use `--overwrite`).
     Exists,
     /// 5: a file or object store could not be read or written.
     Io,
+    /// 6: some conversions of a batch failed (the others were done).
+    Partial,
 }
 
 impl Failure {
     pub fn code(self) -> std::process::ExitCode {
         std::process::ExitCode::from(match self {
             Failure::Internal => 1,
+            Failure::Usage => 2,
             Failure::Input => 3,
             Failure::Exists => 4,
             Failure::Io => 5,
+            Failure::Partial => 6,
         })
     }
 }
@@ -45,7 +51,7 @@ impl From<imzarr_convert::ConvertError> for CommandError {
         use imzarr_convert::ConvertError as E;
         let kind = match &error {
             E::Exists { .. } => Failure::Exists,
-            E::Store { .. } | E::Location(_) => Failure::Io,
+            E::Store { .. } | E::Location(_) | E::TempFile { .. } => Failure::Io,
             E::Imzml(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
             _ => Failure::Input,
         };

@@ -7,8 +7,8 @@ use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::options::ConvertOptions;
 use crate::source::Source;
-use crate::spill::Spill;
 use crate::spectrum_stats::SpectrumStats;
+use crate::spill::Spill;
 use crate::store_writer::{ShardStream, StoreWriter};
 
 pub(crate) async fn write(
@@ -88,7 +88,10 @@ pub(crate) async fn write(
         stats.add(entry.index, &axis_values, &intensity, &source.input_name())?;
         rows.push(store, &intensity.bytes).await?;
         for (block, channels) in blocks.iter().enumerate() {
-            spill.push(block, &intensity.bytes[channels.start as usize * element..channels.end as usize * element])?;
+            spill.push(
+                block,
+                &intensity.bytes[channels.start as usize * element..channels.end as usize * element],
+            )?;
         }
     }
     rows.finish(store).await?;
@@ -106,7 +109,9 @@ pub(crate) async fn write(
             }
         }
         drop(block_rows);
-        store.write_slab(&cube_array, channels.start, &cube, &vec![0u8; element]).await?;
+        store
+            .write_slab(&cube_array, channels.start, &cube, &vec![0u8; element])
+            .await?;
     }
     Ok((stats, channels))
 }

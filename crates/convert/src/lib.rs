@@ -27,8 +27,8 @@ mod processed;
 mod root_attributes;
 mod shard_pipeline;
 mod source;
-mod spill;
 mod spectrum_stats;
+mod spill;
 mod store_writer;
 mod tic_image;
 

@@ -349,7 +349,9 @@ mod tests {
             .map(|_| {
                 let mut mz: Vec<f64> = (0..points)
                     .map(|_| {
-                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
                         // Few distinct values, so that ties between spectra happen.
                         100.0 + (state >> 54) as f64 * 0.5
                     })

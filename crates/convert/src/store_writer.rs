@@ -114,7 +114,12 @@ impl StoreWriter {
             .chain(listing.objects.iter().map(|o| &o.location))
             .map(|name| name.filename().unwrap_or_default().to_string())
             .collect();
-        if let Some(foreign) = names.iter().find(|name| !STORE_ENTRIES.contains(&name.as_str())) {
+        // An upload stopped midway may leave a staging file `<name>#<n>` beside its object.
+        let entry_of = |name: &str| name.split('#').next().unwrap_or_default().to_string();
+        if let Some(foreign) = names
+            .iter()
+            .find(|name| !STORE_ENTRIES.contains(&entry_of(name).as_str()))
+        {
             return Err(self.error(foreign, "the output location holds objects that are not part of an imzarr store; choose a new or empty location"));
         }
         if self.holds_complete_store().await? && existing != Existing::Overwrite {
@@ -134,19 +139,28 @@ impl StoreWriter {
                     },
                 });
             }
-            self.finished = self.list_all().await?.into_iter().filter(|k| k.contains("/c/")).collect();
+            self.finished = self
+                .list_all()
+                .await?
+                .into_iter()
+                .filter(|k| k.contains("/c/") && !k.contains('#'))
+                .collect();
             self.resumed = true;
+            Ok(())
         } else {
+            // The completeness marker goes first, the progress marker comes right after it, so
+            // that a run stopped while clearing leaves a store that can be resumed.
             self.erase("zarr.json").await?;
-            for entry in &STORE_ENTRIES[1..] {
+            self.put_json(PROGRESS_KEY, fingerprint).await?;
+            for entry in &STORE_ENTRIES[2..] {
                 let prefix = zarrs::storage::StorePrefix::new(format!("{entry}/")).map_err(|e| self.error(entry, e))?;
                 self.storage
                     .erase_prefix(&prefix)
                     .await
                     .map_err(|e| self.error(entry, e))?;
             }
+            Ok(())
         }
-        self.put_json(PROGRESS_KEY, fingerprint).await
     }
 
     /// Keys of every object of the store, relative to it.
@@ -238,7 +252,13 @@ impl StoreWriter {
     /// Writes the slab of the array that starts at row `first_row` of its first dimension and
     /// spans every other dimension whole: `data` holds its rows, row-major. The slab starts on
     /// a shard boundary and ends on one or at the end of the array.
-    pub(crate) async fn write_slab(&mut self, array: &ArrayWriter, first_row: u64, data: &[u8], fill: &[u8]) -> Result<()> {
+    pub(crate) async fn write_slab(
+        &mut self,
+        array: &ArrayWriter,
+        first_row: u64,
+        data: &[u8],
+        fill: &[u8],
+    ) -> Result<()> {
         let spec = &array.spec;
         let row_bytes = spec.shape[1..].iter().product::<u64>() * spec.element_size() as u64;
         let mut slab_shape = spec.shape.clone();

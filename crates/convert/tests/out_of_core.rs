@@ -87,8 +87,17 @@ async fn a_small_memory_budget_gives_the_same_store() {
             "{name}: objects"
         );
         for (key, bytes) in &in_memory {
-            assert!(bytes == &spilled[key], "{name}: {key} differs: {} vs {} bytes", bytes.len(), spilled[key].len());
+            assert!(
+                bytes == &spilled[key],
+                "{name}: {key} differs: {} vs {} bytes",
+                bytes.len(),
+                spilled[key].len()
+            );
         }
-        assert_eq!(std::fs::read_dir(&spill_dir).unwrap().count(), 0, "{name}: temporary files left");
+        assert_eq!(
+            std::fs::read_dir(&spill_dir).unwrap().count(),
+            0,
+            "{name}: temporary files left"
+        );
     }
 }

@@ -1,0 +1,88 @@
+//! A conversion killed at several points and resumed each time gives the same store, byte for
+//! byte, as one uninterrupted run; an interrupted store is never taken for a complete one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+
+const BIN: &str = env!("CARGO_BIN_EXE_imzarr");
+
+fn objects(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            objects(root, &path, into);
+        } else {
+            let key = path.strip_prefix(root).unwrap().display().to_string();
+            into.insert(key, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+fn convert(input: &Path, output: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["convert", "--resume", "--shard-mib", "1", "--memory", "32"])
+        .arg(input)
+        .arg(output)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn killed_and_resumed_conversions_equal_a_clean_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.imzML");
+    let spec = SyntheticSpec {
+        width: 64,
+        height: 48,
+        points_per_spectrum: 400,
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+
+    let clean = dir.path().join("clean.imzarr");
+    let started = Instant::now();
+    let output = convert(&input, &clean).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let full_run = started.elapsed();
+
+    let resumed = dir.path().join("resumed.imzarr");
+    let mut kept_any = false;
+    for fraction in [0.2, 0.45, 0.7, 0.9] {
+        let mut child = convert(&input, &resumed).spawn().unwrap();
+        std::thread::sleep(full_run.mul_f64(fraction));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        kept_any |= stdout.contains("kept from the interrupted run");
+        if !finished {
+            let info = Command::new(BIN).arg("info").arg(&resumed).output().unwrap();
+            assert!(!info.status.success(), "an interrupted store opens as complete");
+        }
+    }
+    let output = convert(&input, &resumed).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    kept_any |= stdout.contains("kept from the interrupted run");
+    assert!(kept_any, "no run kept shards of an interrupted one: {stdout}");
+
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    objects(&clean, &clean, &mut a);
+    objects(&resumed, &resumed, &mut b);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (key, bytes) in &a {
+        assert!(bytes == &b[key], "{key} differs");
+    }
+    assert!(!a.contains_key("imzarr-progress.json"));
+
+    // Once complete, --resume leaves the store alone.
+    let output = convert(&input, &resumed).output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("already complete"));
+}
