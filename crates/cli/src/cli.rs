@@ -37,6 +37,16 @@ pub enum Command {
         after_help = "Examples:\n  imzarr spectrum sample.imzarr --x 10 --y 20\n  imzarr spectrum sample.imzarr --x 10 --y 20 --json"
     )]
     Spectrum(SpectrumArgs),
+    /// Print the spectra of a rectangle of pixels, or their mean spectrum.
+    #[command(
+        after_help = "Ranges are half-open, in imzML coordinates: --x 1..17 is x = 1 to 16.\n\nExamples:\n  imzarr region sample.imzarr --x 1..17 --y 1..17 > region.csv\n  imzarr region sample.imzarr --x 1..17 --y 1..17 --mean --json"
+    )]
+    Region(RegionArgs),
+    /// Write a store back to imzML (arrays bit-identical, new UUID and SHA-1).
+    #[command(
+        after_help = "The .ibd is written beside the .imzML; both appear only once complete.\n\nExamples:\n  imzarr export sample.imzarr sample.imzML\n  imzarr export s3://bucket/sample.imzarr restored/sample.imzML --overwrite"
+    )]
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -152,4 +162,49 @@ pub struct ValidateArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegionArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// Columns, half-open: START..END in imzML coordinates.
+    #[arg(long, value_parser = parse_range)]
+    pub x: std::ops::Range<i64>,
+    /// Rows, half-open: START..END in imzML coordinates.
+    #[arg(long, value_parser = parse_range)]
+    pub y: std::ops::Range<i64>,
+    /// Print the mean spectrum of the region instead of every spectrum.
+    #[arg(long)]
+    pub mean: bool,
+    /// Print JSON (one document per line for spectra) instead of CSV.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `START..END`.
+fn parse_range(text: &str) -> Result<std::ops::Range<i64>, String> {
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| format!("{text:?} is not a range START..END"))?;
+    let number = |s: &str| s.trim().parse::<i64>().map_err(|e| format!("{s:?}: {e}"));
+    let (start, end) = (number(start)?, number(end)?);
+    if start >= end {
+        return Err(format!("{text:?} is empty: START must be below END"));
+    }
+    Ok(start..end)
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// The .imzML file to write.
+    pub output: PathBuf,
+    /// Replace existing files.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Compress the arrays in the .ibd with zlib.
+    #[arg(long)]
+    pub zlib: bool,
 }

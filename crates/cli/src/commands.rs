@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 mod convert;
+mod export;
 mod info;
 mod ion_image;
+mod region;
 mod spectrum;
 mod validate;
 
@@ -16,5 +18,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::IonImage(args) => ion_image::run(args).await,
         Command::Spectrum(args) => spectrum::run(args).await,
         Command::Validate(args) => validate::run(args).await,
+        Command::Region(args) => region::run(args).await,
+        Command::Export(args) => export::run(args).await,
     }
 }

@@ -82,3 +82,17 @@ impl From<imzarr_store::StoreError> for CommandError {
         Self::new(Failure::Io, error)
     }
 }
+
+impl From<imzarr_export::ExportError> for CommandError {
+    fn from(error: imzarr_export::ExportError) -> Self {
+        use imzarr_export::ExportError as E;
+        let kind = match &error {
+            E::Read(read) if read.is_io() => Failure::Io,
+            E::Exists { .. } => Failure::Exists,
+            E::Io { .. } | E::Write(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
+            E::BadOutput { .. } => Failure::Usage,
+            _ => Failure::Input,
+        };
+        Self::new(kind, error)
+    }
+}

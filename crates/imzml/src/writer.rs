@@ -78,8 +78,53 @@ pub struct ImzmlWriter {
     sha1: Sha1,
     ibd_offset: u64,
     shared_mz: Option<(ArrayBytes, u64, u64)>,
+    spool_offset: u64,
+    spool_entries: Vec<SpoolEntry>,
     spectra: usize,
     max: [u64; 3],
+}
+
+/// Where the XML of one spectrum is in the spool.
+struct SpoolEntry {
+    index: usize,
+    offset: u64,
+    len: u64,
+}
+
+enum SpoolError {
+    Io(std::io::Error),
+    Indexes(String),
+}
+
+/// Copies the spooled spectra to `out` ordered by index, after checking the indexes are `0..n`.
+fn copy_in_index_order(
+    spool: &mut File,
+    entries: &mut [SpoolEntry],
+    out: &mut impl Write,
+    spool_path: &Path,
+) -> std::result::Result<(), SpoolError> {
+    let in_order = entries.iter().enumerate().all(|(i, e)| e.index == i);
+    if in_order {
+        std::io::copy(&mut spool.take(u64::MAX), out).map_err(SpoolError::Io)?;
+        return Ok(());
+    }
+    entries.sort_unstable_by_key(|e| e.index);
+    if let Some((position, entry)) = entries.iter().enumerate().find(|(i, e)| e.index != *i) {
+        return Err(SpoolError::Indexes(format!(
+            "{}: spectrum indexes must be 0..{} exactly once; found {} at position {position}",
+            spool_path.display(),
+            entries.len(),
+            entry.index
+        )));
+    }
+    let mut buffer = Vec::new();
+    for entry in entries.iter() {
+        spool.seek(SeekFrom::Start(entry.offset)).map_err(SpoolError::Io)?;
+        buffer.resize(entry.len as usize, 0);
+        spool.read_exact(&mut buffer).map_err(SpoolError::Io)?;
+        out.write_all(&buffer).map_err(SpoolError::Io)?;
+    }
+    Ok(())
 }
 
 impl ImzmlWriter {
@@ -108,6 +153,8 @@ impl ImzmlWriter {
             sha1: Sha1::new(),
             ibd_offset: 0,
             shared_mz: None,
+            spool_offset: 0,
+            spool_entries: Vec::new(),
             spectra: 0,
             max: [0; 3],
         };
@@ -143,6 +190,21 @@ impl ImzmlWriter {
     /// Appends a spectrum at 1-based position (x, y, z). `z` of `None` writes no z term.
     pub fn write_spectrum(
         &mut self,
+        x: u64,
+        y: u64,
+        z: Option<u64>,
+        mz: &ArrayBytes,
+        intensity: &ArrayBytes,
+    ) -> Result<()> {
+        self.write_spectrum_at(self.spectra, x, y, z, mz, intensity)
+    }
+
+    /// Writes a spectrum that takes place `index` in the spectrum list, whatever the order of
+    /// the calls: the `.ibd` holds the arrays in call order, `finish` lists the spectra by index
+    /// and checks that the indexes are exactly `0..n`.
+    pub fn write_spectrum_at(
+        &mut self,
+        index: usize,
         x: u64,
         y: u64,
         z: Option<u64>,
@@ -196,7 +258,6 @@ impl ImzmlWriter {
             None => String::new(),
         };
         self.max = [self.max[0].max(x), self.max[1].max(y), self.max[2].max(z.unwrap_or(1))];
-        let index = self.spectra;
         let length = mz.len();
         let xml = format!(
             r#"      <spectrum id="Scan={id}" defaultArrayLength="0" index="{index}">
@@ -219,6 +280,12 @@ impl ImzmlWriter {
         self.spool
             .write_all(xml.as_bytes())
             .map_err(|e| ImzmlError::io(&self.spool_path, e))?;
+        self.spool_entries.push(SpoolEntry {
+            index,
+            offset: self.spool_offset,
+            len: xml.len() as u64,
+        });
+        self.spool_offset += xml.len() as u64;
         self.spectra += 1;
         Ok(())
     }
@@ -242,7 +309,10 @@ impl ImzmlWriter {
         let header = header_xml(&self.options, &self.uuid, &sha1, self.max, self.spectra);
         let io = |e| ImzmlError::io(&self.imzml_path, e);
         out.write_all(header.as_bytes()).map_err(io)?;
-        std::io::copy(&mut (&mut spool).take(u64::MAX), &mut out).map_err(io)?;
+        copy_in_index_order(&mut spool, &mut self.spool_entries, &mut out, &self.spool_path).map_err(|e| match e {
+            SpoolError::Io(e) => io(e),
+            SpoolError::Indexes(message) => ImzmlError::Usage(message),
+        })?;
         out.write_all(b"    </spectrumList>\n  </run>\n</mzML>\n").map_err(io)?;
         out.flush().map_err(io)?;
         drop(spool);

@@ -84,3 +84,40 @@ proptest! {
         }
     }
 }
+
+/// Spectra written out of order with `write_spectrum_at` are listed by index; indexes that are
+/// not exactly `0..n` are refused at `finish`.
+#[test]
+fn spectra_written_out_of_order_are_listed_by_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shuffled.imzML");
+    let mut writer = ImzmlWriter::create(&path, WriterOptions::default()).unwrap();
+    let spectrum = |i: usize| {
+        (
+            ArrayBytes::from_f64(DataType::F64, &[100.0 + i as f64]),
+            ArrayBytes::from_f64(DataType::F32, &[i as f64]),
+        )
+    };
+    for index in [2usize, 0, 3, 1] {
+        let (mz, intensity) = spectrum(index);
+        writer
+            .write_spectrum_at(index, index as u64 + 1, 1, None, &mz, &intensity)
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let imzml = parse_file(&path).unwrap();
+    let ibd = Ibd::open(&imzml).unwrap();
+    for (i, entry) in imzml.spectra.iter().enumerate() {
+        assert_eq!((entry.index, entry.x), (i, i as i64 + 1));
+        assert_eq!(ibd.read_spectrum(entry).unwrap(), spectrum(i));
+    }
+
+    let path = dir.path().join("gap.imzML");
+    let mut writer = ImzmlWriter::create(&path, WriterOptions::default()).unwrap();
+    for (index, x) in [(0usize, 1u64), (2, 2)] {
+        let (mz, intensity) = spectrum(index);
+        writer.write_spectrum_at(index, x, 1, None, &mz, &intensity).unwrap();
+    }
+    let error = writer.finish().unwrap_err().to_string();
+    assert!(error.contains("0..2 exactly once"), "{error}");
+}

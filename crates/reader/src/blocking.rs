@@ -6,6 +6,7 @@ use imzarr_store::RequestStats;
 
 use crate::dataset::Dataset;
 use crate::error::{ReadError, Result};
+use crate::region::{MeanSpectrum, Pixels};
 use crate::types::{Aggregation, Image, IonImage, Spectrum};
 
 /// A [`Dataset`] with blocking methods. Do not use it from inside an async runtime.
@@ -55,6 +56,17 @@ impl BlockingDataset {
     /// See [`Dataset::spectrum`].
     pub fn spectrum(&self, x: i64, y: i64) -> Result<Option<Spectrum>> {
         self.runtime.block_on(self.dataset.spectrum(x, y))
+    }
+
+    /// The spectra of `pixels`, collected (see [`Dataset::spectra`] for the stream).
+    pub fn spectra(&self, pixels: &Pixels) -> Result<Vec<Spectrum>> {
+        use futures::TryStreamExt;
+        self.runtime.block_on(self.dataset.spectra(pixels).try_collect())
+    }
+
+    /// See [`Dataset::mean_spectrum`].
+    pub fn mean_spectrum(&self, pixels: &Pixels) -> Result<MeanSpectrum> {
+        self.runtime.block_on(self.dataset.mean_spectrum(pixels))
     }
 
     /// See [`Dataset::tic`].

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
+use imzarr_format::{ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
 use imzarr_store::{RequestStats, StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use zarrs::storage::{AsyncReadableStorageTraits, StoreKey};
 
-use crate::arrays::{Arrays, decode_u32, decode_u64};
+use crate::arrays::{Arrays, decode_f64, decode_u32};
 use crate::error::{ReadError, Result};
 use crate::types::{Image, Spectrum};
 
@@ -20,6 +20,7 @@ pub struct Dataset {
     pub(crate) arrays: Arrays,
     pub(crate) pixel_index: OnceCell<Arc<Vec<u32>>>,
     pub(crate) chunk_ranges: OnceCell<Arc<Vec<[f64; 2]>>>,
+    pub(crate) mz_axis_raw: OnceCell<(Arc<Vec<u8>>, String)>,
     pub(crate) mz_axis: OnceCell<Arc<Vec<f64>>>,
 }
 
@@ -110,8 +111,14 @@ impl Dataset {
             arrays,
             pixel_index: OnceCell::new(),
             chunk_ranges: OnceCell::new(),
+            mz_axis_raw: OnceCell::new(),
             mz_axis: OnceCell::new(),
         })
+    }
+
+    /// Where the store is, as given to `open`.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// The `imzarr` attribute block: grid, mode, counts, m/z range, source, ...
@@ -127,11 +134,6 @@ impl Dataset {
     /// Requests and bytes sent to the store since it was opened.
     pub fn stats(&self) -> RequestStats {
         self.storage.counters().snapshot()
-    }
-
-    fn spatial_pixels(&self) -> u64 {
-        let grid = &self.attributes.grid;
-        grid.width * grid.height * grid.depth
     }
 
     /// The dense pixel → stored spectrum map, fetched once.
@@ -172,15 +174,9 @@ impl Dataset {
 
     /// The stored spectrum number at source coordinates (x, y, z), if a spectrum was acquired.
     pub async fn spectrum_number(&self, x: i64, y: i64, z: i64) -> Result<Option<u32>> {
-        let grid = &self.attributes.grid;
-        let [ox, oy, oz] = grid.origin;
-        let (gx, gy, gz) = (x - ox, y - oy, z - oz);
-        if gx < 0 || gy < 0 || gz < 0 || gx as u64 >= grid.width || gy as u64 >= grid.height || gz as u64 >= grid.depth
-        {
+        let Some(linear) = self.linear_pixel(x, y, z) else {
             return Ok(None);
-        }
-        let linear = ((gz as u64 * grid.height + gy as u64) * grid.width + gx as u64) as usize;
-        debug_assert!((linear as u64) < self.spatial_pixels());
+        };
         let index = self.pixel_index().await?;
         Ok(Some(index[linear]).filter(|&s| s != NO_SPECTRUM))
     }
@@ -193,29 +189,13 @@ impl Dataset {
             return Ok(None);
         };
         let k = number as u64;
-        let source_index =
-            decode_u32(&self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &[k..k + 1]).await?.0)[0] as u64;
-        let (mz, intensity) = match self.attributes.mode {
-            AcquisitionMode::Processed => {
-                let offsets = decode_u64(&self.arrays.read_raw(paths::PIXELS_POINT_OFFSET, &[k..k + 2]).await?.0);
-                let points = offsets[0]..offsets[1];
-                let (mz, intensity) = tokio::try_join!(
-                    self.arrays.read_f64(paths::SPECTRA_MZ, std::slice::from_ref(&points)),
-                    self.arrays
-                        .read_f64(paths::SPECTRA_INTENSITY, std::slice::from_ref(&points))
-                )?;
-                (mz, intensity)
-            }
-            AcquisitionMode::Continuous => {
-                let axis = self.mz_axis().await?;
-                let channels = axis.len() as u64;
-                let intensity = self
-                    .arrays
-                    .read_f64(paths::SPECTRA_INTENSITY, &[k..k + 1, 0..channels])
-                    .await?;
-                (axis.as_ref().clone(), intensity)
-            }
-        };
+        let subset = [k..k + 1];
+        let (source_index, points) = tokio::try_join!(
+            self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &subset),
+            self.points(k..k + 1)
+        )?;
+        let source_index = decode_u32(&source_index.0)[0] as u64;
+        let (mz, intensity) = (points.mz_f64(0), points.intensity_f64(0));
         Ok(Some(Spectrum {
             x,
             y,
@@ -226,12 +206,29 @@ impl Dataset {
         }))
     }
 
-    /// The shared m/z axis of a continuous store, fetched once.
+    /// The shared m/z axis of a continuous store as stored (bytes and Zarr type), fetched once.
+    pub(crate) async fn mz_axis_raw(&self) -> Result<(Arc<Vec<u8>>, String)> {
+        self.mz_axis_raw
+            .get_or_try_init(|| async {
+                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                let (bytes, data_type) = self.arrays.read_raw(paths::SPECTRA_MZ, &[0..channels]).await?;
+                Ok((Arc::new(bytes), data_type))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The shared m/z axis of a continuous store as `f64`, decoded once.
     pub(crate) async fn mz_axis(&self) -> Result<Arc<Vec<f64>>> {
         self.mz_axis
             .get_or_try_init(|| async {
-                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
-                Ok(Arc::new(self.arrays.read_f64(paths::SPECTRA_MZ, &[0..channels]).await?))
+                let (bytes, data_type) = self.mz_axis_raw().await?;
+                let values = decode_f64(&bytes, &data_type).ok_or_else(|| ReadError::Data {
+                    location: self.location.clone(),
+                    array: paths::SPECTRA_MZ.into(),
+                    message: format!("data type {data_type} is not numeric"),
+                })?;
+                Ok(Arc::new(values))
             })
             .await
             .cloned()

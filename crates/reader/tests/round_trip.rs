@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use imzarr::{Aggregation, Dataset, MzWindow};
+use futures::TryStreamExt;
+use imzarr::{Aggregation, Dataset, MzWindow, Pixels, Spectrum};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_imzml::{DataType, Ibd, Mode, parse_file};
@@ -121,6 +122,79 @@ async fn check(input: &Path, options: &ConvertOptions) {
         let expected: f64 = intensity.iter().sum();
         let got = tic.get((x - origin[0]) as u64, (y - origin[1]) as u64, 0).unwrap();
         assert!((got - expected).abs() <= 1e-9 * expected.abs().max(1.0), "{name}: TIC");
+    }
+    check_regions(&name, &dataset, &source).await;
+}
+
+/// Spectra and mean spectra of a rectangle reaching outside the grid and of a pixel list with
+/// a duplicate and a pixel outside, against the source.
+async fn check_regions(name: &str, dataset: &Dataset, source: &[(i64, i64, Vec<f64>, Vec<f64>)]) {
+    let grid = &dataset.attributes().grid;
+    let [ox, oy, _] = grid.origin;
+    let rectangle = Pixels::Rectangle {
+        x: ox - 1..ox + grid.width.div_ceil(2) as i64,
+        y: oy - 3..oy + grid.height.div_ceil(2) as i64,
+    };
+    let in_rectangle = |x: i64, y: i64| match &rectangle {
+        Pixels::Rectangle { x: rx, y: ry } => rx.contains(&x) && ry.contains(&y),
+        Pixels::List(_) => unreachable!(),
+    };
+    let mut list: Vec<(i64, i64)> = source.iter().step_by(3).map(|s| (s.0, s.1)).collect();
+    list.push(list[0]);
+    list.push((ox - 5, oy));
+    for (pixels, selected) in [
+        (
+            &rectangle,
+            source.iter().filter(|s| in_rectangle(s.0, s.1)).collect::<Vec<_>>(),
+        ),
+        (&Pixels::List(list.clone()), source.iter().step_by(3).collect()),
+    ] {
+        let spectra: Vec<Spectrum> = dataset.spectra(pixels).try_collect().await.unwrap();
+        let mut got: Vec<_> = spectra
+            .iter()
+            .map(|s| (s.x, s.y, s.mz.clone(), s.intensity.clone()))
+            .collect();
+        let mut expected: Vec<_> = selected.iter().map(|s| (*s).clone()).collect();
+        got.sort_by_key(|s| (s.0, s.1));
+        expected.sort_by_key(|s| (s.0, s.1));
+        assert_eq!(got, expected, "{name}: spectra of {pixels:?}");
+
+        let mean = dataset.mean_spectrum(pixels).await.unwrap();
+        assert_eq!(mean.spectra, selected.len() as u64, "{name}: spectra in the mean");
+        let mut points: Vec<(f64, f64)> = selected
+            .iter()
+            .flat_map(|s| s.2.iter().copied().zip(s.3.iter().copied()))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, f64)> = Vec::new();
+        for (mz, intensity) in points {
+            match merged.last_mut() {
+                Some(last) if last.0.total_cmp(&mz).is_eq() => last.1 += intensity,
+                _ => merged.push((mz, intensity)),
+            }
+        }
+        if dataset.attributes().mode == imzarr_format::AcquisitionMode::Processed || selected.is_empty() {
+            assert_eq!(
+                mean.mz,
+                merged.iter().map(|p| p.0).collect::<Vec<_>>(),
+                "{name}: mean m/z"
+            );
+        } else {
+            assert_eq!(mean.mz, selected[0].2, "{name}: mean m/z");
+            merged = selected[0]
+                .2
+                .iter()
+                .enumerate()
+                .map(|(c, &mz)| (mz, selected.iter().map(|s| s.3[c]).sum()))
+                .collect();
+        }
+        for ((_, sum), got) in merged.iter().zip(&mean.intensity) {
+            let expected = sum / selected.len() as f64;
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "{name}: mean {got} vs {expected}"
+            );
+        }
     }
 }
 

@@ -1,0 +1,155 @@
+//! imzML → imzarr → imzML for every real fixture and generated data of every dtype and both
+//! modes: the exported file lists the source's spectra in the source's order, at the source's
+//! coordinates, with bit-identical arrays in the source's types, a new UUID and a correct SHA-1.
+
+use std::path::{Path, PathBuf};
+
+use imzarr::Dataset;
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_export::{ExportError, ExportOptions, export};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::{Compression, DataType, Ibd, Imzml, Mode, parse_file};
+use imzarr_store::StoreLocation;
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "fixtures missing from {}", dir.display());
+    files
+}
+
+async fn convert_to_store(input: &Path, dir: &Path, options: &ConvertOptions) -> Dataset {
+    let target = dir.join("store");
+    let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
+    convert(input, location, options)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+    Dataset::open(target.to_str().unwrap()).await.unwrap()
+}
+
+fn assert_same_spectra(name: &str, source: &Imzml, exported: &Imzml, shift: [i64; 3]) {
+    let source_ibd = Ibd::open(source).unwrap();
+    let exported_ibd = Ibd::open(exported).unwrap();
+    assert_eq!(
+        exported_ibd.verify_checksums(exported).unwrap().verified,
+        vec!["SHA-1"],
+        "{name}"
+    );
+    assert_ne!(source.header.uuid, exported.header.uuid, "{name}: the UUID must be new");
+    assert_eq!(source.header.mode, exported.header.mode, "{name}: mode");
+    assert_eq!(source.spectra.len(), exported.spectra.len(), "{name}: spectra");
+    for (s, e) in source.spectra.iter().zip(&exported.spectra) {
+        let at = format!("{name}: spectrum {}", s.index);
+        assert_eq!([s.x + shift[0], s.y + shift[1]], [e.x, e.y], "{at}: position");
+        let (source_mz, source_intensity) = source_ibd.read_spectrum(s).unwrap();
+        let (mz, intensity) = exported_ibd.read_spectrum(e).unwrap();
+        assert_eq!(source_mz, mz, "{at}: m/z");
+        assert_eq!(source_intensity, intensity, "{at}: intensity");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_real_fixture_exports_bit_identical() {
+    for input in fixtures() {
+        let name = input.file_stem().unwrap().to_string_lossy().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = convert_to_store(&input, dir.path(), &ConvertOptions::default()).await;
+        let output = dir.path().join("exported.imzML");
+        // A small run size so that every store is read in several runs.
+        let options = ExportOptions {
+            run_bytes: 4096,
+            ..ExportOptions::default()
+        };
+        let report = export(&dataset, &output, &options)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let source = parse_file(&input).unwrap();
+        let exported = parse_file(&output).unwrap();
+        assert_eq!(report.spectra as usize, source.spectra.len(), "{name}");
+        assert_same_spectra(&name, &source, &exported, report.coordinate_shift);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains("partial") || n.contains("spool"))
+            .collect();
+        assert!(leftovers.is_empty(), "{name}: {leftovers:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
+    let options = ConvertOptions {
+        mz_chunk_points: 256,
+        shard_bytes: 16384,
+        ..ConvertOptions::default()
+    };
+    let mut cases = Vec::new();
+    for mode in [Mode::Processed, Mode::Continuous] {
+        for (mz_dtype, intensity_dtype) in [
+            (DataType::F64, DataType::F32),
+            (DataType::F32, DataType::I32),
+            (DataType::F64, DataType::I64),
+            (DataType::F32, DataType::F16),
+            (DataType::F64, DataType::I16),
+            (DataType::F64, DataType::I8),
+        ] {
+            let base = match mode {
+                Mode::Processed => SyntheticSpec::small_processed(),
+                Mode::Continuous => SyntheticSpec::small_continuous(),
+            };
+            cases.push(SyntheticSpec {
+                mode,
+                mz_dtype,
+                intensity_dtype,
+                skip_every: 7,
+                ..base
+            });
+        }
+    }
+    cases.push(SyntheticSpec {
+        compression: Compression::Zlib,
+        ..SyntheticSpec::small_processed()
+    });
+    for (i, spec) in cases.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join(format!("case{i}.imzML"));
+        write_synthetic(&input, spec).unwrap();
+        let dataset = convert_to_store(&input, dir.path(), &options).await;
+        let output = dir.path().join("out").join(format!("case{i}.imzML"));
+        std::fs::create_dir_all(output.parent().unwrap()).unwrap();
+        let report = export(&dataset, &output, &ExportOptions::default()).await.unwrap();
+        let name = format!("case {i} {spec:?}");
+        assert_same_spectra(
+            &name,
+            &parse_file(&input).unwrap(),
+            &parse_file(&output).unwrap(),
+            report.coordinate_shift,
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_output_is_refused_unless_overwrite() {
+    let input = fixtures().into_iter().next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = convert_to_store(&input, dir.path(), &ConvertOptions::default()).await;
+    let output = dir.path().join("x.imzML");
+    std::fs::write(&output, b"keep me").unwrap();
+    let error = export(&dataset, &output, &ExportOptions::default()).await.unwrap_err();
+    assert!(matches!(error, ExportError::Exists { .. }), "{error}");
+    assert_eq!(std::fs::read(&output).unwrap(), b"keep me");
+    let overwrite = ExportOptions {
+        overwrite: true,
+        ..ExportOptions::default()
+    };
+    export(&dataset, &output, &overwrite).await.unwrap();
+    assert!(parse_file(&output).is_ok());
+    let wrong = dir.path().join("x.txt");
+    let error = export(&dataset, &wrong, &ExportOptions::default()).await.unwrap_err();
+    assert!(matches!(error, ExportError::BadOutput { .. }), "{error}");
+}

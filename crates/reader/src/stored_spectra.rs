@@ -1,0 +1,251 @@
+//! Runs of consecutive stored spectra, in the types they were stored in: the raw material for
+//! exports and for streams of many spectra.
+
+use std::ops::Range;
+
+use imzarr_format::{AcquisitionMode, paths};
+use imzarr_imzml::DataType;
+
+use crate::arrays::{decode_u32, decode_u64};
+use crate::dataset::Dataset;
+use crate::error::{ReadError, Result};
+use crate::types::Spectrum;
+
+/// The points of a run of stored spectra, as little-endian bytes of their stored types.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Points {
+    /// Type of the m/z values.
+    pub mz_dtype: DataType,
+    /// Type of the intensities.
+    pub intensity_dtype: DataType,
+    /// Processed: the m/z of every point of the run. Continuous: the shared m/z axis.
+    pub mz: Vec<u8>,
+    /// The intensity of every point of the run.
+    pub intensity: Vec<u8>,
+    /// `len + 1` point offsets into `intensity` (and, processed, into `mz`), from 0.
+    pub offsets: Vec<u64>,
+    /// Whether `mz` is one axis shared by every spectrum.
+    pub shared_axis: bool,
+}
+
+impl Points {
+    pub(crate) fn mz_bytes(&self, i: usize) -> &[u8] {
+        let size = self.mz_dtype.size();
+        if self.shared_axis {
+            &self.mz
+        } else {
+            &self.mz[self.offsets[i] as usize * size..self.offsets[i + 1] as usize * size]
+        }
+    }
+
+    pub(crate) fn intensity_bytes(&self, i: usize) -> &[u8] {
+        let size = self.intensity_dtype.size();
+        &self.intensity[self.offsets[i] as usize * size..self.offsets[i + 1] as usize * size]
+    }
+
+    pub(crate) fn mz_f64(&self, i: usize) -> Vec<f64> {
+        decode(self.mz_dtype, self.mz_bytes(i))
+    }
+
+    pub(crate) fn intensity_f64(&self, i: usize) -> Vec<f64> {
+        decode(self.intensity_dtype, self.intensity_bytes(i))
+    }
+}
+
+fn decode(dtype: DataType, bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(dtype.size()).map(|b| dtype.read_f64(b)).collect()
+}
+
+/// Consecutive stored spectra with their positions, values in their stored types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSpectra {
+    /// Stored number of the first spectrum.
+    pub first: u64,
+    /// Source x, y, z of each spectrum, as written in the imzML.
+    pub positions: Vec<[i64; 3]>,
+    /// Index of each spectrum in the source imzML.
+    pub source_index: Vec<u64>,
+    points: Points,
+}
+
+impl StoredSpectra {
+    /// Number of spectra.
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// Whether the run is empty.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// Type of the m/z values.
+    pub fn mz_dtype(&self) -> DataType {
+        self.points.mz_dtype
+    }
+
+    /// Type of the intensities.
+    pub fn intensity_dtype(&self) -> DataType {
+        self.points.intensity_dtype
+    }
+
+    /// The m/z values of spectrum `i` of the run, little-endian in [`Self::mz_dtype`].
+    pub fn mz_bytes(&self, i: usize) -> &[u8] {
+        self.points.mz_bytes(i)
+    }
+
+    /// The intensities of spectrum `i` of the run, little-endian in [`Self::intensity_dtype`].
+    pub fn intensity_bytes(&self, i: usize) -> &[u8] {
+        self.points.intensity_bytes(i)
+    }
+
+    /// Spectrum `i` of the run with its values as `f64`.
+    pub fn spectrum(&self, i: usize) -> Spectrum {
+        let [x, y, z] = self.positions[i];
+        Spectrum {
+            x,
+            y,
+            z,
+            source_index: self.source_index[i],
+            mz: self.points.mz_f64(i),
+            intensity: self.points.intensity_f64(i),
+        }
+    }
+}
+
+impl Dataset {
+    /// The number of stored spectra.
+    pub fn spectrum_count(&self) -> u64 {
+        self.attributes.counts.spectra
+    }
+
+    /// The stored spectra `numbers` (a range of stored numbers, `0..spectrum_count()`), with
+    /// positions, source indexes and values in their stored types: a handful of requests for
+    /// the whole run. Used to export and to stream many spectra.
+    pub async fn stored_spectra(&self, numbers: Range<u64>) -> Result<StoredSpectra> {
+        let count = self.spectrum_count();
+        if numbers.start > numbers.end || numbers.end > count {
+            return Err(ReadError::Usage(format!(
+                "stored spectra {numbers:?} are outside 0..{count}"
+            )));
+        }
+        let grid = &self.attributes.grid;
+        let [ox, oy, oz] = grid.origin;
+        let column = |path: &'static str| {
+            let numbers = numbers.clone();
+            async move { Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, &[numbers]).await?.0)) }
+        };
+        let z_column = async {
+            if grid.depth > 1 {
+                column(paths::PIXELS_Z).await
+            } else {
+                Ok(vec![0; (numbers.end - numbers.start) as usize])
+            }
+        };
+        let (x, y, z, source_index, points) = tokio::try_join!(
+            column(paths::PIXELS_X),
+            column(paths::PIXELS_Y),
+            z_column,
+            column(paths::PIXELS_SOURCE_INDEX),
+            self.points(numbers.clone()),
+        )?;
+        let positions = x
+            .iter()
+            .zip(&y)
+            .zip(&z)
+            .map(|((&x, &y), &z)| [x as i64 + ox, y as i64 + oy, z as i64 + oz])
+            .collect();
+        Ok(StoredSpectra {
+            first: numbers.start,
+            positions,
+            source_index: source_index.into_iter().map(u64::from).collect(),
+            points,
+        })
+    }
+
+    /// The source imzML index of the stored spectra `numbers`.
+    pub async fn source_indexes(&self, numbers: Range<u64>) -> Result<Vec<u64>> {
+        let (bytes, _) = self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &[numbers]).await?;
+        Ok(decode_u32(&bytes).into_iter().map(u64::from).collect())
+    }
+
+    /// The `n + 1` point offsets of the stored spectra: spectrum k has the points
+    /// `offsets[k]..offsets[k + 1]` (continuous stores: `k * channels`). One read of a small
+    /// index array for processed stores, none for continuous ones.
+    pub async fn point_offsets(&self) -> Result<Vec<u64>> {
+        let count = self.spectrum_count();
+        match self.attributes.mode {
+            AcquisitionMode::Processed => Ok(decode_u64(
+                &self
+                    .arrays
+                    .read_raw(paths::PIXELS_POINT_OFFSET, &[0..count + 1])
+                    .await?
+                    .0,
+            )),
+            AcquisitionMode::Continuous => {
+                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                Ok((0..=count).map(|k| k * channels).collect())
+            }
+        }
+    }
+
+    /// The points of the stored spectra `numbers`, in their stored types.
+    pub(crate) async fn points(&self, numbers: Range<u64>) -> Result<Points> {
+        let dtype = |path: &str, name: &str| {
+            DataType::from_zarr_name(name).ok_or_else(|| ReadError::Metadata {
+                location: self.location.clone(),
+                node: path.to_string(),
+                message: format!("data type {name} is not a type imzML can hold"),
+            })
+        };
+        let spectra = numbers.end - numbers.start;
+        match self.attributes.mode {
+            AcquisitionMode::Processed => {
+                let offsets = decode_u64(
+                    &self
+                        .arrays
+                        .read_raw(paths::PIXELS_POINT_OFFSET, &[numbers.start..numbers.end + 1])
+                        .await?
+                        .0,
+                );
+                let points = offsets[0]..offsets[spectra as usize];
+                if offsets.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(ReadError::Data {
+                        location: self.location.clone(),
+                        array: paths::PIXELS_POINT_OFFSET.into(),
+                        message: format!("offsets of spectra {numbers:?} decrease"),
+                    });
+                }
+                let ((mz, mz_type), (intensity, intensity_type)) = tokio::try_join!(
+                    self.arrays.read_raw(paths::SPECTRA_MZ, std::slice::from_ref(&points)),
+                    self.arrays
+                        .read_raw(paths::SPECTRA_INTENSITY, std::slice::from_ref(&points))
+                )?;
+                Ok(Points {
+                    mz_dtype: dtype(paths::SPECTRA_MZ, &mz_type)?,
+                    intensity_dtype: dtype(paths::SPECTRA_INTENSITY, &intensity_type)?,
+                    mz,
+                    intensity,
+                    offsets: offsets.iter().map(|o| o - offsets[0]).collect(),
+                    shared_axis: false,
+                })
+            }
+            AcquisitionMode::Continuous => {
+                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                let subset = [numbers, 0..channels];
+                let ((mz, mz_type), (intensity, intensity_type)) = tokio::try_join!(
+                    self.mz_axis_raw(),
+                    self.arrays.read_raw(paths::SPECTRA_INTENSITY, &subset)
+                )?;
+                Ok(Points {
+                    mz_dtype: dtype(paths::SPECTRA_MZ, &mz_type)?,
+                    intensity_dtype: dtype(paths::SPECTRA_INTENSITY, &intensity_type)?,
+                    mz: mz.to_vec(),
+                    intensity,
+                    offsets: (0..=spectra).map(|k| k * channels).collect(),
+                    shared_axis: true,
+                })
+            }
+        }
+    }
+}
