@@ -20,7 +20,9 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("imzarr: {}", failure.message);
+            // One line, whatever the error's sources put in their messages (servers answer XML).
+            let message: Vec<&str> = failure.message.split_whitespace().collect();
+            eprintln!("imzarr: {}", message.join(" "));
             failure.kind.code()
         }
     }

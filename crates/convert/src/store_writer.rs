@@ -103,9 +103,7 @@ impl StoreWriter {
         const STORE_ENTRIES: &[&str] = &["zarr.json", PROGRESS_KEY, "pixels", "spectra", "mz_major", "images"];
         let location = self.storage.location();
         let prefix = (location.prefix.as_ref() != "").then_some(&location.prefix);
-        let listing = location
-            .store
-            .list_with_delimiter(prefix)
+        let listing = imzarr_store::retry_idempotent(|| location.store.list_with_delimiter(prefix))
             .await
             .map_err(|e| self.error("(listing)", e))?;
         let names: Vec<String> = listing
@@ -167,12 +165,10 @@ impl StoreWriter {
     async fn list_all(&self) -> Result<Vec<String>> {
         let location = self.storage.location();
         let prefix = (location.prefix.as_ref() != "").then_some(&location.prefix);
-        let objects: Vec<object_store::ObjectMeta> = location
-            .store
-            .list(prefix)
-            .try_collect()
-            .await
-            .map_err(|e| self.error("(listing)", e))?;
+        let objects: Vec<object_store::ObjectMeta> =
+            imzarr_store::retry_idempotent(|| location.store.list(prefix).try_collect())
+                .await
+                .map_err(|e| self.error("(listing)", e))?;
         let skip = location.prefix.as_ref().len() + usize::from(prefix.is_some());
         Ok(objects
             .into_iter()

@@ -12,6 +12,7 @@ use zarrs::storage::{
 
 use crate::counters::RequestCounters;
 use crate::location::StoreLocation;
+use crate::retry::retry_idempotent;
 
 /// Most ranged GETs of one key in flight at once.
 const RANGE_CONCURRENCY: usize = 8;
@@ -162,7 +163,8 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
 
     async fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
         self.counters.delete();
-        match self.store().delete(&self.location.path_of(key.as_str())).await {
+        let path = self.location.path_of(key.as_str());
+        match retry_idempotent(|| self.store().delete(&path)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(other(error)),
         }
@@ -170,12 +172,12 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
 
     async fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
         let path = self.location.path_of(prefix.as_str());
-        let locations = self.store().list(Some(&path)).map_ok(|meta| meta.location).boxed();
-        self.store()
-            .delete_stream(locations)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(other)?;
+        retry_idempotent(|| {
+            let locations = self.store().list(Some(&path)).map_ok(|meta| meta.location).boxed();
+            self.store().delete_stream(locations).try_collect::<Vec<_>>()
+        })
+        .await
+        .map_err(other)?;
         Ok(())
     }
 

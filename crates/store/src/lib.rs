@@ -10,9 +10,11 @@ mod adapter;
 mod counters;
 mod error;
 mod location;
+mod retry;
 
 pub use adapter::{ReadRange, ZarrsObjectStore};
 pub use counters::{RequestCounters, RequestStats};
 pub use error::StoreError;
-pub use location::StoreLocation;
+pub use location::{StoreLocation, retry_config};
 pub use object_store;
+pub use retry::retry_idempotent;

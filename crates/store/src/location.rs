@@ -1,11 +1,12 @@
 //! Resolution of user-given locations into an object store and a prefix.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{BackoffConfig, ObjectStore, RetryConfig};
 use url::Url;
 
 use crate::error::StoreError;
@@ -22,6 +23,21 @@ pub struct StoreLocation {
     pub display: String,
 }
 
+/// Retries of transient object-store failures (5xx answers, SlowDown, dropped connections):
+/// up to 8 retries with exponential backoff from 100 ms to 5 s, giving up after 60 s, so that
+/// a server that is down fails a run in well under a minute per request.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: 8,
+        retry_timeout: Duration::from_secs(60),
+    }
+}
+
 impl StoreLocation {
     /// Resolves a local path (relative or absolute), a `file://` URL, an `s3://bucket/prefix`
     /// URL or any URL object_store supports. For local paths, `create_dir` makes the directory
@@ -36,6 +52,7 @@ impl StoreLocation {
             Ok(url) if url.scheme() == "s3" || url.scheme() == "s3a" => {
                 let store = AmazonS3Builder::from_env()
                     .with_url(url.as_str())
+                    .with_retry(retry_config())
                     .build()
                     .map_err(|source| StoreError::Backend {
                         url: text.to_string(),

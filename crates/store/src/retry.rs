@@ -1,0 +1,85 @@
+//! A second line of retries for idempotent operations that object_store does not retry itself:
+//! it retries requests, but not a listing whose response body is cut off midway.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Attempts of an idempotent operation, the first included.
+const ATTEMPTS: u32 = 5;
+
+/// Runs `operation` (which must be idempotent: a listing, a delete, a full overwrite) again
+/// after a transient failure, with exponential backoff from 200 ms; permanent failures (not
+/// found, permission denied, precondition failed, ...) and the last transient one are returned.
+pub async fn retry_idempotent<T, F, Fut>(mut operation: F) -> Result<T, object_store::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, object_store::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match operation().await {
+            Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
+                tokio::time::sleep(Duration::from_millis(200) * 2u32.pow(attempt - 1)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether an error may go away on its own: only object_store's catch-all `Generic` errors,
+/// which carry transport and server failures.
+fn is_transient(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::Generic { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn transient() -> object_store::Error {
+        object_store::Error::Generic {
+            store: "test",
+            source: "response body cut off".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_until_success() {
+        let calls = AtomicU32::new(0);
+        let result = retry_idempotent(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0..=2 => Err(transient()),
+                _ => Ok(42),
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 42);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failures_and_exhausted_retries_are_returned() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = retry_idempotent(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(object_store::Error::NotFound {
+                path: "x".into(),
+                source: "gone".into(),
+            })
+        })
+        .await;
+        assert!(matches!(result, Err(object_store::Error::NotFound { .. })));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        calls.store(0, Ordering::SeqCst);
+        let result: Result<(), _> = retry_idempotent(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(transient())
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+    }
+}

@@ -1,0 +1,117 @@
+"""imzarr over a bad network: a proxy in front of the S3 test server fails 5% of requests with
+503 SlowDown and cuts 2% of connections (before the answer, or halfway through a GET's body).
+Conversions through it must give stores identical, object for object, to clean local ones;
+reads through it must give the right answers; a server that fails every request must give a
+clear error naming the object, and no store that looks complete."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import FIXTURE_NAMES, FIXTURES, ROOT, imzarr_binary
+from test_cli_round_trip import assert_same_as_source
+from test_oracle import PYIMZML_MISREADS
+
+BUCKET = os.environ.get("IMZARR_TEST_S3_BUCKET")
+UPSTREAM = os.environ.get("AWS_ENDPOINT_URL")
+pytestmark = pytest.mark.skipif(not BUCKET, reason="IMZARR_TEST_S3_BUCKET is not set: no S3 test server is up")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_proxy(tmp_path, fail, drop, seed):
+    port = free_port()
+    stats = tmp_path / f"proxy-{port}.json"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "faults" / "fault_proxy.py"), "--listen", f"127.0.0.1:{port}",
+         "--upstream", UPSTREAM, "--fail", str(fail), "--drop", str(drop), "--seed", str(seed), "--stats", str(stats)]
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}", stats
+
+
+@pytest.fixture
+def faulty(tmp_path):
+    process, endpoint, stats = start_proxy(tmp_path, fail=0.05, drop=0.02, seed=7)
+    yield endpoint, stats
+    process.terminate()
+    process.wait()
+
+
+def imzarr_via(endpoint, *args):
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
+    return subprocess.run([str(imzarr_binary()), *args], capture_output=True, text=True, env=env)
+
+
+def objects_in_s3(prefix):
+    s3 = boto3.client("s3", endpoint_url=UPSTREAM)
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+        for item in page.get("Contents", []):
+            key = item["Key"][len(prefix) + 1:]
+            found[key] = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+    return found
+
+
+def objects_on_disk(root: Path):
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_conversions_and_reads_through_faults_equal_clean_runs(stores, faulty, tmp_path):
+    endpoint, stats = faulty
+    run = uuid.uuid4().hex
+    for name in FIXTURE_NAMES:
+        prefix = f"faults-{run}/{name}.imzarr"
+        url = f"s3://{BUCKET}/{prefix}"
+        result = imzarr_via(endpoint, "convert", str(FIXTURES / f"{name}.imzML"), url)
+        assert result.returncode == 0, (name, result.stderr)
+        remote, local = objects_in_s3(prefix), objects_on_disk(stores[name])
+        assert sorted(remote) == sorted(local), name
+        for key in local:
+            assert remote[key] == local[key], (name, key)
+
+        result = imzarr_via(endpoint, "validate", url, "--full")
+        assert result.returncode == 0, (name, result.stdout, result.stderr)
+        if name not in PYIMZML_MISREADS:
+            exported = tmp_path / f"{name}.imzML"
+            result = imzarr_via(endpoint, "export", url, str(exported))
+            assert result.returncode == 0, (name, result.stderr)
+            assert_same_as_source(name, exported)
+    counts = json.loads(stats.read_text())
+    print(f"\nfault proxy: {counts}", file=sys.stderr)
+    # The test proves nothing unless faults of every kind were injected.
+    assert counts["failed_503"] >= 10 and counts["dropped_before_answer"] >= 2 and counts["dropped_mid_body"] >= 2, counts
+
+
+def test_a_server_that_always_fails_gives_a_clear_error_and_no_complete_store(tmp_path):
+    process, endpoint, _ = start_proxy(tmp_path, fail=1.0, drop=0.0, seed=1)
+    try:
+        prefix = f"faults-{uuid.uuid4().hex}/broken.imzarr"
+        started = time.monotonic()
+        result = imzarr_via(endpoint, "convert", str(FIXTURES / "cardinal1_cut_masspix.imzML"), f"s3://{BUCKET}/{prefix}")
+    finally:
+        process.terminate()
+        process.wait()
+    assert result.returncode == 5, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert prefix in message and ("SlowDown" in message or "503" in message), message
+    assert "zarr.json" not in objects_in_s3(prefix)
+    print(f"\ngave up after {time.monotonic() - started:.1f} s: {message}", file=sys.stderr)
