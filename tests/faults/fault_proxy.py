@@ -82,7 +82,9 @@ def make_handler(state, upstream):
             for key, value in response.getheaders():
                 if key.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD answer has no body but the length of the object.
+            length = response.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length or str(len(data)))
             self.end_headers()
             if cut and len(data) > 1:
                 state.count("dropped_mid_body")

@@ -115,3 +115,26 @@ def test_a_server_that_always_fails_gives_a_clear_error_and_no_complete_store(tm
     assert prefix in message and ("SlowDown" in message or "503" in message), message
     assert "zarr.json" not in objects_in_s3(prefix)
     print(f"\ngave up after {time.monotonic() - started:.1f} s: {message}", file=sys.stderr)
+
+
+def test_inputs_read_from_s3_through_faults_give_the_same_stores(stores, faulty, tmp_path):
+    """`imzarr convert s3://bucket/x.imzML ...`: the imzML and its .ibd read by range requests,
+    through the faulty proxy; the stores equal those converted from the local files."""
+    endpoint, stats = faulty
+    s3 = boto3.client("s3", endpoint_url=UPSTREAM)
+    prefix = f"inputs-{uuid.uuid4().hex}"
+    for name in FIXTURE_NAMES:
+        for path in FIXTURES.glob(f"{name}.*"):
+            if path.suffix.lower() in (".imzml", ".ibd"):
+                s3.upload_file(str(path), BUCKET, f"{prefix}/{path.name}")
+    for name in FIXTURE_NAMES:
+        store = tmp_path / f"{name}.imzarr"
+        result = imzarr_via(endpoint, "convert", f"s3://{BUCKET}/{prefix}/{name}.imzML", str(store))
+        assert result.returncode == 0, (name, result.stderr)
+        remote, local = objects_on_disk(store), objects_on_disk(stores[name])
+        assert sorted(remote) == sorted(local), name
+        for key in local:
+            assert remote[key] == local[key], (name, key)
+    counts = json.loads(stats.read_text())
+    print(f"\nfault proxy (inputs from S3): {counts}", file=sys.stderr)
+    assert counts["failed_503"] >= 3 and counts["dropped_mid_body"] + counts["dropped_before_answer"] >= 1, counts

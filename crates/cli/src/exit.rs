@@ -51,7 +51,7 @@ impl From<imzarr_convert::ConvertError> for CommandError {
         use imzarr_convert::ConvertError as E;
         let kind = match &error {
             E::Exists { .. } => Failure::Exists,
-            E::Store { .. } | E::Location(_) | E::TempFile { .. } => Failure::Io,
+            E::Store { .. } | E::Location(_) | E::TempFile { .. } | E::Input { .. } => Failure::Io,
             E::Imzml(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
             _ => Failure::Input,
         };

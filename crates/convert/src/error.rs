@@ -20,6 +20,14 @@ pub enum ConvertError {
         /// What went wrong.
         message: String,
     },
+    /// A remote input could not be read.
+    #[error("{input}: {message}")]
+    Input {
+        /// The input object.
+        input: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Valid input that this converter cannot store yet.
     #[error("{input}: unsupported: {message}")]
     Unsupported {

@@ -19,6 +19,7 @@
 mod blocks;
 mod continuous;
 mod error;
+mod input;
 mod layout;
 mod mz_sort;
 mod options;
@@ -32,7 +33,6 @@ mod spill;
 mod store_writer;
 mod tic_image;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use imzarr_format::paths;
@@ -41,6 +41,7 @@ use imzarr_store::{RequestStats, StoreLocation};
 use serde_json::{Map, Value};
 
 pub use error::{ConvertError, Result};
+pub use input::Input;
 pub use options::ConvertOptions;
 
 use crate::source::Source;
@@ -69,10 +70,15 @@ pub struct ConversionReport {
     pub resumed_shards: usize,
 }
 
-/// Converts the imzML file `input` (its `.ibd` beside it) into a store at `output`.
-pub async fn convert(input: &Path, output: StoreLocation, options: &ConvertOptions) -> Result<ConversionReport> {
+/// Converts the imzML `input` (a local file or an object, its `.ibd` beside it) into a store
+/// at `output`.
+pub async fn convert(
+    input: impl Into<Input>,
+    output: StoreLocation,
+    options: &ConvertOptions,
+) -> Result<ConversionReport> {
     let started = Instant::now();
-    let source = Source::open(input, options)?;
+    let source = Source::open(&input.into(), options).await?;
     let mut store = StoreWriter::new(output, options.shards_in_flight());
     let existing = match (options.resume, options.overwrite) {
         (true, _) => Existing::Resume,

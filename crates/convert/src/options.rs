@@ -66,9 +66,18 @@ impl ConvertOptions {
     }
 
     /// Shards encoded and uploaded at once: as many as the other half of the memory budget
-    /// holds (each needs its raw and its encoded bytes), at least one, at most eight.
+    /// holds after the input cache (each needs its raw and its encoded bytes), at least one, at
+    /// most eight.
     pub(crate) fn shards_in_flight(&self) -> usize {
-        ((self.memory_bytes / 2) / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
+        let available = (self.memory_bytes / 2).saturating_sub(self.input_cache_bytes());
+        (available / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
+    }
+
+    /// Blocks of a remote input kept in memory: an eighth of the budget, 16 to 256 MiB (it
+    /// should hold the rows of spectra a tile of pixels spans, so that each block is fetched
+    /// once).
+    pub(crate) fn input_cache_bytes(&self) -> u64 {
+        (self.memory_bytes / 8).clamp(16 << 20, 256 << 20)
     }
 
     /// Inner chunks per shard for inner chunks of `inner_bytes`.

@@ -1,10 +1,12 @@
 //! The input of a conversion: a parsed imzML, its verified `.ibd`, the grid and the stored
 //! order of its spectra.
 
-use std::path::Path;
+use std::io::BufReader;
 
 use imzarr_format::tile_major_order;
-use imzarr_imzml::{DataType, Grid, Ibd, Imzml, parse_file_with};
+use imzarr_imzml::{DataType, Grid, Ibd, IbdBytes, Imzml, SequentialBytes, parse_file_with, parse_reader};
+
+use crate::input::{Input, RemoteInput};
 
 use crate::error::{ConvertError, Result};
 use crate::options::ConvertOptions;
@@ -25,9 +27,30 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    pub(crate) fn open(input: &Path, options: &ConvertOptions) -> Result<Self> {
-        let mut imzml = parse_file_with(input, &options.parse)?;
-        let ibd = Ibd::open(&imzml)?;
+    /// Opens a local or remote input.
+    pub(crate) async fn open(input: &Input, options: &ConvertOptions) -> Result<Self> {
+        match input {
+            Input::Local(path) => {
+                let imzml = parse_file_with(path, &options.parse)?;
+                let ibd = Ibd::open(&imzml)?;
+                let imzml_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                Self::checked(imzml, ibd, imzml_size, options)
+            }
+            Input::Object(location) => {
+                let remote = RemoteInput::open(location, options.input_cache_bytes()).await?;
+                let imzml_size = remote.imzml.len();
+                let ibd_len = remote.ibd.len();
+                let xml = BufReader::with_capacity(1 << 20, SequentialBytes::new(remote.imzml));
+                let imzml = parse_reader(xml, &remote.imzml_name, remote.ibd_name, ibd_len, &options.parse)?;
+                let ibd = Ibd::from_bytes(&imzml, Box::new(remote.ibd))?;
+                Self::checked(imzml, ibd, imzml_size, options)
+            }
+        }
+    }
+
+    /// Checks what the converter needs of a parsed input.
+    fn checked(mut imzml: Imzml, ibd: Ibd, imzml_size: u64, options: &ConvertOptions) -> Result<Self> {
+        let input = imzml.path.clone();
         let verified_checksums = if options.verify_checksums {
             let outcome = ibd.verify_checksums(&imzml)?;
             imzml.quirks.extend(outcome.stale);
@@ -72,7 +95,6 @@ impl Source {
         }
         let positions: Vec<[u64; 3]> = imzml.spectra.iter().map(|s| grid.position(s)).collect();
         let order = tile_major_order(&positions, grid.width, options.tile);
-        let imzml_size = std::fs::metadata(&imzml.path).map(|m| m.len()).unwrap_or(0);
         let sizes = [imzml_size, ibd.len()];
         Ok(Self {
             imzml,

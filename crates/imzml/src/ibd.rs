@@ -16,8 +16,70 @@ use crate::numbers::{format_uuid, to_hex};
 #[derive(Debug)]
 pub struct Ibd {
     path: PathBuf,
+    bytes: Box<dyn IbdBytes>,
+    len: u64,
+}
+
+/// Random access to the bytes of an `.ibd`, wherever they are: a local file, or an object read
+/// by range requests.
+pub trait IbdBytes: Send + Sync + std::fmt::Debug {
+    /// Length in bytes.
+    fn len(&self) -> u64;
+    /// Whether there are no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fills `buf` with the bytes from `offset`.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()>;
+}
+
+/// A local file as [`IbdBytes`].
+#[derive(Debug)]
+pub struct LocalBytes {
     file: File,
     len: u64,
+}
+
+impl LocalBytes {
+    /// Opens `path`.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Self { file, len })
+    }
+}
+
+impl IbdBytes for LocalBytes {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        read_exact_at(&self.file, buf, offset)
+    }
+}
+
+/// Reads any [`IbdBytes`] front to back, as a [`std::io::Read`] (for the XML of a remote imzML).
+#[derive(Debug)]
+pub struct SequentialBytes<B> {
+    bytes: B,
+    position: u64,
+}
+
+impl<B: IbdBytes> SequentialBytes<B> {
+    /// Starts at byte 0.
+    pub fn new(bytes: B) -> Self {
+        Self { bytes, position: 0 }
+    }
+}
+
+impl<B: IbdBytes> std::io::Read for SequentialBytes<B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (self.bytes.len().saturating_sub(self.position)).min(buf.len() as u64) as usize;
+        self.bytes.read_exact_at(self.position, &mut buf[..n])?;
+        self.position += n as u64;
+        Ok(n)
+    }
 }
 
 impl Ibd {
@@ -25,9 +87,16 @@ impl Ibd {
     /// array of every spectrum lies inside the file.
     pub fn open(imzml: &Imzml) -> Result<Self> {
         let path = imzml.ibd_path.clone();
-        let file = File::open(&path).map_err(|e| ImzmlError::io(&path, e))?;
-        let len = file.metadata().map_err(|e| ImzmlError::io(&path, e))?.len();
-        let ibd = Self { path, file, len };
+        let bytes = LocalBytes::open(&path).map_err(|e| ImzmlError::io(&path, e))?;
+        Self::from_bytes(imzml, Box::new(bytes))
+    }
+
+    /// Checks and opens the `.ibd` of `imzml` from any source of bytes; errors name
+    /// `imzml.ibd_path`.
+    pub fn from_bytes(imzml: &Imzml, bytes: Box<dyn IbdBytes>) -> Result<Self> {
+        let path = imzml.ibd_path.clone();
+        let len = bytes.len();
+        let ibd = Self { path, bytes, len };
         if let Some(declared) = imzml.header.uuid {
             ibd.check_uuid(&declared)?;
         }
@@ -89,7 +158,9 @@ impl Ibd {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        read_exact_at(&self.file, buf, offset).map_err(|e| ImzmlError::io(&self.path, e))
+        self.bytes
+            .read_exact_at(offset, buf)
+            .map_err(|e| ImzmlError::io(&self.path, e))
     }
 
     /// Reads and decodes one array into `out` (cleared first), reusing its allocation.

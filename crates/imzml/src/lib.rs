@@ -38,7 +38,7 @@ mod writer;
 pub use dtype::{ArrayBytes, Compression, DataType};
 pub use error::{ImzmlError, Result};
 pub use grid::Grid;
-pub use ibd::{ChecksumOutcome, Ibd};
+pub use ibd::{ChecksumOutcome, Ibd, IbdBytes, LocalBytes, SequentialBytes};
 pub use limits::{Limits, ParseOptions};
 pub use model::{
     ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, PixelSize, Polarity, Quirk, SpectrumEntry, SpectrumType,

@@ -4,7 +4,7 @@ mod inputs;
 
 use std::time::Instant;
 
-use imzarr_convert::{ConversionReport, ConvertError, ConvertOptions, convert};
+use imzarr_convert::{ConversionReport, ConvertError, ConvertOptions, Input, convert};
 use imzarr_format::Codec;
 use imzarr_imzml::{Limits, ParseOptions};
 use imzarr_store::StoreLocation;
@@ -56,8 +56,10 @@ fn options(args: &ConvertArgs) -> ConvertOptions {
 }
 
 async fn convert_one(job: &Job, options: &ConvertOptions) -> Result<ConversionReport, ConvertError> {
+    // Inputs with a URL scheme (s3://bucket/x.imzML) are read from object storage.
+    let input = Input::from_url(&job.input.to_string_lossy())?;
     let output = StoreLocation::from_url(&job.output, true)?;
-    convert(&job.input, output, options).await
+    convert(input, output, options).await
 }
 
 fn print_report(job: &Job, report: &ConversionReport) {
