@@ -25,6 +25,7 @@ mod mz_sort;
 mod options;
 mod pixels;
 mod processed;
+mod radix;
 mod root_attributes;
 mod shard_pipeline;
 mod source;

@@ -18,8 +18,8 @@ use crate::spill::{Bucket, Spill};
 /// Most buckets one partition makes (each holds a file and a write buffer).
 const MAX_BUCKETS: usize = 512;
 
-/// Bytes of the sort key kept per record while a bucket is sorted.
-const KEY_BYTES: u64 = 16;
+/// Bytes of the sort keys kept per record while a bucket is sorted (keys and radix scratch).
+const KEY_BYTES: u64 = 32;
 
 /// The byte layout of one point record.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +170,7 @@ impl MzPartition {
             pending: self.spill.into_buckets().into(),
             cutter: ChunkCutter::new(self.layout, chunk_points),
             splits: 0,
+            scratch: Vec::new(),
         }
     }
 }
@@ -191,6 +192,8 @@ pub(crate) struct SortedChunks {
     cutter: ChunkCutter,
     /// Buckets split again because they did not fit.
     splits: usize,
+    /// Reused by the radix sort.
+    scratch: Vec<(u64, u32)>,
 }
 
 impl SortedChunks {
@@ -218,12 +221,14 @@ impl SortedChunks {
 
     fn sort_and_cut(&mut self, records: &[u8]) -> Vec<MzChunk> {
         let size = self.layout.size();
-        let mut keys: Vec<(Key, u32)> = records
+        // Records arrive in stored spectrum order, so a stable sort by m/z alone orders them
+        // by (m/z, spectrum), as `Key` does.
+        let mut keys: Vec<(u64, u32)> = records
             .chunks_exact(size)
             .enumerate()
-            .map(|(i, record)| (self.layout.key(record), i as u32))
+            .map(|(i, record)| (self.layout.key(record).0, i as u32))
             .collect();
-        keys.sort_unstable();
+        crate::radix::sort_by_key(&mut keys, &mut self.scratch);
         let mut chunks = Vec::new();
         for (_, i) in keys {
             let at = i as usize * size;
