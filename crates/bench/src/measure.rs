@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use imzarr::{Dataset, MzWindow};
+use futures::TryStreamExt;
+use imzarr::{Dataset, MzWindow, Pixels};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_imzml::{Mode, parse_file};
 use imzarr_store::StoreLocation;
@@ -182,5 +183,114 @@ pub async fn convert_and_query(dir: &Path, mode: Mode, size_mb: u64, memory_mib:
         String::new(),
         json!({"seconds": spectrum_seconds, "gets": used.gets, "bytes_read": used.bytes_read}),
     ));
+
+    let region = Pixels::Rectangle { x: 1..33, y: 1..33 };
+    let before = dataset.stats();
+    let started = Instant::now();
+    let spectra: Vec<_> = dataset.spectra(&region).try_collect().await?;
+    let region_seconds = started.elapsed().as_secs_f64();
+    let used = dataset.stats().since(&before);
+    let region_points: usize = spectra.iter().map(|s| s.mz.len()).sum();
+    anyhow::ensure!(
+        spectra.len() == 32 * 32,
+        "the 32x32 region has {} spectra",
+        spectra.len()
+    );
+    let region_value_bytes = region_points as u64 * value_bytes_per_point(mode);
+    rows.push(row(
+        &format!("32x32 region spectra, {label} {size_mb} MB, local"),
+        format!(
+            "{:.1} ms, {} GETs, {:.1} KB read",
+            region_seconds * 1e3,
+            used.gets,
+            used.bytes_read as f64 / 1e3
+        ),
+        format!("{region_points} points, {:.1} KB", region_value_bytes as f64 / 1e3),
+        format!(
+            "{:.1}x bytes needed",
+            used.bytes_read as f64 / region_value_bytes.max(1) as f64
+        ),
+        json!({"seconds": region_seconds, "gets": used.gets, "bytes_read": used.bytes_read, "points": region_points}),
+    ));
+
+    let fresh = Dataset::open(store.to_str().unwrap_or_default()).await?;
+    let before = fresh.stats();
+    let started = Instant::now();
+    let tic = fresh.tic().await?;
+    let tic_seconds = started.elapsed().as_secs_f64();
+    let used = fresh.stats().since(&before);
+    anyhow::ensure!(tic.values.iter().any(|v| *v > 0.0), "empty TIC");
+    rows.push(row(
+        &format!("TIC, {label} {size_mb} MB, local, after open"),
+        format!(
+            "{:.1} ms, {} GETs, {:.1} KB read",
+            tic_seconds * 1e3,
+            used.gets,
+            used.bytes_read as f64 / 1e3
+        ),
+        format!("{} pixels", tic.values.len()),
+        String::new(),
+        json!({"seconds": tic_seconds, "gets": used.gets, "bytes_read": used.bytes_read}),
+    ));
+
+    if let Some((python_seconds, python_sum)) = pyimzml_ion_image(&input, centre, 5.0)? {
+        let ours: f64 = image.image.values.iter().filter(|v| !v.is_nan()).sum();
+        anyhow::ensure!(
+            (ours - python_sum).abs() <= 1e-4 * python_sum.abs().max(1.0),
+            "pyimzML's ion image sums to {python_sum}, ours to {ours}"
+        );
+        rows.push(row(
+            &format!("ion image 5 ppm, {label} {size_mb} MB: pyimzML getionimage on the imzML"),
+            format!("{:.0} ms", python_seconds * 1e3),
+            format!("imzarr: {:.1} ms", ion_seconds * 1e3),
+            format!("imzarr {:.0}x faster", python_seconds / ion_seconds),
+            json!({"pyimzml_seconds": python_seconds, "imzarr_seconds": ion_seconds}),
+        ));
+    }
     Ok(rows)
+}
+
+/// Bytes of one point's values (m/z and intensity; continuous: the intensity alone, as the
+/// m/z axis is shared).
+fn value_bytes_per_point(mode: Mode) -> u64 {
+    match mode {
+        Mode::Processed => 8 + 4,
+        Mode::Continuous => 4,
+    }
+}
+
+/// Seconds pyimzML's `getionimage` takes on `input` for `mz` ± `ppm`, and the image's sum;
+/// `None` when no venv with pyimzML is at `.venv` (`bash .ci/run` makes one).
+fn pyimzml_ion_image(input: &Path, mz: f64, ppm: f64) -> anyhow::Result<Option<(f64, f64)>> {
+    let python = Path::new(".venv/bin/python");
+    if !python.exists() {
+        eprintln!("no .venv/bin/python: pyimzML comparison skipped (run `bash .ci/run` once to create it)");
+        return Ok(None);
+    }
+    let script = r#"
+import sys, time
+from pyimzml.ImzMLParser import ImzMLParser, getionimage
+path, mz, ppm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+started = time.perf_counter()
+parser = ImzMLParser(path)
+image = getionimage(parser, mz, tol=mz * ppm * 1e-6)
+print(time.perf_counter() - started, float(image.sum()))
+"#;
+    let output = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(input)
+        .arg(mz.to_string())
+        .arg(ppm.to_string())
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "pyimzML failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout)?;
+    let mut fields = text.split_whitespace().map(str::parse::<f64>);
+    match (fields.next(), fields.next()) {
+        (Some(Ok(seconds)), Some(Ok(sum))) => Ok(Some((seconds, sum))),
+        _ => anyhow::bail!("unexpected pyimzML output: {text}"),
+    }
 }

@@ -3,11 +3,15 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), imzarr_convert::ConvertError> {
-//! use imzarr_convert::{ConvertOptions, convert};
+//! use imzarr_convert::{ConvertOptions, Input, convert};
 //! use imzarr_store::StoreLocation;
 //!
 //! let output = StoreLocation::from_url("out/sample.imzarr", true)?;
-//! let report = convert("sample.imzML".as_ref(), output, &ConvertOptions::default()).await?;
+//! let report = convert(std::path::Path::new("sample.imzML"), output, &ConvertOptions::default()).await?;
+//! // Or from object storage, the .ibd beside the .imzML, read by range requests:
+//! let remote = Input::from_url("s3://bucket/run/sample.imzML")?;
+//! let output = StoreLocation::from_url("s3://bucket/stores/sample.imzarr", false)?;
+//! convert(remote, output, &ConvertOptions::default()).await?;
 //! println!("{} spectra, {} points", report.spectra, report.points);
 //! # Ok(()) }
 //! ```

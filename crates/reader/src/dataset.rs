@@ -21,6 +21,8 @@ pub struct Dataset {
     pub(crate) pixel_index: OnceCell<Arc<Vec<u32>>>,
     pub(crate) chunk_ranges: OnceCell<Arc<Vec<[f64; 2]>>>,
     pub(crate) mz_axis_raw: OnceCell<(Arc<Vec<u8>>, String)>,
+    pub(crate) point_offsets: OnceCell<Arc<Vec<u64>>>,
+    pub(crate) source_index: OnceCell<Arc<Vec<u32>>>,
     pub(crate) mz_axis: OnceCell<Arc<Vec<f64>>>,
 }
 
@@ -112,6 +114,8 @@ impl Dataset {
             pixel_index: OnceCell::new(),
             chunk_ranges: OnceCell::new(),
             mz_axis_raw: OnceCell::new(),
+            point_offsets: OnceCell::new(),
+            source_index: OnceCell::new(),
             mz_axis: OnceCell::new(),
         })
     }
@@ -189,12 +193,8 @@ impl Dataset {
             return Ok(None);
         };
         let k = number as u64;
-        let subset = [k..k + 1];
-        let (source_index, points) = tokio::try_join!(
-            self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &subset),
-            self.points(k..k + 1)
-        )?;
-        let source_index = decode_u32(&source_index.0)[0] as u64;
+        let (source_index, points) = tokio::try_join!(self.source_index(), self.points(k..k + 1))?;
+        let source_index = u64::from(source_index[number as usize]);
         let (mz, intensity) = (points.mz_f64(0), points.intensity_f64(0));
         Ok(Some(Spectrum {
             x,

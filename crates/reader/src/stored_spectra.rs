@@ -2,6 +2,7 @@
 //! exports and for streams of many spectra.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use imzarr_format::{AcquisitionMode, paths};
 use imzarr_imzml::DataType;
@@ -146,7 +147,7 @@ impl Dataset {
             column(paths::PIXELS_X),
             column(paths::PIXELS_Y),
             z_column,
-            column(paths::PIXELS_SOURCE_INDEX),
+            self.source_indexes(numbers.clone()),
             self.points(numbers.clone()),
         )?;
         let positions = x
@@ -158,35 +159,65 @@ impl Dataset {
         Ok(StoredSpectra {
             first: numbers.start,
             positions,
-            source_index: source_index.into_iter().map(u64::from).collect(),
+            source_index,
             points,
         })
     }
 
     /// The source imzML index of the stored spectra `numbers`.
     pub async fn source_indexes(&self, numbers: Range<u64>) -> Result<Vec<u64>> {
-        let (bytes, _) = self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &[numbers]).await?;
-        Ok(decode_u32(&bytes).into_iter().map(u64::from).collect())
+        let all = self.source_index().await?;
+        let range = numbers.start as usize..numbers.end as usize;
+        let selected = all
+            .get(range)
+            .ok_or_else(|| ReadError::Usage(format!("stored spectra {numbers:?} are outside 0..{}", all.len())))?;
+        Ok(selected.iter().map(|&i| u64::from(i)).collect())
+    }
+
+    /// The source index of every stored spectrum: a small index array, fetched once.
+    pub(crate) async fn source_index(&self) -> Result<Arc<Vec<u32>>> {
+        self.source_index
+            .get_or_try_init(|| async {
+                let n = self.spectrum_count();
+                let (bytes, _) = self.arrays.read_raw(paths::PIXELS_SOURCE_INDEX, &[0..n]).await?;
+                Ok(Arc::new(decode_u32(&bytes)))
+            })
+            .await
+            .cloned()
     }
 
     /// The `n + 1` point offsets of the stored spectra: spectrum k has the points
-    /// `offsets[k]..offsets[k + 1]` (continuous stores: `k * channels`). One read of a small
-    /// index array for processed stores, none for continuous ones.
-    pub async fn point_offsets(&self) -> Result<Vec<u64>> {
-        let count = self.spectrum_count();
-        match self.attributes.mode {
-            AcquisitionMode::Processed => Ok(decode_u64(
-                &self
-                    .arrays
-                    .read_raw(paths::PIXELS_POINT_OFFSET, &[0..count + 1])
-                    .await?
-                    .0,
-            )),
-            AcquisitionMode::Continuous => {
-                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
-                Ok((0..=count).map(|k| k * channels).collect())
-            }
-        }
+    /// `offsets[k]..offsets[k + 1]` (continuous stores: `k * channels`). A small index array,
+    /// fetched once and checked (non-decreasing, ending at the number of points).
+    pub async fn point_offsets(&self) -> Result<Arc<Vec<u64>>> {
+        self.point_offsets
+            .get_or_try_init(|| async {
+                let count = self.spectrum_count();
+                let offsets = match self.attributes.mode {
+                    AcquisitionMode::Processed => decode_u64(
+                        &self
+                            .arrays
+                            .read_raw(paths::PIXELS_POINT_OFFSET, &[0..count + 1])
+                            .await?
+                            .0,
+                    ),
+                    AcquisitionMode::Continuous => {
+                        let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                        (0..=count).map(|k| k * channels).collect()
+                    }
+                };
+                let points = self.arrays.shape(paths::SPECTRA_INTENSITY)?.iter().product::<u64>();
+                if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last() != Some(&points) {
+                    return Err(ReadError::Data {
+                        location: self.location.clone(),
+                        array: paths::PIXELS_POINT_OFFSET.into(),
+                        message: format!("offsets must not decrease and must end at the {points} points stored"),
+                    });
+                }
+                Ok(Arc::new(offsets))
+            })
+            .await
+            .cloned()
     }
 
     /// The points of the stored spectra `numbers`, in their stored types.
@@ -201,21 +232,9 @@ impl Dataset {
         let spectra = numbers.end - numbers.start;
         match self.attributes.mode {
             AcquisitionMode::Processed => {
-                let offsets = decode_u64(
-                    &self
-                        .arrays
-                        .read_raw(paths::PIXELS_POINT_OFFSET, &[numbers.start..numbers.end + 1])
-                        .await?
-                        .0,
-                );
+                let all = self.point_offsets().await?;
+                let offsets = &all[numbers.start as usize..=numbers.end as usize];
                 let points = offsets[0]..offsets[spectra as usize];
-                if offsets.windows(2).any(|w| w[0] > w[1]) {
-                    return Err(ReadError::Data {
-                        location: self.location.clone(),
-                        array: paths::PIXELS_POINT_OFFSET.into(),
-                        message: format!("offsets of spectra {numbers:?} decrease"),
-                    });
-                }
                 let ((mz, mz_type), (intensity, intensity_type)) = tokio::try_join!(
                     self.arrays.read_raw(paths::SPECTRA_MZ, std::slice::from_ref(&points)),
                     self.arrays

@@ -1,0 +1,109 @@
+//! Requests per query, counted by the store adapter: what a remote user pays in round trips.
+//!
+//! Budgets asserted (GETs): open 1. Spectrum: the first pays for the small index arrays
+//! (pixel index, source index, point offsets: shard index + data each) and the shard indexes
+//! of its value arrays; after that, one GET per value array (processed: m/z and intensity,
+//! continuous: the intensity row; 2 more per array in a shard not seen yet). Ion image:
+//! continuous, shard index + chunk of the one m/z-major array; processed, the m/z chunk index
+//! once, then shard index + chunk of each of the three m/z-major columns (m/z, intensity,
+//! spectrum) per shard touched.
+
+use imzarr::{Dataset, MzWindow};
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_imzml::Mode;
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_store::StoreLocation;
+
+async fn store_of(mode: Mode, dir: &std::path::Path) -> String {
+    let spec = SyntheticSpec {
+        width: 40,
+        height: 30,
+        mode,
+        skip_every: 0,
+        ..match mode {
+            Mode::Processed => SyntheticSpec::small_processed(),
+            Mode::Continuous => SyntheticSpec::small_continuous(),
+        }
+    };
+    let input = dir.join("input.imzML");
+    write_synthetic(&input, &spec).unwrap();
+    let target = dir.join("store");
+    let options = ConvertOptions {
+        shard_bytes: 64 << 10,
+        mz_chunk_points: 512,
+        ..ConvertOptions::default()
+    };
+    convert(
+        &input,
+        StoreLocation::from_url(target.to_str().unwrap(), true).unwrap(),
+        &options,
+    )
+    .await
+    .unwrap();
+    target.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_budgets_hold() {
+    for mode in [Mode::Processed, Mode::Continuous] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = store_of(mode, dir.path()).await;
+        let dataset = Dataset::open(&url).await.unwrap();
+        let open = dataset.stats();
+        let s0 = dataset.stats();
+        dataset.spectrum(3, 3).await.unwrap().unwrap();
+        let first = dataset.stats().since(&s0);
+        let s1 = dataset.stats();
+        dataset.spectrum(4, 3).await.unwrap().unwrap();
+        let second = dataset.stats().since(&s1);
+        let s2 = dataset.stats();
+        dataset.spectrum(30, 25).await.unwrap().unwrap();
+        let far = dataset.stats().since(&s2);
+        let probe = dataset.spectrum(5, 5).await.unwrap().unwrap();
+        let centre = probe.mz[probe.mz.len() / 2];
+        let s3 = dataset.stats();
+        let image = dataset.ion_image(MzWindow::ppm(centre, 5.0)).await.unwrap();
+        let ion = dataset.stats().since(&s3);
+        let s4 = dataset.stats();
+        dataset
+            .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() / 3], 5.0))
+            .await
+            .unwrap();
+        let ion2 = dataset.stats().since(&s4);
+        println!(
+            "{mode:?}: open {} spectrum first {} second {} far {} ion {} ({} points) ion2 {}",
+            open.gets, first.gets, second.gets, far.gets, ion.gets, image.points, ion2.gets
+        );
+        assert!(image.points > 0, "{mode:?}: the window must hold points");
+        let value_arrays = match mode {
+            Mode::Processed => 2,
+            Mode::Continuous => 1,
+        };
+        assert_eq!(open.gets, 1, "{mode:?}: open");
+        assert!(
+            first.gets <= 6 + 2 * value_arrays,
+            "{mode:?}: first spectrum {}",
+            first.gets
+        );
+        assert!(second.gets <= value_arrays, "{mode:?}: next spectrum {}", second.gets);
+        assert!(
+            far.gets <= 2 * value_arrays,
+            "{mode:?}: spectrum in a new shard {}",
+            far.gets
+        );
+        match mode {
+            Mode::Processed => {
+                assert!(ion.gets <= 2 + 2 * 3, "{mode:?}: first ion image {}", ion.gets);
+                assert!(ion2.gets <= 2 * 3, "{mode:?}: next ion image {}", ion2.gets);
+            }
+            Mode::Continuous => {
+                assert!(
+                    ion.gets <= 2 && ion2.gets <= 2,
+                    "{mode:?}: ion images {} {}",
+                    ion.gets,
+                    ion2.gets
+                );
+            }
+        }
+    }
+}
