@@ -14,6 +14,9 @@ use zarrs::storage::AsyncReadableStorageTraits;
 use crate::error::{ReadError, Result};
 use crate::sharded::ShardedArray;
 
+/// Largest subset one read returns, in bytes: a forged shape cannot make a read allocate more.
+const MAX_READ_BYTES: u64 = 1 << 36;
+
 /// Every array of a store, by path.
 pub(crate) struct Arrays {
     location: String,
@@ -88,6 +91,15 @@ impl Arrays {
         let shape = &array.shape;
         if ranges.len() != shape.len() || ranges.iter().zip(shape).any(|(r, &s)| r.start > r.end || r.end > s) {
             return Err(self.data_error(path, format!("subset {ranges:?} is outside the shape {shape:?}")));
+        }
+        let bytes = ranges
+            .iter()
+            .try_fold(array.element_size as u64, |acc, r| acc.checked_mul(r.end - r.start));
+        if bytes.is_none_or(|b| b > MAX_READ_BYTES) {
+            return Err(self.data_error(
+                path,
+                format!("subset {ranges:?} is larger than one read may be ({MAX_READ_BYTES} bytes)"),
+            ));
         }
         let bytes = array
             .read(&self.storage, ranges)

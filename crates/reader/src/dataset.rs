@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use imzarr_format::{ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
+use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
 use imzarr_store::{RequestStats, StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -106,6 +106,7 @@ impl Dataset {
                 message: "no consolidated metadata".into(),
             })?;
         let arrays = Arrays::new(&display, storage.clone(), &consolidated)?;
+        check_shapes(&display, &attributes, &arrays)?;
         Ok(Self {
             location: display,
             storage,
@@ -147,7 +148,16 @@ impl Dataset {
                 let shape = self.arrays.shape(paths::PIXELS_INDEX)?;
                 let ranges: Vec<_> = shape.iter().map(|&s| 0..s).collect();
                 let (bytes, _) = self.arrays.read_raw(paths::PIXELS_INDEX, &ranges).await?;
-                Ok(Arc::new(decode_u32(&bytes)))
+                let index = decode_u32(&bytes);
+                let spectra = self.attributes.counts.spectra;
+                if let Some(bad) = index.iter().find(|&&s| s != NO_SPECTRUM && u64::from(s) >= spectra) {
+                    return Err(ReadError::Data {
+                        location: self.location.clone(),
+                        array: paths::PIXELS_INDEX.into(),
+                        message: format!("names spectrum {bad}, but the store holds {spectra}"),
+                    });
+                }
+                Ok(Arc::new(index))
             })
             .await
             .cloned()
@@ -260,4 +270,92 @@ impl Dataset {
             )))
         }
     }
+}
+
+/// Most pixels a grid may have (a pixel index of 16 GiB).
+const MAX_PIXELS: u64 = 1 << 32;
+
+/// Checks that the attribute block and the array shapes agree before any of them sizes an
+/// allocation: the grid is the pixel index's shape, the spectrum count the pixel table's
+/// length, the points the value arrays' size.
+fn check_shapes(location: &str, attributes: &ImzarrAttributes, arrays: &Arrays) -> Result<()> {
+    let mismatch = |node: &str, message: String| ReadError::Metadata {
+        location: location.to_string(),
+        node: node.to_string(),
+        message,
+    };
+    let grid = &attributes.grid;
+    let mut expected_index = vec![grid.height, grid.width];
+    if grid.depth > 1 {
+        expected_index.insert(0, grid.depth);
+    }
+    let index_shape = arrays.shape(paths::PIXELS_INDEX)?;
+    let pixels = grid
+        .width
+        .checked_mul(grid.height)
+        .and_then(|p| p.checked_mul(grid.depth));
+    if pixels.is_none_or(|p| p > MAX_PIXELS) {
+        return Err(mismatch(
+            paths::PIXELS_INDEX,
+            format!(
+                "a grid of {} x {} x {} pixels is beyond the {MAX_PIXELS} pixels a store may have",
+                grid.width, grid.height, grid.depth
+            ),
+        ));
+    }
+    if index_shape != expected_index || grid.depth == 0 {
+        return Err(mismatch(
+            paths::PIXELS_INDEX,
+            format!(
+                "shape {index_shape:?} does not match the grid {} x {} x {}",
+                grid.width, grid.height, grid.depth
+            ),
+        ));
+    }
+    let spectra = attributes.counts.spectra;
+    for path in [
+        paths::PIXELS_X,
+        paths::PIXELS_Y,
+        paths::PIXELS_SOURCE_INDEX,
+        paths::PIXELS_TIC,
+    ] {
+        let shape = arrays.shape(path)?;
+        if shape != [spectra] {
+            return Err(mismatch(
+                path,
+                format!("shape {shape:?}, but the store holds {spectra} spectra"),
+            ));
+        }
+    }
+    let points = attributes.counts.points;
+    let stored_points = match attributes.mode {
+        AcquisitionMode::Processed => {
+            let offsets = arrays.shape(paths::PIXELS_POINT_OFFSET)?;
+            if offsets != [spectra + 1] {
+                return Err(mismatch(
+                    paths::PIXELS_POINT_OFFSET,
+                    format!("shape {offsets:?}, expected [{}]", spectra + 1),
+                ));
+            }
+            arrays.shape(paths::SPECTRA_MZ)?.first().copied()
+        }
+        AcquisitionMode::Continuous => {
+            let channels = arrays.shape(paths::SPECTRA_MZ)?;
+            let rows = arrays.shape(paths::SPECTRA_INTENSITY)?;
+            if rows.len() != 2 || rows[0] != spectra || Some(&rows[1]) != channels.first() {
+                return Err(mismatch(
+                    paths::SPECTRA_INTENSITY,
+                    format!("shape {rows:?} does not match {spectra} spectra of {channels:?} channels"),
+                ));
+            }
+            rows[0].checked_mul(rows[1])
+        }
+    };
+    if stored_points != Some(points) || arrays.shape(paths::SPECTRA_INTENSITY)?.iter().product::<u64>() != points {
+        return Err(mismatch(
+            paths::SPECTRA_INTENSITY,
+            format!("the value arrays do not hold the {points} points the store declares"),
+        ));
+    }
+    Ok(())
 }

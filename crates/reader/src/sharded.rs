@@ -36,7 +36,7 @@ pub(crate) struct ShardedArray {
     pub(crate) shard_rows: u64,
     inner_shape: Vec<u64>,
     chunks_per_shard: Vec<u64>,
-    element_size: usize,
+    pub(crate) element_size: usize,
     pub(crate) data_type_name: String,
     data_type: DataType,
     fill_value: FillValue,

@@ -1,0 +1,233 @@
+//! Stores damaged or forged on purpose: metadata with wrong types, impossible or enormous
+//! shapes, truncated or random shards and shard indexes. Every query answers or fails with a
+//! typed error; none panics or allocates what the metadata claims without a check.
+
+use std::path::{Path, PathBuf};
+
+use imzarr::{Dataset, MzWindow, Pixels, Spectrum};
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_store::StoreLocation;
+use serde_json::Value;
+
+async fn converted(dir: &Path, fixture: &str) -> PathBuf {
+    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/imzml/{fixture}.imzML"));
+    let store = dir.join(fixture);
+    convert(
+        &input,
+        StoreLocation::from_url(store.to_str().unwrap(), true).unwrap(),
+        &ConvertOptions::default(),
+    )
+    .await
+    .unwrap();
+    store
+}
+
+/// What the queries answered: the first spectrum and the TIC when they succeeded.
+#[derive(Debug, PartialEq)]
+struct Answers {
+    failures: usize,
+    spectrum: Option<Option<Spectrum>>,
+    tic: Option<Vec<u64>>,
+}
+
+/// Runs every kind of query; counts those that failed (with a typed error) and keeps the
+/// spectrum and TIC answers.
+async fn exercise(store: &Path) -> Answers {
+    let dataset = match Dataset::open(store.to_str().unwrap()).await {
+        Ok(dataset) => dataset,
+        Err(_) => {
+            return Answers {
+                failures: 1,
+                spectrum: None,
+                tic: None,
+            };
+        }
+    };
+    let grid = dataset.attributes().grid.clone();
+    let [ox, oy, _] = grid.origin;
+    let mut failures = 0;
+    let spectrum = dataset.spectrum(ox, oy).await.ok();
+    failures += usize::from(spectrum.is_none());
+    // Bits, so that NaN (no spectrum) compares equal to itself.
+    let tic = dataset
+        .tic()
+        .await
+        .ok()
+        .map(|t| t.values.iter().map(|v| v.to_bits()).collect());
+    failures += usize::from(tic.is_none());
+    let window = dataset
+        .attributes()
+        .mz_range
+        .map_or(MzWindow::da(500.0, 1.0), |[low, high]| MzWindow {
+            low,
+            high: low + (high - low) / 10.0,
+        });
+    failures += usize::from(dataset.ion_image(window).await.is_err());
+    let region = Pixels::Rectangle {
+        x: ox..ox + 3,
+        y: oy..oy + 3,
+    };
+    failures += usize::from(dataset.mean_spectrum(&region).await.is_err());
+    Answers {
+        failures,
+        spectrum,
+        tic,
+    }
+}
+
+fn edit_root(store: &Path, edit: impl FnOnce(&mut Value)) {
+    let path = store.join("zarr.json");
+    let mut root: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut root);
+    std::fs::write(&path, serde_json::to_vec(&root).unwrap()).unwrap();
+}
+
+fn consolidated<'a>(root: &'a mut Value, node: &str) -> &'a mut Value {
+    &mut root["consolidated_metadata"]["metadata"][node]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_metadata_gives_errors_not_panics() {
+    type Edit = fn(&mut Value);
+    let edits: Vec<(&str, Edit)> = vec![
+        ("enormous grid", |r| {
+            r["attributes"]["imzarr"]["grid"]["width"] = Value::from(1u64 << 40);
+            r["attributes"]["imzarr"]["grid"]["height"] = Value::from(1u64 << 40);
+        }),
+        ("enormous grid with a pixel index of the same shape", |r| {
+            r["attributes"]["imzarr"]["grid"]["width"] = Value::from(1u64 << 31);
+            r["attributes"]["imzarr"]["grid"]["height"] = Value::from(1u64 << 31);
+            consolidated(r, "pixels/index")["shape"] = serde_json::json!([1u64 << 31, 1u64 << 31]);
+        }),
+        ("grid larger than the pixel index", |r| {
+            r["attributes"]["imzarr"]["grid"]["width"] = Value::from(1000);
+        }),
+        ("enormous spectrum count", |r| {
+            r["attributes"]["imzarr"]["counts"]["spectra"] = Value::from(u64::MAX / 2);
+        }),
+        ("negative shape", |r| {
+            consolidated(r, "pixels/index")["shape"] = serde_json::json!([-1, 5]);
+        }),
+        ("enormous shape", |r| {
+            consolidated(r, "spectra/intensity")["shape"] = serde_json::json!([u64::MAX, u64::MAX]);
+        }),
+        ("wrong data type", |r| {
+            consolidated(r, "pixels/index")["data_type"] = Value::from("float16");
+        }),
+        ("unknown data type", |r| {
+            consolidated(r, "spectra/mz")["data_type"] = Value::from("complex256");
+        }),
+        ("no codecs", |r| {
+            consolidated(r, "mz_major/mz")["codecs"] = serde_json::json!([]);
+        }),
+        ("zero chunk shape", |r| {
+            consolidated(r, "pixels/tic")["chunk_grid"]["configuration"]["chunk_shape"] = serde_json::json!([0]);
+        }),
+        ("array removed", |r| {
+            r["consolidated_metadata"]["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("pixels/point_offset");
+        }),
+        ("attributes of the wrong type", |r| {
+            r["attributes"]["imzarr"]["grid"] = Value::from("wide");
+        }),
+        ("NaN m/z range", |r| {
+            r["attributes"]["imzarr"]["mz_range"] = serde_json::json!([1e308, -1e308]);
+        }),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = converted(dir.path(), "pyimzml_example_processed").await;
+    assert_eq!(
+        exercise(&pristine).await.failures,
+        0,
+        "the undamaged store answers every query"
+    );
+    for (i, (name, edit)) in edits.into_iter().enumerate() {
+        let copy = dir.path().join(format!("copy{i}"));
+        copy_dir(&pristine, &copy);
+        edit_root(&copy, edit);
+        let failures = exercise(&copy).await.failures;
+        println!("{name}: {failures} queries failed with an error");
+        assert!(failures > 0, "{name}: the forged store was accepted as it is");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_and_truncated_shards_give_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for fixture in ["pyimzml_example_processed", "cardinal1_cut_masspix"] {
+        let pristine = converted(dir.path(), fixture).await;
+        let truth = exercise(&pristine).await;
+        assert_eq!(truth.failures, 0);
+        let mut failures = 0;
+        let shards: Vec<PathBuf> = walk(&pristine)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("/c/"))
+            .collect();
+        assert!(shards.len() >= 8, "{fixture}: {} shards", shards.len());
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut random = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (i, shard) in shards.iter().enumerate() {
+            let relative = shard.strip_prefix(&pristine).unwrap();
+            let bytes = std::fs::read(shard).unwrap();
+            let damaged: Vec<Vec<u8>> = vec![
+                Vec::new(),
+                bytes[..bytes.len() / 2].to_vec(),
+                bytes[..bytes.len().saturating_sub(3)].to_vec(),
+                (0..bytes.len()).map(|_| random() as u8).collect(),
+                // A shard index claiming chunks far past the end of the object.
+                [&bytes[..bytes.len().saturating_sub(20)], &[0xFF; 20][..]].concat(),
+            ];
+            for (j, content) in damaged.into_iter().enumerate() {
+                let copy = dir.path().join(format!("{fixture}-{i}-{j}"));
+                copy_dir(&pristine, &copy);
+                std::fs::write(copy.join(relative), content).unwrap();
+                // Not every query reads every shard, so answering is fine, but only with the
+                // right answer.
+                let answers = exercise(&copy).await;
+                failures += answers.failures;
+                assert!(
+                    answers.spectrum.is_none() || answers.spectrum == truth.spectrum,
+                    "{fixture}: {relative:?} damage {j}: wrong spectrum"
+                );
+                assert!(
+                    answers.tic.is_none() || answers.tic == truth.tic,
+                    "{fixture}: {relative:?} damage {j}: wrong TIC"
+                );
+                std::fs::remove_dir_all(&copy).unwrap();
+            }
+        }
+        assert!(
+            failures >= shards.len(),
+            "{fixture}: only {failures} failures over {} damaged shards",
+            shards.len()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+}
