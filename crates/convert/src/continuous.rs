@@ -6,6 +6,7 @@ use imzarr_imzml::ArrayBytes;
 use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::options::ConvertOptions;
+use crate::progress::Phase;
 use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
 use crate::spill::Spill;
@@ -80,6 +81,8 @@ pub(crate) async fn write(
         bytes: Vec::new(),
     };
     let element = int_size as usize;
+    let progress = options.progress();
+    let mz_share = source.mz_dtype.size() as u64 * channels;
     for &index in &source.order {
         let entry = &source.imzml.spectra[index];
         source
@@ -87,6 +90,7 @@ pub(crate) async fn write(
             .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)?;
         stats.add(entry.index, &axis_values, &intensity, &source.input_name())?;
         rows.push(store, &intensity.bytes).await?;
+        progress.advance(intensity.bytes.len() as u64 + mz_share);
         for (block, channels) in blocks.iter().enumerate() {
             spill.push(
                 block,
@@ -96,6 +100,7 @@ pub(crate) async fn write(
     }
     rows.finish(store).await?;
 
+    progress.enter(Phase::WritingMzMajor);
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;
     let pixel_of: Vec<u64> = source.order.iter().map(|&index| source.pixel_of(index)).collect();
     for (bucket, channels) in spill.into_buckets().into_iter().zip(blocks.iter()) {
@@ -112,6 +117,9 @@ pub(crate) async fn write(
         store
             .write_slab(&cube_array, channels.start, &cube, &vec![0u8; element])
             .await?;
+        progress.advance(
+            (channels.end - channels.start) * pixel_of.len() as u64 * (element as u64 + source.mz_dtype.size() as u64),
+        );
     }
     Ok((stats, channels))
 }

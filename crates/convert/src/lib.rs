@@ -29,6 +29,7 @@ mod mz_sort;
 mod options;
 mod pixels;
 mod processed;
+mod progress;
 mod radix;
 mod root_attributes;
 mod shard_pipeline;
@@ -48,6 +49,7 @@ use serde_json::{Map, Value};
 pub use error::{ConvertError, Result};
 pub use input::Input;
 pub use options::ConvertOptions;
+pub use progress::{Phase, Progress, ProgressSnapshot};
 
 use crate::source::Source;
 use crate::store_writer::{Existing, StoreWriter};
@@ -83,7 +85,15 @@ pub async fn convert(
     options: &ConvertOptions,
 ) -> Result<ConversionReport> {
     let started = Instant::now();
+    // One counter for the whole run, shared with whoever passed one in.
+    let options = &ConvertOptions {
+        progress: Some(options.progress()),
+        ..options.clone()
+    };
+    let progress = options.progress();
     let source = Source::open(&input.into(), options).await?;
+    progress.set_total(2 * source.value_bytes());
+    progress.enter(Phase::ReadingSpectra);
     let mut store = StoreWriter::new(output, options.shards_in_flight());
     let existing = match (options.resume, options.overwrite) {
         (true, _) => Existing::Resume,
@@ -101,6 +111,7 @@ pub async fn convert(
         let (stats, channels) = continuous::write(&source, &mut store, options).await?;
         (stats, Some(channels))
     };
+    progress.enter(Phase::Finishing);
     pixels::write(&source, &stats, processed, &mut store, options).await?;
     tic_image::write(&source, &stats, &mut store, options).await?;
     for group in [paths::PIXELS, paths::SPECTRA, paths::IMAGES] {

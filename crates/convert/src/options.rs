@@ -1,14 +1,16 @@
 //! Options of a conversion.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use imzarr_format::{Codec, TileOrder};
 use imzarr_imzml::ParseOptions;
 
 use crate::mz_sort::SortBudget;
+use crate::progress::Progress;
 
 /// Shapes the store and the checks made on the way.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ConvertOptions {
     /// Compression of the inner chunks.
     pub codec: Codec,
@@ -36,6 +38,8 @@ pub struct ConvertOptions {
     pub temp_dir: Option<PathBuf>,
     /// How to parse the imzML.
     pub parse: ParseOptions,
+    /// Updated as the conversion goes, for progress displays.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for ConvertOptions {
@@ -52,11 +56,17 @@ impl Default for ConvertOptions {
             memory_bytes: 1 << 30,
             temp_dir: None,
             parse: ParseOptions::default(),
+            progress: None,
         }
     }
 }
 
 impl ConvertOptions {
+    /// Where to report progress (a private counter when nobody watches).
+    pub(crate) fn progress(&self) -> Arc<Progress> {
+        self.progress.clone().unwrap_or_default()
+    }
+
     /// Budget and place of the m/z sort and the continuous transpose.
     pub(crate) fn sort_budget(&self) -> SortBudget {
         SortBudget {

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::layout;
 use crate::mz_sort::{MzPartition, RecordLayout};
 use crate::options::ConvertOptions;
+use crate::progress::Phase;
 use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -46,6 +47,7 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
         dtype: source.intensity_dtype,
         bytes: Vec::new(),
     };
+    let progress = options.progress();
     for (stored, &index) in source.order.iter().enumerate() {
         let entry = &source.imzml.spectra[index];
         source.ibd.read_array_into(entry.index, "m/z", &entry.mz, &mut mz)?;
@@ -57,6 +59,7 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
         mz_stream.push(store, &mz.bytes).await?;
         int_stream.push(store, &intensity.bytes).await?;
         partition.push_spectrum(stored as u32, &values, &mz.bytes, &intensity.bytes)?;
+        progress.advance((mz.bytes.len() + intensity.bytes.len()) as u64);
     }
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
@@ -141,9 +144,12 @@ async fn write_mz_major(
     let mut spectrum_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_SPECTRUM, spectrum_spec).await?);
 
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
+    let progress = options.progress();
+    progress.enter(Phase::WritingMzMajor);
     let mut sorted = partition.into_chunks(chunk as usize);
     while let Some(batch) = sorted.next_batch()? {
         for block in batch {
+            progress.advance((block.mz.len() + block.intensity.len()) as u64);
             ranges.extend(block.mz_range);
             mz_stream.push(store, &block.mz).await?;
             int_stream.push(store, &block.intensity).await?;

@@ -125,6 +125,12 @@ impl Source {
         (z * self.grid.height + y) * self.grid.width + x
     }
 
+    /// Bytes of the point values of every spectrum (decoded, in the source's types).
+    pub(crate) fn value_bytes(&self) -> u64 {
+        let point = (self.mz_dtype.size() + self.intensity_dtype.size()) as u64;
+        self.imzml.spectra.iter().map(|s| s.intensity.length * point).sum()
+    }
+
     pub(crate) fn input_name(&self) -> String {
         self.imzml.path.display().to_string()
     }

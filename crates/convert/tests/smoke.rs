@@ -62,3 +62,24 @@ fn the_schemas_reject_a_store_root_without_its_imzarr_block() {
     let document = serde_json::json!({"zarr_format": 3, "node_type": "group", "attributes": {}});
     assert!(validate_node(NodeKind::Root, &document).is_err());
 }
+
+/// The progress counter a caller passes in ends complete, in the last phase, for both modes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reaches_its_total() {
+    for name in ["pyimzml_example_processed", "cardinal1_cut_masspix"] {
+        let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/imzml/{name}.imzML"));
+        let dir = tempfile::tempdir().unwrap();
+        let progress = std::sync::Arc::new(imzarr_convert::Progress::default());
+        let options = ConvertOptions {
+            progress: Some(progress.clone()),
+            ..ConvertOptions::default()
+        };
+        let location = StoreLocation::from_url(dir.path().join("s").to_str().unwrap(), true).unwrap();
+        let report = convert(&input, location, &options).await.unwrap();
+        let end = progress.snapshot();
+        assert_eq!(end.phase, imzarr_convert::Phase::Finishing, "{name}");
+        assert!(end.total > 0 && end.done == end.total, "{name}: {end:?}");
+        // Each point counts once read and once written, with its m/z and intensity bytes.
+        assert!(end.total >= 2 * report.points * 2, "{name}: {end:?}");
+    }
+}

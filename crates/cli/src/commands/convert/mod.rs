@@ -1,10 +1,12 @@
 //! `imzarr convert`: one file into one store, or an archive into many.
 
 mod inputs;
+mod progress_display;
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use imzarr_convert::{ConversionReport, ConvertError, ConvertOptions, Input, convert};
+use imzarr_convert::{ConversionReport, ConvertError, ConvertOptions, Input, Progress, convert};
 use imzarr_format::Codec;
 use imzarr_imzml::{Limits, ParseOptions};
 use imzarr_store::StoreLocation;
@@ -13,6 +15,7 @@ use crate::cli::{CodecName, ConvertArgs};
 use crate::exit::{CommandError, Failure};
 use crate::output::outln;
 use inputs::{Job, Plan};
+use progress_display::ProgressDisplay;
 
 pub async fn run(args: ConvertArgs) -> Result<(), CommandError> {
     let options = options(&args);
@@ -59,7 +62,13 @@ async fn convert_one(job: &Job, options: &ConvertOptions) -> Result<ConversionRe
     // Inputs with a URL scheme (s3://bucket/x.imzML) are read from object storage.
     let input = Input::from_url(&job.input.to_string_lossy())?;
     let output = StoreLocation::from_url(&job.output, true)?;
-    convert(input, output, options).await
+    let progress = Arc::new(Progress::default());
+    let options = ConvertOptions {
+        progress: Some(progress.clone()),
+        ..options.clone()
+    };
+    let _display = ProgressDisplay::start(input.display(), progress);
+    convert(input, output, &options).await
 }
 
 fn print_report(job: &Job, report: &ConversionReport) {
