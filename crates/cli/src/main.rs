@@ -10,7 +10,15 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = cli.threads {
+        // Async workers, and as many threads for the blocking work (shard encoding), plus
+        // one so that a worker stepping out to block (remote input reads) always finds one.
+        builder
+            .worker_threads(threads.into())
+            .max_blocking_threads(usize::from(threads) + 1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("imzarr: cannot start the async runtime: {error}");
