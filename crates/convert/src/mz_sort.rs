@@ -18,6 +18,9 @@ use crate::spill::{Bucket, Spill};
 /// Most buckets one partition makes (each holds a file and a write buffer).
 const MAX_BUCKETS: usize = 512;
 
+/// Points per bucket when every bucket stays in memory.
+pub(crate) const IN_MEMORY_BUCKET_POINTS: u64 = 1 << 20;
+
 /// Bytes of the sort keys kept per record while a bucket is sorted (keys and radix scratch).
 const KEY_BYTES: u64 = 32;
 
@@ -94,6 +97,8 @@ pub(crate) struct SortBudget {
     pub(crate) memory_bytes: u64,
     /// Where spilled buckets go.
     pub(crate) temp_dir: PathBuf,
+    /// Points per bucket when every bucket stays in memory.
+    pub(crate) in_memory_bucket_points: u64,
 }
 
 impl SortBudget {
@@ -124,8 +129,12 @@ impl MzPartition {
     ) -> Result<Self> {
         let bytes = total_points * layout.size() as u64;
         let fits = layout.sort_memory(bytes) + Spill::buffer_bytes(1) <= budget.memory_bytes;
-        let count = if fits || sample.is_empty() {
+        let count = if sample.is_empty() {
             1
+        } else if fits {
+            // Buckets of about a million points even in memory: each sorts within the caches,
+            // and the next one sorts while the previous one is encoded.
+            (total_points / budget.in_memory_bucket_points.max(1)).clamp(1, MAX_BUCKETS as u64) as usize
         } else {
             budget.bucket_count(layout, bytes)
         };
@@ -313,12 +322,13 @@ impl ChunkCutter {
             layout.mz_value(&self.records[..size]),
             layout.mz_value(&self.records[(count - 1) * size..]),
         ];
-        // (spectrum, arrival): inside one spectrum the points stay in m/z order.
-        let mut order: Vec<(u32, u32)> = self
+        // (spectrum, arrival) packed in one integer: inside one spectrum the points stay in
+        // m/z order.
+        let mut order: Vec<u64> = self
             .records
             .chunks_exact(size)
             .enumerate()
-            .map(|(i, record)| (layout.spectrum(record), i as u32))
+            .map(|(i, record)| (u64::from(layout.spectrum(record)) << 32) | i as u64)
             .collect();
         order.sort_unstable();
         let mut chunk = MzChunk {
@@ -327,7 +337,8 @@ impl ChunkCutter {
             spectrum: Vec::with_capacity(count * 4),
             mz_range,
         };
-        for (spectrum, i) in order {
+        for packed in order {
+            let (spectrum, i) = ((packed >> 32) as u32, packed as u32);
             let record = &self.records[i as usize * size..(i as usize + 1) * size];
             chunk.spectrum.extend_from_slice(&spectrum.to_le_bytes());
             chunk.mz.extend_from_slice(&record[4..4 + mz_size]);
@@ -369,7 +380,8 @@ mod tests {
 
     /// Sorts `data` with a sample of the m/z values below `sample_below`; returns the
     /// buckets, the splits and the chunks.
-    fn sorted_chunks(memory_bytes: u64, sample_below: f64, data: &[Vec<f64>]) -> (usize, usize, Vec<MzChunk>) {
+    /// Buckets, whether they were spilled, buckets split again, and the chunks.
+    fn sorted_chunks(memory_bytes: u64, sample_below: f64, data: &[Vec<f64>]) -> (usize, bool, usize, Vec<MzChunk>) {
         let dir = tempfile::tempdir().unwrap();
         let total: u64 = data.iter().map(|s| s.len() as u64).sum();
         let sample: Vec<(f64, u32)> = data
@@ -381,6 +393,7 @@ mod tests {
         let budget = SortBudget {
             memory_bytes,
             temp_dir: dir.path().to_path_buf(),
+            in_memory_bucket_points: 10_000,
         };
         let mut partition = MzPartition::new(LAYOUT, &sample, total, budget).unwrap();
         for (s, mz) in data.iter().enumerate() {
@@ -389,12 +402,13 @@ mod tests {
             partition.push_spectrum(s as u32, mz, &raw_mz, &raw_int).unwrap();
         }
         let buckets = partition.buckets();
+        let spilled = !partition.spill.in_memory();
         let mut sorted = partition.into_chunks(100);
         let mut chunks = Vec::new();
         while let Some(batch) = sorted.next_batch().unwrap() {
             chunks.extend(batch);
         }
-        (buckets, sorted.splits, chunks)
+        (buckets, spilled, sorted.splits, chunks)
     }
 
     /// The chunks computed by a plain sort of every point in memory.
@@ -431,15 +445,17 @@ mod tests {
     fn in_memory_spilled_and_resplit_sorts_agree_with_a_plain_sort() {
         let data = spectra(300, 250);
         let truth = expected(&data);
-        // Everything fits; spilled to many buckets; a sample of low m/z values only, which
-        // misjudges the buckets, so that the last one is split again.
+        // Everything fits (in several buckets of 10,000 points); spilled to many buckets; a
+        // sample of low m/z values only, which misjudges the buckets, so that the last one is
+        // split again.
         for (memory, sample_below, spilled, split) in [
             (64 << 20, f64::INFINITY, false, false),
             (200_000, f64::INFINITY, true, false),
             (200_000, 120.0, true, true),
         ] {
-            let (buckets, splits, chunks) = sorted_chunks(memory, sample_below, &data);
-            assert_eq!(buckets > 1, spilled, "memory {memory}");
+            let (buckets, sorted_spilled, splits, chunks) = sorted_chunks(memory, sample_below, &data);
+            assert!(buckets > 1, "memory {memory}");
+            assert_eq!(sorted_spilled, spilled, "memory {memory}");
             assert_eq!(splits > 0, split, "memory {memory}, sample below {sample_below}");
             let got: Vec<_> = chunks.iter().map(decoded).collect();
             assert_eq!(got, truth, "memory {memory}, sample below {sample_below}");

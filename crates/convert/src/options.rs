@@ -72,6 +72,7 @@ impl ConvertOptions {
         SortBudget {
             memory_bytes: self.memory_bytes / 2,
             temp_dir: self.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
+            in_memory_bucket_points: crate::mz_sort::IN_MEMORY_BUCKET_POINTS,
         }
     }
 

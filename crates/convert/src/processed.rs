@@ -4,7 +4,7 @@ use imzarr_format::paths;
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
-use crate::error::Result;
+use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::mz_sort::{MzPartition, RecordLayout};
 use crate::options::ConvertOptions;
@@ -146,9 +146,20 @@ async fn write_mz_major(
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
     let progress = options.progress();
     progress.enter(Phase::WritingMzMajor);
+    // Buckets are sorted on a blocking thread, the next while the previous one's chunks are
+    // encoded and written.
     let mut sorted = partition.into_chunks(chunk as usize);
-    while let Some(batch) = sorted.next_batch()? {
-        for block in batch {
+    let (sender, mut batches) = tokio::sync::mpsc::channel(1);
+    let sorting = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = sorted.next_batch().transpose() {
+            let failed = batch.is_err();
+            if sender.blocking_send(batch).is_err() || failed {
+                break;
+            }
+        }
+    });
+    while let Some(batch) = batches.recv().await {
+        for block in batch? {
             progress.advance((block.mz.len() + block.intensity.len()) as u64);
             ranges.extend(block.mz_range);
             mz_stream.push(store, &block.mz).await?;
@@ -156,6 +167,10 @@ async fn write_mz_major(
             spectrum_stream.push(store, &block.spectrum).await?;
         }
     }
+    sorting.await.map_err(|e| ConvertError::Unsupported {
+        input: source.input_name(),
+        message: format!("the m/z sort stopped: {e}"),
+    })?;
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
     spectrum_stream.finish(store).await?;

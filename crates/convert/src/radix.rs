@@ -2,7 +2,7 @@
 //! times faster than a comparison sort on the keys of real spectra.
 
 /// Bits per pass.
-const DIGIT_BITS: u32 = 11;
+const DIGIT_BITS: u32 = 16;
 const DIGITS: usize = 1 << DIGIT_BITS;
 
 /// Sorts `items` by their `u64` key, keeping the order of equal keys; `scratch` is reused

@@ -53,6 +53,12 @@ impl Spill {
         })
     }
 
+    /// Whether the buckets are kept in memory.
+    #[cfg(test)]
+    pub(crate) fn in_memory(&self) -> bool {
+        self.buckets.iter().all(|b| matches!(b.storage, Storage::Memory(_)))
+    }
+
     /// Number of buckets.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
