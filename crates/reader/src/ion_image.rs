@@ -90,7 +90,8 @@ impl Dataset {
     }
 
     async fn accumulate_processed(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
-        let ranges = self.chunk_ranges().await?;
+        // The pixel index is needed for the image at the end: fetched alongside, not after.
+        let (ranges, _) = tokio::try_join!(self.chunk_ranges(), self.pixel_index())?;
         let chunk_points = self.attributes.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
         let total = self.attributes.counts.points;
         // Chunk spans of every window, merged where they overlap, so each chunk is read once.
@@ -129,8 +130,7 @@ impl Dataset {
     }
 
     async fn accumulate_continuous(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
-        let axis = self.mz_axis().await?;
-        let index = self.pixel_index().await?;
+        let (axis, index) = tokio::try_join!(self.mz_axis(), self.pixel_index())?;
         let shape = self.arrays.shape(paths::MZ_MAJOR_INTENSITY)?;
         let spatial: Vec<std::ops::Range<u64>> = shape[1..].iter().map(|&s| 0..s).collect();
         let pixels: usize = shape[1..].iter().product::<u64>() as usize;
