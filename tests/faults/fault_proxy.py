@@ -6,7 +6,7 @@
 Each request is, at random: answered with 503 SlowDown (`--fail`), cut off (`--drop`: for
 requests the connection is closed before any answer; for GET answers with a body, half of the
 body is sent and then the connection is closed), or forwarded unchanged. `--latency-ms` delays
-every request. Counts of each outcome are written to `--stats` as JSON after every request.
+every request (`--log FILE` records each one). Counts of each outcome are written to `--stats` as JSON after every request.
 Signatures pass through untouched (the Host header is kept).
 """
 
@@ -57,6 +57,9 @@ def make_handler(state, upstream):
             body = self.rfile.read(length) if length else None
             if state.args.latency_ms:
                 time.sleep(state.args.latency_ms / 1000)
+            if state.args.log:
+                with state.lock, open(state.args.log, "a") as log:
+                    log.write(f"{time.monotonic():.3f} {self.command} {self.path}\n")
             draw = state.draw()
             if draw < state.args.fail:
                 state.count("failed_503")
@@ -111,6 +114,7 @@ def main():
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stats")
+    parser.add_argument("--log", help="append one line per request: time, method, path")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
     server = ThreadingHTTPServer((host, int(port)), make_handler(State(args), urlsplit(args.upstream)))
