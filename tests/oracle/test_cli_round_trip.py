@@ -91,3 +91,61 @@ def test_cli_over_the_s3_test_server(name, tmp_path):
     exported = tmp_path / f"{name}.imzML"
     run_imzarr("export", url, str(exported))
     assert_same_as_source(name, exported)
+
+
+VIRIDIS_LOW, VIRIDIS_HIGH = (68, 1, 84), (253, 231, 37)
+
+
+@pytest.mark.parametrize("name", ORACLE_FIXTURES[:6])
+def test_ion_image_png_and_tiff_against_pyimzml(stores, name, tmp_path):
+    """The PNG decoded (pypng) is transparent exactly where pyimzML has no spectrum, the darkest
+    viridis colour where the window sums to 0 (the scale starts at 0) and the brightest at the
+    image's maximum; the
+    TIFF (read by tifffile) holds pyimzML's window sums."""
+    import png
+    import tifffile
+
+    peak = FACTS[name]["max_peak_pyimzml"]["mz"]
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    info = json.loads(run_imzarr("info", str(stores[name]), "--json").stdout)
+    ox, oy = info["grid"]["origin"][:2]
+    expected = pyimzml_window_sums(parser, peak - 0.01, peak + 0.01)
+    run_imzarr("ion-image", str(stores[name]), "--mz", repr(peak), "--da", "0.01", "-o", str(tmp_path / "ion.png"), "--percentile", "100")
+    run_imzarr("ion-image", str(stores[name]), "--mz", repr(peak), "--da", "0.01", "-o", str(tmp_path / "ion.tiff"))
+    width, height, rows, _ = png.Reader(filename=str(tmp_path / "ion.png")).asRGBA8()
+    pixels = np.array([list(row) for row in rows], dtype=np.uint8).reshape(height, width, 4)
+    tiff = tifffile.imread(str(tmp_path / "ion.tiff"))
+    assert tiff.shape == (height, width) and tiff.dtype == np.float64
+    acquired = np.zeros((height, width), dtype=bool)
+    top = max(expected)
+    for i, (x, y, *_rest) in enumerate(parser.coordinates):
+        acquired[y - oy, x - ox] = True
+        rgba = tuple(int(v) for v in pixels[y - oy, x - ox])
+        assert rgba[3] == 255, (name, x, y)
+        assert tiff[y - oy, x - ox] == pytest.approx(expected[i], rel=1e-9, abs=1e-12)
+        if expected[i] == 0.0 and top > 0.0:
+            assert rgba[:3] == VIRIDIS_LOW, (name, x, y, rgba)
+        if expected[i] == top and top > 0.0:
+            assert rgba[:3] == VIRIDIS_HIGH, (name, x, y, rgba)
+    assert np.all(pixels[~acquired][:, 3] == 0), "pixels without a spectrum must be transparent"
+    assert np.all(np.isnan(tiff[~acquired]))
+
+
+@pytest.mark.parametrize("name", ORACLE_FIXTURES[:4])
+def test_spectrum_plot_peaks_where_pyimzml_does(stores, name, tmp_path):
+    """The PNG plot's tallest stick is in the column of pyimzML's most intense point."""
+    import png
+
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    x, y = parser.coordinates[0][:2]
+    mz, intensity = parser.getspectrum(0)
+    if len(mz) < 2 or float(intensity.max()) <= 0:
+        pytest.skip("a spectrum with one point or no signal has no peak to find")
+    run_imzarr("spectrum", str(stores[name]), "--x", str(x), "--y", str(y), "-o", str(tmp_path / "s.png"))
+    width, height, rows, _ = png.Reader(filename=str(tmp_path / "s.png")).asRGB8()
+    pixels = np.array([list(row) for row in rows], dtype=np.uint8).reshape(height, width, 3)
+    drawn = np.any(pixels != 255, axis=2)
+    heights = drawn.sum(axis=0)
+    peak = float(mz[int(np.argmax(intensity))])
+    column = round((peak - float(mz[0])) / (float(mz[-1]) - float(mz[0])) * (width - 1))
+    assert heights[column] == heights.max() == height, (name, column, int(np.argmax(heights)))

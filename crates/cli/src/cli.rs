@@ -37,7 +37,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the spectrum at one pixel.
     #[command(
-        after_help = "Examples:\n  imzarr spectrum sample.imzarr --x 10 --y 20\n  imzarr spectrum sample.imzarr --x 10 --y 20 --json"
+        after_help = "Examples:\n  imzarr spectrum sample.imzarr --x 10 --y 20\n  imzarr spectrum sample.imzarr --x 10 --y 20 --json\n  imzarr spectrum sample.imzarr --x 10 --y 20 -o spectrum.png"
     )]
     Spectrum(SpectrumArgs),
     /// Print the spectra of a rectangle of pixels, or their mean spectrum.
@@ -129,7 +129,8 @@ pub struct IonImageArgs {
     /// Half-width of the window in daltons.
     #[arg(long)]
     pub da: Option<f64>,
-    /// Output file: .png, .csv or .npy (with several --mz, the m/z is added to the name).
+    /// Output file: .png, .tiff (float64), .csv or .npy (with several --mz, the m/z is added
+    /// to the name).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Clip the colour scale at this upper percentile (PNG only).
@@ -153,6 +154,9 @@ pub struct SpectrumArgs {
     /// Print JSON instead of CSV.
     #[arg(long)]
     pub json: bool,
+    /// Write a PNG plot of the spectrum to this file instead of printing it.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

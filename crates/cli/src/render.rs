@@ -113,6 +113,96 @@ pub fn write_npy(path: &Path, image: &Image) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Writes a baseline little-endian TIFF of `float64` samples (`NaN` where no spectrum was
+/// acquired), uncompressed, one page per z plane, which Fiji, tifffile and GDAL read.
+pub fn write_tiff(path: &Path, image: &Image) -> std::io::Result<()> {
+    const ENTRIES: u16 = 11;
+    let ifd_bytes = 2 + 12 * u64::from(ENTRIES) + 4;
+    let plane_bytes = image.width * image.height * 8;
+    let too_large = || std::io::Error::other("the image is too large for a TIFF (4 GiB)");
+    let page_bytes = ifd_bytes + plane_bytes;
+    if 8 + page_bytes * image.depth > u64::from(u32::MAX) || image.width > u64::from(u32::MAX) {
+        return Err(too_large());
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(b"II")?;
+    out.write_all(&42u16.to_le_bytes())?;
+    out.write_all(&8u32.to_le_bytes())?;
+    for z in 0..image.depth {
+        let ifd_at = 8 + z * page_bytes;
+        let data_at = ifd_at + ifd_bytes;
+        let next = if z + 1 < image.depth { ifd_at + page_bytes } else { 0 };
+        out.write_all(&ENTRIES.to_le_bytes())?;
+        // (tag, type: 3 SHORT / 4 LONG, value), in ascending tag order.
+        let entries: [(u16, u16, u32); ENTRIES as usize] = [
+            (256, 4, image.width as u32),  // ImageWidth
+            (257, 4, image.height as u32), // ImageLength
+            (258, 3, 64),                  // BitsPerSample
+            (259, 3, 1),                   // Compression: none
+            (262, 3, 1),                   // PhotometricInterpretation: BlackIsZero
+            (273, 4, data_at as u32),      // StripOffsets
+            (277, 3, 1),                   // SamplesPerPixel
+            (278, 4, image.height as u32), // RowsPerStrip: one strip
+            (279, 4, plane_bytes as u32),  // StripByteCounts
+            (284, 3, 1),                   // PlanarConfiguration: chunky
+            (339, 3, 3),                   // SampleFormat: IEEE floating point
+        ];
+        for (tag, kind, value) in entries {
+            out.write_all(&tag.to_le_bytes())?;
+            out.write_all(&kind.to_le_bytes())?;
+            out.write_all(&1u32.to_le_bytes())?;
+            // A SHORT sits in the first two bytes of the value field.
+            out.write_all(&value.to_le_bytes())?;
+        }
+        out.write_all(&(next as u32).to_le_bytes())?;
+        let plane = (z * image.width * image.height) as usize..((z + 1) * image.width * image.height) as usize;
+        for v in &image.values[plane] {
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    out.flush()
+}
+
+/// Width and height of a spectrum plot, in pixels.
+const PLOT: (usize, usize) = (1200, 400);
+
+/// Writes a spectrum as a PNG plot: m/z across (from the first to the last value), intensity
+/// up (from 0 to the largest), each pixel column showing the largest intensity that falls in
+/// it as a stick, dark blue on white.
+pub fn write_spectrum_png(path: &Path, mz: &[f64], intensity: &[f64]) -> std::io::Result<()> {
+    let (width, height) = PLOT;
+    let mut column_max = vec![0.0f64; width];
+    let (first, last) = (mz.first().copied().unwrap_or(0.0), mz.last().copied().unwrap_or(1.0));
+    let span = if last > first { last - first } else { 1.0 };
+    for (&m, &v) in mz.iter().zip(intensity) {
+        if m.is_finite() && v.is_finite() {
+            let column = (((m - first) / span) * (width - 1) as f64)
+                .round()
+                .clamp(0.0, (width - 1) as f64) as usize;
+            column_max[column] = column_max[column].max(v);
+        }
+    }
+    let top = column_max.iter().copied().fold(0.0, f64::max);
+    let mut rgb = vec![255u8; width * height * 3];
+    for (x, &v) in column_max.iter().enumerate() {
+        let bar = if top > 0.0 {
+            ((v / top) * (height - 1) as f64).round() as usize
+        } else {
+            0
+        };
+        for y in (height - 1 - bar)..height {
+            rgb[(y * width + x) * 3..(y * width + x) * 3 + 3].copy_from_slice(&[31, 58, 147]);
+        }
+    }
+    let file = std::fs::File::create(path)?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    writer.write_image_data(&rgb).map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

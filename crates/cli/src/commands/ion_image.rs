@@ -73,11 +73,12 @@ fn write_image(path: &Path, image: &imzarr::Image, percentile: f64) -> Result<()
         "png" => render::write_png(path, image, percentile),
         "csv" => render::write_csv(path, image),
         "npy" => render::write_npy(path, image),
+        "tif" | "tiff" => render::write_tiff(path, image),
         other => {
             return Err(CommandError::new(
                 Failure::Input,
                 format!(
-                    "{}: unknown image format {other:?}; use .png, .csv or .npy",
+                    "{}: unknown image format {other:?}; use .png, .tiff, .csv or .npy",
                     path.display()
                 ),
             ));

@@ -14,7 +14,17 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             format!("no spectrum was acquired at x={}, y={}", args.x, args.y),
         )
     })?;
-    if args.json {
+    if let Some(path) = &args.output {
+        crate::render::write_spectrum_png(path, &spectrum.mz, &spectrum.intensity)
+            .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))?;
+        crate::output::outln!(
+            "{}: spectrum at x={}, y={}, {} points",
+            path.display(),
+            spectrum.x,
+            spectrum.y,
+            spectrum.mz.len()
+        );
+    } else if args.json {
         let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity});
         crate::output::outln!("{document}");
     } else {
