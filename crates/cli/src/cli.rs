@@ -155,7 +155,7 @@ pub struct SpectrumArgs {
     #[arg(long)]
     pub json: bool,
     /// Write a PNG plot of the spectrum to this file instead of printing it.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     pub output: Option<PathBuf>,
 }
 
