@@ -30,7 +30,7 @@ mod options;
 mod pixels;
 mod processed;
 mod progress;
-mod radix;
+pub mod radix;
 mod root_attributes;
 mod shard_pipeline;
 mod source;
@@ -50,6 +50,7 @@ pub use error::{ConvertError, Result};
 pub use input::Input;
 pub use options::ConvertOptions;
 pub use progress::{Phase, Progress, ProgressSnapshot};
+pub use shard_pipeline::ShardEncoder;
 
 use crate::source::Source;
 use crate::store_writer::{Existing, StoreWriter};

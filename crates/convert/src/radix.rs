@@ -7,7 +7,7 @@ const DIGITS: usize = 1 << DIGIT_BITS;
 
 /// Sorts `items` by their `u64` key, keeping the order of equal keys; `scratch` is reused
 /// between calls.
-pub(crate) fn sort_by_key(items: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>) {
+pub fn sort_by_key(items: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>) {
     if items.len() < 64 {
         items.sort_by_key(|item| item.0);
         return;

@@ -14,7 +14,7 @@ use imzarr_store::ZarrsObjectStore;
 
 /// How one array's shards are encoded: its whole codec chain (sharding with inner chunks in
 /// C order, so that the same data always give the same bytes).
-pub(crate) struct ShardEncoder {
+pub struct ShardEncoder {
     codecs: CodecChain,
     data_type: DataType,
     fill_value: FillValue,
@@ -36,7 +36,17 @@ impl ShardEncoder {
         }
     }
 
-    fn encode(&self, bytes: Vec<u8>) -> Result<Bytes, String> {
+    /// The encoder of the arrays `spec` describes.
+    pub fn from_spec(spec: &imzarr_format::ArraySpec) -> Result<Self, String> {
+        let metadata: zarrs::array::ArrayMetadata =
+            serde_json::from_value(spec.metadata()).map_err(|e| e.to_string())?;
+        let storage = Arc::new(zarrs::storage::store::MemoryStore::new());
+        let array = Array::new_with_metadata(storage, "/", metadata).map_err(|e| e.to_string())?;
+        Ok(Self::new(&array, &spec.shard_shape))
+    }
+
+    /// Encodes one whole shard: its elements, little-endian, in C order.
+    pub fn encode(&self, bytes: Vec<u8>) -> Result<Bytes, String> {
         let encoded = self
             .codecs
             .encode(
