@@ -30,7 +30,6 @@ mod options;
 mod pixels;
 mod processed;
 mod progress;
-pub mod radix;
 mod root_attributes;
 mod shard_pipeline;
 mod source;
@@ -48,6 +47,7 @@ use serde_json::{Map, Value};
 
 pub use error::{ConvertError, Result};
 pub use input::Input;
+pub use mz_sort::sort_keys;
 pub use options::ConvertOptions;
 pub use progress::{Phase, Progress, ProgressSnapshot};
 pub use shard_pipeline::ShardEncoder;

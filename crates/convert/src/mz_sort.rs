@@ -21,8 +21,8 @@ const MAX_BUCKETS: usize = 512;
 /// Points per bucket when every bucket stays in memory.
 pub(crate) const IN_MEMORY_BUCKET_POINTS: u64 = 1 << 20;
 
-/// Bytes of the sort keys kept per record while a bucket is sorted (keys and radix scratch).
-const KEY_BYTES: u64 = 32;
+/// Bytes of the sort key kept per record while a bucket is sorted.
+const KEY_BYTES: u64 = 16;
 
 /// The byte layout of one point record.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +66,14 @@ impl Key {
         let ordered = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
         Self(ordered, spectrum)
     }
+}
+
+/// Orders the keys of a bucket's points: (order-preserving bits of the m/z, arrival). The m/z
+/// sort's hot loop. Measured against an LSD radix sort on this project's machine, the standard
+/// pattern-defeating quicksort was as fast on random keys and faster end to end, because each
+/// spectrum's points arrive as an ascending run.
+pub fn sort_keys(keys: &mut [(u64, u32)]) {
+    keys.sort_unstable();
 }
 
 /// Bucket bounds: bucket `i` holds the keys in `[bounds[i-1], bounds[i])`.
@@ -179,7 +187,6 @@ impl MzPartition {
             pending: self.spill.into_buckets().into(),
             cutter: ChunkCutter::new(self.layout, chunk_points),
             splits: 0,
-            scratch: Vec::new(),
         }
     }
 }
@@ -201,8 +208,6 @@ pub(crate) struct SortedChunks {
     cutter: ChunkCutter,
     /// Buckets split again because they did not fit.
     splits: usize,
-    /// Reused by the radix sort.
-    scratch: Vec<(u64, u32)>,
 }
 
 impl SortedChunks {
@@ -230,14 +235,14 @@ impl SortedChunks {
 
     fn sort_and_cut(&mut self, records: &[u8]) -> Vec<MzChunk> {
         let size = self.layout.size();
-        // Records arrive in stored spectrum order, so a stable sort by m/z alone orders them
-        // by (m/z, spectrum), as `Key` does.
+        // Records arrive in stored spectrum order, so (m/z, arrival) orders them by
+        // (m/z, spectrum), as `Key` does.
         let mut keys: Vec<(u64, u32)> = records
             .chunks_exact(size)
             .enumerate()
             .map(|(i, record)| (self.layout.key(record).0, i as u32))
             .collect();
-        crate::radix::sort_by_key(&mut keys, &mut self.scratch);
+        sort_keys(&mut keys);
         let mut chunks = Vec::new();
         for (_, i) in keys {
             let at = i as usize * size;
