@@ -92,7 +92,9 @@ pub async fn convert(
         ..options.clone()
     };
     let progress = options.progress();
-    let source = Source::open(&input.into(), options).await?;
+    let input = input.into();
+    let mut source = Source::open(&input, options).await?;
+    let verification = source.start_verification(&input, options)?;
     progress.set_total(2 * source.value_bytes());
     progress.enter(Phase::ReadingSpectra);
     let mut store = StoreWriter::new(output, options.shards_in_flight());
@@ -128,6 +130,8 @@ pub async fn convert(
         );
     }
     store.write_group(paths::MZ_MAJOR, mz_major).await?;
+    // The checksums must hold before the store is marked complete.
+    source.finish_verification(verification).await?;
     let attributes = root_attributes::build(&source, &stats, channels, options);
     let mut root = Map::new();
     root.insert(

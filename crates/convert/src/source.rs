@@ -11,6 +11,9 @@ use crate::input::{Input, RemoteInput};
 use crate::error::{ConvertError, Result};
 use crate::options::ConvertOptions;
 
+/// A checksum verification running on a blocking thread.
+pub(crate) type Verification = tokio::task::JoinHandle<imzarr_imzml::Result<imzarr_imzml::ChecksumOutcome>>;
+
 /// An opened, checked input.
 pub(crate) struct Source {
     pub(crate) imzml: Imzml,
@@ -34,7 +37,8 @@ impl Source {
                 let imzml = parse_file_with(path, &options.parse)?;
                 let ibd = Ibd::open(&imzml)?;
                 let imzml_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                Self::checked(imzml, ibd, imzml_size, options)
+                // Local checksums are verified beside the conversion (`start_verification`).
+                Self::checked(imzml, ibd, imzml_size, false, options)
             }
             Input::Object(location) => {
                 let remote = RemoteInput::open(location, options.input_cache_bytes()).await?;
@@ -43,15 +47,17 @@ impl Source {
                 let xml = BufReader::with_capacity(1 << 20, SequentialBytes::new(remote.imzml));
                 let imzml = parse_reader(xml, &remote.imzml_name, remote.ibd_name, ibd_len, &options.parse)?;
                 let ibd = Ibd::from_bytes(&imzml, Box::new(remote.ibd))?;
-                Self::checked(imzml, ibd, imzml_size, options)
+                // A remote .ibd is verified first: a second reader beside the conversion would
+                // fetch every byte twice.
+                Self::checked(imzml, ibd, imzml_size, options.verify_checksums, options)
             }
         }
     }
 
     /// Checks what the converter needs of a parsed input.
-    fn checked(mut imzml: Imzml, ibd: Ibd, imzml_size: u64, options: &ConvertOptions) -> Result<Self> {
+    fn checked(mut imzml: Imzml, ibd: Ibd, imzml_size: u64, verify: bool, options: &ConvertOptions) -> Result<Self> {
         let input = imzml.path.clone();
-        let verified_checksums = if options.verify_checksums {
+        let verified_checksums = if verify {
             let outcome = ibd.verify_checksums(&imzml)?;
             imzml.quirks.extend(outcome.stale);
             outcome.verified
@@ -123,6 +129,34 @@ impl Source {
     pub(crate) fn pixel_of(&self, spectrum: usize) -> u64 {
         let [x, y, z] = self.positions[spectrum];
         (z * self.grid.height + y) * self.grid.width + x
+    }
+
+    /// Starts verifying the checksums of a local `.ibd` on a blocking thread of its own, to run
+    /// beside the conversion; `None` when there is nothing to verify now (not asked for, or a
+    /// remote input verified when opened).
+    pub(crate) fn start_verification(&self, input: &Input, options: &ConvertOptions) -> Result<Option<Verification>> {
+        if !options.verify_checksums || !matches!(input, Input::Local(_)) {
+            return Ok(None);
+        }
+        let ibd = Ibd::open(&self.imzml)?;
+        let declared = self.imzml.header.checksums.clone();
+        Ok(Some(tokio::task::spawn_blocking(move || {
+            ibd.verify_declared(&declared)
+        })))
+    }
+
+    /// Waits for a verification: a mismatch is an error, stale weaker checksums become quirks.
+    pub(crate) async fn finish_verification(&mut self, verification: Option<Verification>) -> Result<()> {
+        let Some(verification) = verification else {
+            return Ok(());
+        };
+        let outcome = verification.await.map_err(|e| ConvertError::Input {
+            input: self.input_name(),
+            message: format!("the checksum verification stopped: {e}"),
+        })??;
+        self.imzml.quirks.extend(outcome.stale);
+        self.verified_checksums = outcome.verified;
+        Ok(())
     }
 
     /// Bytes of the point values of every spectrum (decoded, in the source's types).

@@ -83,3 +83,39 @@ async fn progress_reaches_its_total() {
         assert!(end.total >= 2 * report.points * 2, "{name}: {end:?}");
     }
 }
+
+/// A `.ibd` whose bytes do not match its declared SHA-1 fails the conversion (the checksum is
+/// verified beside the conversion, before the store is marked complete): no root `zarr.json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checksum_mismatch_fails_and_leaves_no_complete_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml/cardinal1_cut_masspix");
+    let input = dir.path().join("bad.imzML");
+    std::fs::copy(source.with_extension("imzML"), &input).unwrap();
+    let mut ibd = std::fs::read(source.with_extension("ibd")).unwrap();
+    let last = ibd.len() - 1;
+    ibd[last] ^= 0x40; // a value, not the UUID
+    std::fs::write(input.with_extension("ibd"), ibd).unwrap();
+    let store = dir.path().join("store");
+    let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+    let error = convert(&input, location, &ConvertOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            imzarr_convert::ConvertError::Imzml(imzarr_imzml::ImzmlError::ChecksumMismatch { .. })
+        ),
+        "{error}"
+    );
+    assert!(
+        !store.join("zarr.json").exists(),
+        "a store that failed its checksum looks complete"
+    );
+    let unverified = ConvertOptions {
+        verify_checksums: false,
+        overwrite: true,
+        ..ConvertOptions::default()
+    };
+    let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+    convert(&input, location, &unverified).await.unwrap();
+    assert!(store.join("zarr.json").exists());
+}

@@ -9,7 +9,7 @@ use md5::Digest;
 
 use crate::dtype::{ArrayBytes, Compression};
 use crate::error::{ImzmlError, Result};
-use crate::model::{ArrayRef, Imzml, Quirk, SpectrumEntry};
+use crate::model::{ArrayRef, Checksums, Imzml, Quirk, SpectrumEntry};
 use crate::numbers::{format_uuid, to_hex};
 
 /// An opened `.ibd` file whose UUID matches its imzML and whose arrays all lie inside it.
@@ -229,7 +229,12 @@ impl Ibd {
     /// A weaker checksum that does not match while a stronger one does is stale (some writers
     /// forget to update it) and is reported as a quirk.
     pub fn verify_checksums(&self, imzml: &Imzml) -> Result<ChecksumOutcome> {
-        let declared = &imzml.header.checksums;
+        self.verify_declared(&imzml.header.checksums)
+    }
+
+    /// [`Self::verify_checksums`] against checksums given on their own (for a verification
+    /// running beside other work, with an `Ibd` of its own).
+    pub fn verify_declared(&self, declared: &Checksums) -> Result<ChecksumOutcome> {
         let mut outcome = ChecksumOutcome::default();
         let mut md5 = declared.md5.as_ref().map(|_| md5::Md5::new());
         let mut sha1 = declared.sha1.as_ref().map(|_| sha1::Sha1::new());
