@@ -38,6 +38,7 @@ mod spill;
 mod store_writer;
 mod tic_image;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imzarr_format::paths;
@@ -93,8 +94,10 @@ pub async fn convert(
     };
     let progress = options.progress();
     let input = input.into();
-    let mut source = Source::open(&input, options).await?;
+    let source = Source::open(&input, options).await?;
     let verification = source.start_verification(&input, options)?;
+    // Shared with the thread that reads the spectra.
+    let source = Arc::new(source);
     progress.set_total(2 * source.value_bytes());
     progress.enter(Phase::ReadingSpectra);
     let mut store = StoreWriter::new(output, options.shards_in_flight());
@@ -131,6 +134,10 @@ pub async fn convert(
     }
     store.write_group(paths::MZ_MAJOR, mz_major).await?;
     // The checksums must hold before the store is marked complete.
+    let mut source = Arc::try_unwrap(source).map_err(|_| ConvertError::Input {
+        input: input.display(),
+        message: "the input is still in use by a reading thread".into(),
+    })?;
     source.finish_verification(verification).await?;
     let attributes = root_attributes::build(&source, &stats, channels, options);
     let mut root = Map::new();

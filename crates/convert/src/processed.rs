@@ -4,6 +4,8 @@ use imzarr_format::paths;
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::mz_sort::{MzPartition, RecordLayout};
@@ -19,7 +21,12 @@ const SAMPLE_SPECTRA: usize = 1024;
 /// Most m/z values kept in that sample.
 const SAMPLE_POINTS: usize = 1 << 20;
 
-pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &ConvertOptions) -> Result<SpectrumStats> {
+pub(crate) async fn write(
+    source: &Arc<Source>,
+    store: &mut StoreWriter,
+    options: &ConvertOptions,
+) -> Result<SpectrumStats> {
+    let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
     let total_points: u64 = source.imzml.spectra.iter().map(|s| s.mz.length).sum();
     let (mut mz_stream, mut int_stream) = value_columns(
         store,
@@ -38,6 +45,58 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
     let sample = sample_mz(source)?;
     let mut partition = MzPartition::new(layout, &sample, total_points, options.sort_budget())?;
     drop(sample);
+    // A blocking thread reads and decodes the spectra and keeps their statistics; this task
+    // partitions the points by m/z and fills the spectrum-major shards.
+    let (sender, mut spectra) = tokio::sync::mpsc::channel::<Result<SpectrumBatch>>(4);
+    let reader = {
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || read_spectra(&source, &sender))
+    };
+    let progress = options.progress();
+    while let Some(batch) = spectra.recv().await {
+        let batch = batch?;
+        for (i, stored) in batch.stored.iter().enumerate() {
+            let (points, mz_values) = (batch.points[i].clone(), &batch.mz_values[batch.points[i].clone()]);
+            let (mz, intensity) = (
+                &batch.mz[points.start * mz_size..points.end * mz_size],
+                &batch.intensity[points.start * int_size..points.end * int_size],
+            );
+            partition.push_spectrum(*stored, mz_values, mz, intensity)?;
+        }
+        mz_stream.push(store, &batch.mz).await?;
+        int_stream.push(store, &batch.intensity).await?;
+        progress.advance((batch.mz.len() + batch.intensity.len()) as u64);
+    }
+    let stats = reader.await.map_err(|e| ConvertError::Input {
+        input: source.input_name(),
+        message: format!("reading the spectra stopped: {e}"),
+    })??;
+    mz_stream.finish(store).await?;
+    int_stream.finish(store).await?;
+
+    write_mz_major(store, options, partition, total_points, source).await?;
+    Ok(stats)
+}
+
+/// Consecutive stored spectra, read and decoded: their raw values one after the other.
+struct SpectrumBatch {
+    /// Stored number of each spectrum.
+    stored: Vec<u32>,
+    /// Points of each spectrum in the batch.
+    points: Vec<std::ops::Range<usize>>,
+    /// Decoded m/z values.
+    mz_values: Vec<f64>,
+    /// Raw m/z values.
+    mz: Vec<u8>,
+    /// Raw intensities.
+    intensity: Vec<u8>,
+}
+
+/// Points per batch sent from the reading thread.
+const BATCH_POINTS: usize = 1 << 18;
+
+/// Reads every spectrum in stored order, in batches; returns their statistics.
+fn read_spectra(source: &Source, sender: &tokio::sync::mpsc::Sender<Result<SpectrumBatch>>) -> Result<SpectrumStats> {
     let mut stats = SpectrumStats::with_capacity(source.order.len());
     let mut mz = ArrayBytes {
         dtype: source.mz_dtype,
@@ -47,24 +106,50 @@ pub(crate) async fn write(source: &Source, store: &mut StoreWriter, options: &Co
         dtype: source.intensity_dtype,
         bytes: Vec::new(),
     };
-    let progress = options.progress();
+    let new_batch = || SpectrumBatch {
+        stored: Vec::new(),
+        points: Vec::new(),
+        mz_values: Vec::new(),
+        mz: Vec::new(),
+        intensity: Vec::new(),
+    };
+    let mut batch = new_batch();
+    let input = source.input_name();
     for (stored, &index) in source.order.iter().enumerate() {
         let entry = &source.imzml.spectra[index];
-        source.ibd.read_array_into(entry.index, "m/z", &entry.mz, &mut mz)?;
-        source
+        let read = source
             .ibd
-            .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)?;
-        let values = mz.to_f64_vec();
-        stats.add(entry.index, &values, &intensity, &source.input_name())?;
-        mz_stream.push(store, &mz.bytes).await?;
-        int_stream.push(store, &intensity.bytes).await?;
-        partition.push_spectrum(stored as u32, &values, &mz.bytes, &intensity.bytes)?;
-        progress.advance((mz.bytes.len() + intensity.bytes.len()) as u64);
+            .read_array_into(entry.index, "m/z", &entry.mz, &mut mz)
+            .and_then(|()| {
+                source
+                    .ibd
+                    .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)
+            });
+        if let Err(e) = read {
+            let _ = sender.blocking_send(Err(e.into()));
+            return Ok(stats);
+        }
+        let start = batch.mz_values.len();
+        batch.mz_values.extend(mz.to_f64_vec());
+        if let Err(e) = stats.add(entry.index, &batch.mz_values[start..], &intensity, &input) {
+            let _ = sender.blocking_send(Err(e));
+            return Ok(stats);
+        }
+        batch.stored.push(stored as u32);
+        batch.points.push(start..batch.mz_values.len());
+        batch.mz.extend_from_slice(&mz.bytes);
+        batch.intensity.extend_from_slice(&intensity.bytes);
+        if batch.mz_values.len() >= BATCH_POINTS
+            && sender
+                .blocking_send(Ok(std::mem::replace(&mut batch, new_batch())))
+                .is_err()
+        {
+            return Ok(stats); // the receiver failed; its error is reported
+        }
     }
-    mz_stream.finish(store).await?;
-    int_stream.finish(store).await?;
-
-    write_mz_major(store, options, partition, total_points, source).await?;
+    if !batch.stored.is_empty() {
+        let _ = sender.blocking_send(Ok(batch));
+    }
     Ok(stats)
 }
 
