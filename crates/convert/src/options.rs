@@ -77,10 +77,12 @@ impl ConvertOptions {
     }
 
     /// Shards encoded and uploaded at once: as many as the other half of the memory budget
-    /// holds after the input cache (each needs its raw and its encoded bytes), at least one, at
-    /// most eight.
+    /// holds after the input cache and the shards being filled (up to three arrays at once),
+    /// each needing its raw and its encoded bytes; at least one, at most eight.
     pub(crate) fn shards_in_flight(&self) -> usize {
-        let available = (self.memory_bytes / 2).saturating_sub(self.input_cache_bytes());
+        let available = (self.memory_bytes / 2)
+            .saturating_sub(self.input_cache_bytes())
+            .saturating_sub(3 * self.shard_bytes);
         (available / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
     }
 
