@@ -149,3 +149,26 @@ def test_spectrum_plot_peaks_where_pyimzml_does(stores, name, tmp_path):
     peak = float(mz[int(np.argmax(intensity))])
     column = round((peak - float(mz[0])) / (float(mz[-1]) - float(mz[0])) * (width - 1))
     assert heights[column] == heights.max() == height, (name, column, int(np.argmax(heights)))
+
+
+@pytest.mark.skipif(not S3_BUCKET, reason="IMZARR_TEST_S3_BUCKET is not set: no S3 test server is up")
+def test_an_archive_on_s3_converts_by_prefix(stores, tmp_path):
+    """`imzarr convert s3://bucket/prefix/ OUT`: every .imzML object below the prefix, named by
+    its path below it, each store equal to the one converted from the local file."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    prefix = f"archive-{uuid.uuid4().hex}"
+    layout = {"cardinal1_cut_masspix": "a/one", "pyimzml_example_processed": "two", "imzy_simple": "a/b/three"}
+    for name, key in layout.items():
+        for ext in ("imzML", "ibd"):
+            s3.upload_file(str(FIXTURES / f"{name}.{ext}"), S3_BUCKET, f"{prefix}/{key}.{ext}")
+    out = tmp_path / "stores"
+    result = run_imzarr("convert", f"s3://{S3_BUCKET}/{prefix}/", str(out))
+    assert "summary: 3 converted, 0 skipped" in result.stdout, result.stdout
+    for name, key in layout.items():
+        store = out / f"{key}.imzarr"
+        ours = {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file() and p != store / "zarr.json"}
+        local = {p.relative_to(stores[name]): p.read_bytes() for p in stores[name].rglob("*") if p.is_file() and p != stores[name] / "zarr.json"}
+        # Root metadata names the source file, which differs; every array and its data must not.
+        assert ours == local, name

@@ -1,5 +1,6 @@
 //! Which inputs a `convert` run takes and where each one's store goes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ConvertArgs;
@@ -25,8 +26,9 @@ fn usage(message: impl std::fmt::Display) -> CommandError {
     CommandError::new(Failure::Usage, message)
 }
 
-/// Resolves inputs, the manifest, the output naming and `--shard`.
-pub fn plan(args: &ConvertArgs) -> Result<Plan, CommandError> {
+/// Resolves inputs, the manifest, the output naming and `--shard`. `listed` holds the `.imzML`
+/// objects below each object-store prefix among the inputs (relative path, URL).
+pub fn plan(args: &ConvertArgs, listed: &HashMap<String, Vec<(String, String)>>) -> Result<Plan, CommandError> {
     let (output, inputs) = args
         .paths
         .split_last()
@@ -37,7 +39,7 @@ pub fn plan(args: &ConvertArgs) -> Result<Plan, CommandError> {
     }
     if let ([single], None, None) = (inputs, &args.manifest, share) {
         let path = Path::new(single);
-        if !path.is_dir() && !is_pattern(single) {
+        if !path.is_dir() && !is_pattern(single) && !listed.contains_key(single) {
             return Ok(Plan::Single(Job {
                 input: path.to_path_buf(),
                 output: output.clone(),
@@ -45,19 +47,26 @@ pub fn plan(args: &ConvertArgs) -> Result<Plan, CommandError> {
         }
     }
     let mut named: Vec<(String, PathBuf)> = Vec::new();
-    let mut listed: Vec<String> = inputs.to_vec();
+    let mut inputs_and_manifest: Vec<String> = inputs.to_vec();
     if let Some(manifest) = &args.manifest {
         let text = std::fs::read_to_string(manifest)
             .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", manifest.display())))?;
-        listed.extend(
+        inputs_and_manifest.extend(
             text.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .map(str::to_string),
         );
     }
-    for input in &listed {
-        expand(input, &mut named)?;
+    for input in &inputs_and_manifest {
+        match listed.get(input) {
+            Some(objects) => named.extend(
+                objects
+                    .iter()
+                    .map(|(relative, url)| (store_name(Path::new(relative), Some(Path::new(""))), PathBuf::from(url))),
+            ),
+            None => expand(input, &mut named)?,
+        }
     }
     named.sort();
     for pair in named.windows(2) {
@@ -176,6 +185,37 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    fn plan_of(args: &ConvertArgs) -> Result<Plan, CommandError> {
+        plan(args, &HashMap::new())
+    }
+
+    #[test]
+    fn listed_prefixes_give_one_store_per_object() {
+        let listed = HashMap::from([(
+            "s3://b/run/".to_string(),
+            vec![
+                ("a/x.imzML".to_string(), "s3://b/run/a/x.imzML".to_string()),
+                ("y.IMZML".to_string(), "s3://b/run/y.IMZML".to_string()),
+            ],
+        )]);
+        let Plan::Batch(jobs) = plan(&args(&["s3://b/run/", "out"]), &listed).unwrap() else {
+            panic!("a prefix is a batch");
+        };
+        assert_eq!(
+            jobs,
+            vec![
+                Job {
+                    input: PathBuf::from("s3://b/run/a/x.imzML"),
+                    output: "out/a/x.imzarr".into()
+                },
+                Job {
+                    input: PathBuf::from("s3://b/run/y.IMZML"),
+                    output: "out/y.imzarr".into()
+                },
+            ]
+        );
+    }
+
     fn args(line: &[&str]) -> ConvertArgs {
         let mut full = vec!["imzarr", "convert"];
         full.extend_from_slice(line);
@@ -194,7 +234,7 @@ mod tests {
             std::fs::write(root.join(name), "").unwrap();
         }
         let root_text = root.to_str().unwrap();
-        let Plan::Batch(all) = plan(&args(&[root_text, "s3://bucket/out/"])).unwrap() else {
+        let Plan::Batch(all) = plan_of(&args(&[root_text, "s3://bucket/out/"])).unwrap() else {
             panic!("a directory is a batch");
         };
         let outputs: Vec<&str> = all.iter().map(|j| j.output.as_str()).collect();
@@ -209,7 +249,7 @@ mod tests {
         let mut shared = Vec::new();
         for i in 0..2 {
             let share = format!("{i}/2");
-            let Plan::Batch(jobs) = plan(&args(&[root_text, "out", "--shard", &share])).unwrap() else {
+            let Plan::Batch(jobs) = plan_of(&args(&[root_text, "out", "--shard", &share])).unwrap() else {
                 panic!("batch");
             };
             shared.extend(jobs.into_iter().map(|j| j.input));
@@ -218,7 +258,7 @@ mod tests {
         let mut every: Vec<PathBuf> = all.into_iter().map(|j| j.input).collect();
         every.sort();
         assert_eq!(shared, every, "the shares cover every input once");
-        assert!(plan(&args(&[root_text, "out", "--shard", "2/2"])).is_err());
+        assert!(plan_of(&args(&[root_text, "out", "--shard", "2/2"])).is_err());
     }
 
     #[test]
@@ -230,23 +270,23 @@ mod tests {
         std::fs::write(one.join("s.imzML"), "").unwrap();
         std::fs::write(two.join("s.imzML"), "").unwrap();
         let file = one.join("s.imzML");
-        let Plan::Single(job) = plan(&args(&[file.to_str().unwrap(), "store.imzarr"])).unwrap() else {
+        let Plan::Single(job) = plan_of(&args(&[file.to_str().unwrap(), "store.imzarr"])).unwrap() else {
             panic!("single");
         };
         assert_eq!(job.output, "store.imzarr");
         let other = two.join("s.imzML");
-        let error = plan(&args(&[file.to_str().unwrap(), other.to_str().unwrap(), "out"])).unwrap_err();
+        let error = plan_of(&args(&[file.to_str().unwrap(), other.to_str().unwrap(), "out"])).unwrap_err();
         assert!(
             error.message.contains("both be stored as s.imzarr"),
             "{}",
             error.message
         );
         let pattern = format!("{}/*/s.imzML", dir.path().display());
-        let error = plan(&args(&[&pattern, "out"])).unwrap_err();
+        let error = plan_of(&args(&[&pattern, "out"])).unwrap_err();
         assert!(error.message.contains("both"), "{}", error.message);
         let manifest = dir.path().join("list.txt");
         std::fs::write(&manifest, format!("# inputs\n{}\n\n", file.display())).unwrap();
-        let Plan::Batch(jobs) = plan(&args(&["out", "--manifest", manifest.to_str().unwrap()])).unwrap() else {
+        let Plan::Batch(jobs) = plan_of(&args(&["out", "--manifest", manifest.to_str().unwrap()])).unwrap() else {
             panic!("a manifest is a batch");
         };
         assert_eq!(

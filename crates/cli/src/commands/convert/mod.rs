@@ -2,6 +2,7 @@
 
 mod inputs;
 mod progress_display;
+mod remote_listing;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +20,9 @@ use progress_display::ProgressDisplay;
 
 pub async fn run(args: ConvertArgs) -> Result<(), CommandError> {
     let options = options(&args);
-    match inputs::plan(&args)? {
+    let inputs = args.paths.split_last().map_or(&[][..], |(_, inputs)| inputs);
+    let listed = remote_listing::list_prefixes(inputs).await?;
+    match inputs::plan(&args, &listed)? {
         Plan::Single(job) => match convert_one(&job, &options).await {
             Ok(report) => {
                 print_report(&job, &report);
