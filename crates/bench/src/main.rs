@@ -10,6 +10,7 @@
 
 mod datasets;
 mod measure;
+mod remote;
 
 use std::path::PathBuf;
 
@@ -56,8 +57,9 @@ enum Command {
 /// Conversion and query figures for a processed and a continuous dataset.
 async fn convert_both_modes(dir: &std::path::Path, size_mb: u64, memory_mib: u64) -> anyhow::Result<Vec<Value>> {
     let mut results = Vec::new();
+    let s3 = remote::S3Server::start()?;
     for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
-        results.extend(measure::convert_and_query(dir, mode, size_mb, memory_mib).await?);
+        results.extend(measure::convert_and_query(dir, mode, size_mb, memory_mib, s3.as_ref()).await?);
     }
     Ok(results)
 }

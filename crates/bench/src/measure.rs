@@ -11,6 +11,7 @@ use imzarr_store::StoreLocation;
 use serde_json::{Value, json};
 
 use crate::datasets::{ensure, spec_for};
+use crate::remote::{Query, S3Server, round_trips};
 
 fn row(name: &str, figure: String, baseline: String, ratio: String, extra: Value) -> Value {
     json!({"name": name, "figure": figure, "baseline": baseline, "ratio": ratio, "data": extra})
@@ -76,7 +77,13 @@ pub fn parse(dir: &Path, spectra: u64) -> anyhow::Result<Value> {
 }
 
 /// Converts a generated dataset, next to `cp` of its files, then queries the store.
-pub async fn convert_and_query(dir: &Path, mode: Mode, size_mb: u64, memory_mib: u64) -> anyhow::Result<Vec<Value>> {
+pub async fn convert_and_query(
+    dir: &Path,
+    mode: Mode,
+    size_mb: u64,
+    memory_mib: u64,
+    s3: Option<&S3Server>,
+) -> anyhow::Result<Vec<Value>> {
     let label = match mode {
         Mode::Processed => "processed",
         Mode::Continuous => "continuous",
@@ -232,6 +239,26 @@ pub async fn convert_and_query(dir: &Path, mode: Mode, size_mb: u64, memory_mib:
         String::new(),
         json!({"seconds": tic_seconds, "gets": used.gets, "bytes_read": used.bytes_read}),
     ));
+
+    if let Some(server) = s3 {
+        let prefix = format!("{label}_{size_mb}mb.imzarr");
+        let started = Instant::now();
+        server.upload(&store, &prefix).await?;
+        eprintln!(
+            "uploaded {} to the S3 test server in {:.1} s",
+            store.display(),
+            started.elapsed().as_secs_f64()
+        );
+        let (x, y) = (spec.width as i64 / 2, spec.height as i64 / 2);
+        for (name, query) in [
+            ("ion image 5 ppm, first after open", Query::IonImage { mz: centre }),
+            ("ion image 5 ppm, asked again", Query::IonImageAgain { mz: centre }),
+            ("spectrum, first after open", Query::Spectrum { x, y }),
+        ] {
+            let name = format!("{name}, {label} {size_mb} MB, S3");
+            rows.push(round_trips(server, &prefix, &name, query).await?);
+        }
+    }
 
     if let Some((python_seconds, python_sum)) = pyimzml_ion_image(&input, centre, 5.0)? {
         let ours: f64 = image.image.values.iter().filter(|v| !v.is_nan()).sum();

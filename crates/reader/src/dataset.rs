@@ -199,7 +199,9 @@ impl Dataset {
     /// spectrum was acquired.
     pub async fn spectrum(&self, x: i64, y: i64) -> Result<Option<Spectrum>> {
         let z = self.attributes.grid.origin[2];
-        let Some(number) = self.spectrum_number(x, y, z).await? else {
+        // The pixel index and the other small index arrays the read needs, side by side.
+        let (number, _) = tokio::try_join!(self.spectrum_number(x, y, z), self.spectrum_indexes())?;
+        let Some(number) = number else {
             return Ok(None);
         };
         let k = number as u64;
@@ -214,6 +216,20 @@ impl Dataset {
             mz,
             intensity,
         }))
+    }
+
+    /// Fetches (once) the index arrays a spectrum read needs besides the pixel index: the
+    /// source index, and the point offsets (processed) or the shared m/z axis (continuous).
+    async fn spectrum_indexes(&self) -> Result<()> {
+        match self.attributes.mode {
+            AcquisitionMode::Processed => {
+                tokio::try_join!(self.source_index(), self.point_offsets())?;
+            }
+            AcquisitionMode::Continuous => {
+                tokio::try_join!(self.source_index(), self.mz_axis_raw())?;
+            }
+        }
+        Ok(())
     }
 
     /// The shared m/z axis of a continuous store as stored (bytes and Zarr type), fetched once.

@@ -22,6 +22,10 @@ use zarrs::metadata::v3::MetadataV3;
 const CONCURRENT_GETS: usize = 8;
 /// Ranges of one shard closer than this are fetched with one GET.
 const COALESCE_GAP: u64 = 16 << 10;
+/// A shard of at most this many raw bytes is fetched whole with its index.
+const WHOLE_SHARD_ALWAYS: u64 = 256 << 10;
+/// A shard of at most this many raw bytes is fetched whole when a read needs half of it.
+const WHOLE_SHARD_MOSTLY: u64 = 16 << 20;
 /// Marks an absent inner chunk in a shard index.
 const ABSENT: u64 = u64::MAX;
 
@@ -134,28 +138,77 @@ impl ShardedArray {
         format!("{}/c/{}", self.path, indices.join("/"))
     }
 
-    /// The index of `shard`, fetched with one suffix GET the first time.
-    async fn shard_index(&self, store: &ZarrsObjectStore, shard: &[u64]) -> Result<Arc<ShardIndex>, String> {
+    /// The index of `shard`, fetched with one suffix GET the first time. With `whole`, the GET
+    /// asks for as many bytes as any encoding of the shard can take, so that a shard of that size
+    /// arrives whole in the same round trip: its bytes are returned beside the index (`None`
+    /// when the object is larger, which the format does not forbid; its chunks are then fetched
+    /// by range like any other).
+    async fn shard_index(
+        &self,
+        store: &ZarrsObjectStore,
+        shard: &[u64],
+        whole: bool,
+    ) -> Result<(Arc<ShardIndex>, Option<Bytes>), String> {
         if let Some(index) = self.indexes.lock().map_err(|e| e.to_string())?.get(shard) {
-            return Ok(index.clone());
+            return Ok((index.clone(), None));
         }
         let chunks: u64 = self.chunks_per_shard.iter().product();
         let length = chunks * 16 + 4;
+        let request = if whole {
+            length + self.largest_encoding()
+        } else {
+            length
+        };
         let key = self.shard_key(shard);
-        let index = match store
-            .read(&key, ReadRange::Suffix(length))
+        let (index, bytes) = match store
+            .read(&key, ReadRange::Suffix(request))
             .await
             .map_err(|e| format!("storage: {e}"))?
         {
-            None => None,
-            Some(bytes) => Some(parse_index(&bytes, length).map_err(|e| format!("shard {key}: {e}"))?),
+            None => (None, None),
+            Some(bytes) => {
+                if (bytes.len() as u64) < length {
+                    return Err(format!(
+                        "shard {key}: {} bytes, too short for its index of {length} bytes",
+                        bytes.len()
+                    ));
+                }
+                let tail = &bytes[bytes.len() - length as usize..];
+                let index = parse_index(tail, length).map_err(|e| format!("shard {key}: {e}"))?;
+                let whole_object = whole && (bytes.len() as u64) < request;
+                (Some(index), whole_object.then_some(bytes))
+            }
         };
         let index = Arc::new(index);
         self.indexes
             .lock()
             .map_err(|e| e.to_string())?
             .insert(shard.to_vec(), index.clone());
-        Ok(index)
+        Ok((index, bytes))
+    }
+
+    /// Raw bytes of one inner chunk.
+    fn inner_chunk_bytes(&self) -> u64 {
+        self.inner_shape
+            .iter()
+            .fold(self.element_size as u64, |bytes, &n| bytes.saturating_mul(n))
+    }
+
+    /// An upper bound on the encoded size of a shard's chunks: their raw bytes plus the blosc
+    /// header, blosc's worst case and the crc32c of each.
+    fn largest_encoding(&self) -> u64 {
+        let chunks: u64 = self.chunks_per_shard.iter().fold(1, |n, &c| n.saturating_mul(c));
+        let chunk = self.inner_chunk_bytes();
+        chunks.saturating_mul(chunk.saturating_add(chunk / 8 + 64))
+    }
+
+    /// Whether to fetch a shard whole with its index when `needed_chunks` of its chunks are
+    /// wanted: when it is small, or when the read needs most of it anyway. One round trip
+    /// instead of two (index, then chunks) costs at most the rest of a small shard.
+    fn read_whole(&self, needed_chunks: u64) -> bool {
+        let chunks: u64 = self.chunks_per_shard.iter().fold(1, |n, &c| n.saturating_mul(c));
+        let raw = chunks.saturating_mul(self.inner_chunk_bytes());
+        raw <= WHOLE_SHARD_ALWAYS || (raw <= WHOLE_SHARD_MOSTLY && needed_chunks * 2 >= chunks)
     }
 
     /// The inner chunks that `ranges` touches.
@@ -207,17 +260,27 @@ impl ShardedArray {
         }
         let needed = self.plan(ranges);
 
-        // Shard indexes (cached after the first read of a shard).
-        let mut shards: Vec<Vec<u64>> = needed.iter().map(|n| n.shard.clone()).collect();
-        shards.sort();
-        shards.dedup();
-        let indexes: HashMap<Vec<u64>, Arc<ShardIndex>> = stream::iter(shards.into_iter().map(|shard| async move {
-            let index = self.shard_index(store, &shard).await?;
-            Ok::<_, String>((shard, index))
-        }))
-        .buffer_unordered(CONCURRENT_GETS)
-        .try_collect()
-        .await?;
+        // Shard indexes (cached after the first read of a shard); small shards come whole.
+        let mut chunks_of_shard: BTreeMap<Vec<u64>, u64> = BTreeMap::new();
+        for n in &needed {
+            *chunks_of_shard.entry(n.shard.clone()).or_default() += 1;
+        }
+        let fetched_indexes: Vec<(Vec<u64>, Arc<ShardIndex>, Option<Bytes>)> =
+            stream::iter(chunks_of_shard.into_iter().map(|(shard, count)| async move {
+                let (index, whole) = self.shard_index(store, &shard, self.read_whole(count)).await?;
+                Ok::<_, String>((shard, index, whole))
+            }))
+            .buffer_unordered(CONCURRENT_GETS)
+            .try_collect()
+            .await?;
+        let mut indexes: HashMap<Vec<u64>, Arc<ShardIndex>> = HashMap::new();
+        let mut whole_shards: HashMap<Vec<u64>, Bytes> = HashMap::new();
+        for (shard, index, whole) in fetched_indexes {
+            if let Some(bytes) = whole {
+                whole_shards.insert(shard.clone(), bytes);
+            }
+            indexes.insert(shard, index);
+        }
 
         // Byte ranges of the present chunks, per shard, coalesced into GETs.
         let mut wanted: BTreeMap<Vec<u64>, Vec<ChunkBytes>> = BTreeMap::new();
@@ -237,9 +300,24 @@ impl ShardedArray {
             }
         }
         let mut gets: Vec<Get> = Vec::new();
+        let mut encoded: Vec<(usize, Bytes)> = Vec::new();
         for (shard, mut chunks) in wanted {
-            chunks.sort_by_key(|c| c.offset);
             let key = self.shard_key(&shard);
+            if let Some(bytes) = whole_shards.get(&shard) {
+                for chunk in chunks {
+                    let end = chunk.offset + chunk.size;
+                    if end > bytes.len() as u64 {
+                        return Err(format!(
+                            "shard {key}: inner chunk at {}..{end} lies past the end of the shard ({} bytes)",
+                            chunk.offset,
+                            bytes.len()
+                        ));
+                    }
+                    encoded.push((chunk.needed, bytes.slice(chunk.offset as usize..end as usize)));
+                }
+                continue;
+            }
+            chunks.sort_by_key(|c| c.offset);
             for chunk in chunks {
                 match gets.last_mut() {
                     Some(get) if get.key == key && chunk.offset <= get.range.end + COALESCE_GAP => {
@@ -275,18 +353,15 @@ impl ShardedArray {
         .await?;
 
         // Decode off the async threads.
-        let encoded: Vec<(usize, Bytes)> = fetched
-            .into_iter()
-            .flat_map(|(bytes, get)| {
-                let base = get.range.start;
-                get.chunks.into_iter().map(move |c| {
-                    (
-                        c.needed,
-                        bytes.slice((c.offset - base) as usize..(c.offset - base + c.size) as usize),
-                    )
-                })
+        encoded.extend(fetched.into_iter().flat_map(|(bytes, get)| {
+            let base = get.range.start;
+            get.chunks.into_iter().map(move |c| {
+                (
+                    c.needed,
+                    bytes.slice((c.offset - base) as usize..(c.offset - base + c.size) as usize),
+                )
             })
-            .collect();
+        }));
         let codecs = self.inner_codecs.clone();
         let inner: Vec<NonZeroU64> = self
             .inner_shape

@@ -1,10 +1,11 @@
 //! A flipped byte anywhere in a stored shard is an error naming the array, never a wrong value:
 //! inner chunks and shard indexes are both protected by crc32c.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use imzarr::{Dataset, ReadError};
 use imzarr_convert::{ConvertOptions, convert};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_store::StoreLocation;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,21 +25,70 @@ async fn every_flipped_byte_of_a_shard_is_detected() {
     .await
     .unwrap();
 
-    let original = Dataset::open(store.to_str().unwrap()).await.unwrap();
-    let mut expected = Vec::new();
-    for y in 1..=3 {
-        for x in 1..=3 {
-            expected.push(original.spectrum(x, y).await.unwrap().unwrap());
-        }
-    }
-
-    let shard = store.join("spectra/intensity/c/0");
-    let pristine = std::fs::read(&shard).unwrap();
+    let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
     let positions: Vec<usize> = (0..pristine.len())
         .step_by(pristine.len() / 53)
         .chain([pristine.len() - 1])
         .collect();
-    for &position in &positions {
+    let pixels: Vec<(i64, i64)> = (1..=3).flat_map(|y| (1..=3).map(move |x| (x, y))).collect();
+    check_flips(&store, &pixels, &positions).await;
+}
+
+/// The same with shards too large to be fetched whole: the shard index comes by a suffix GET and
+/// the chunk by a ranged GET. Flips in the chunk the reads need and in the index are detected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.imzML");
+    let spec = SyntheticSpec {
+        width: 40,
+        height: 30,
+        points_per_spectrum: 2000,
+        skip_every: 0,
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+    let store = dir.path().join("store");
+    let options = ConvertOptions {
+        spectrum_chunk_points: 4096,
+        shard_bytes: 1 << 20,
+        ..ConvertOptions::default()
+    };
+    convert(
+        &input,
+        StoreLocation::from_url(store.to_str().unwrap(), true).unwrap(),
+        &options,
+    )
+    .await
+    .unwrap();
+    let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
+    // The shard index: 16 bytes per inner chunk and a crc32c, at the end.
+    let chunks = (1usize << 20) / 4 / 4096;
+    let index_start = pristine.len() - (chunks * 16 + 4);
+    let word = |at: usize| u64::from_le_bytes(pristine[at..at + 8].try_into().unwrap()) as usize;
+    let (offset, size) = (word(index_start), word(index_start + 8));
+    assert!(size > 0 && offset + size <= index_start, "chunk 0 at {offset}+{size}");
+    let positions: Vec<usize> = (offset..offset + size)
+        .step_by((size / 29).max(1))
+        .chain((index_start..pristine.len()).step_by(97))
+        .chain([offset + size - 1, pristine.len() - 1])
+        .collect();
+    // Stored spectra 0 and 1 (tile-major order): the first two pixels of the first row.
+    check_flips(&store, &[(1, 1), (2, 1)], &positions).await;
+}
+
+/// Flips each byte of `positions` of the first `spectra/intensity` shard in turn and reads the
+/// spectra at `pixels`: each read gives the original spectrum or an error naming the array, and
+/// at least one read fails.
+async fn check_flips(store: &Path, pixels: &[(i64, i64)], positions: &[usize]) {
+    let original = Dataset::open(store.to_str().unwrap()).await.unwrap();
+    let mut expected = Vec::new();
+    for &(x, y) in pixels {
+        expected.push(original.spectrum(x, y).await.unwrap().unwrap());
+    }
+    let shard = store.join("spectra/intensity/c/0");
+    let pristine = std::fs::read(&shard).unwrap();
+    for &position in positions {
         let mut corrupted = pristine.clone();
         corrupted[position] ^= 0x5A;
         std::fs::write(&shard, &corrupted).unwrap();

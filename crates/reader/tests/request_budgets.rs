@@ -1,12 +1,15 @@
 //! Requests per query, counted by the store adapter: what a remote user pays in round trips.
 //!
-//! Budgets asserted (GETs): open 1. Spectrum: the first pays for the small index arrays
-//! (pixel index, source index, point offsets: shard index + data each) and the shard indexes
-//! of its value arrays; after that, one GET per value array (processed: m/z and intensity,
-//! continuous: the intensity row; 2 more per array in a shard not seen yet). Ion image:
+//! Two stores of each mode: one of small shards (fetched whole with their index, one GET each)
+//! and one of shards too large for that (a suffix GET of the index, then ranged GETs of chunks).
+//!
+//! Budgets asserted (GETs): open 1. Spectrum: the first pays for the small index arrays (pixel
+//! index, source index, point offsets or m/z axis: one GET each, side by side) and the shard
+//! indexes of its value arrays; after that, one GET per value array (processed: m/z and
+//! intensity, continuous: the intensity row; 2 per array in a shard not seen yet). Ion image:
 //! continuous, shard index + chunk of the one m/z-major array; processed, the m/z chunk index
-//! once, then shard index + chunk of each of the three m/z-major columns (m/z, intensity,
-//! spectrum) per shard touched.
+//! and the pixel index once, then shard index + chunk of each of the three m/z-major columns
+//! (m/z, intensity, spectrum) per shard touched.
 
 use imzarr::{Dataset, MzWindow};
 use imzarr_convert::{ConvertOptions, convert};
@@ -14,22 +17,24 @@ use imzarr_imzml::Mode;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_store::StoreLocation;
 
-async fn store_of(mode: Mode, dir: &std::path::Path) -> String {
+async fn store_of(mode: Mode, large_shards: bool, dir: &std::path::Path) -> String {
+    let base = match mode {
+        Mode::Processed => SyntheticSpec::small_processed(),
+        Mode::Continuous => SyntheticSpec::small_continuous(),
+    };
     let spec = SyntheticSpec {
         width: 40,
         height: 30,
         mode,
         skip_every: 0,
-        ..match mode {
-            Mode::Processed => SyntheticSpec::small_processed(),
-            Mode::Continuous => SyntheticSpec::small_continuous(),
-        }
+        points_per_spectrum: if large_shards { 2000 } else { base.points_per_spectrum },
+        ..base
     };
     let input = dir.join("input.imzML");
     write_synthetic(&input, &spec).unwrap();
     let target = dir.join("store");
     let options = ConvertOptions {
-        shard_bytes: 64 << 10,
+        shard_bytes: if large_shards { 2 << 20 } else { 64 << 10 },
         mz_chunk_points: 512,
         ..ConvertOptions::default()
     };
@@ -45,9 +50,14 @@ async fn store_of(mode: Mode, dir: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_budgets_hold() {
-    for mode in [Mode::Processed, Mode::Continuous] {
+    for (mode, large_shards) in [
+        (Mode::Processed, false),
+        (Mode::Processed, true),
+        (Mode::Continuous, false),
+        (Mode::Continuous, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let url = store_of(mode, dir.path()).await;
+        let url = store_of(mode, large_shards, dir.path()).await;
         let dataset = Dataset::open(&url).await.unwrap();
         let open = dataset.stats();
         let s0 = dataset.stats();
@@ -71,17 +81,17 @@ async fn request_budgets_hold() {
             .unwrap();
         let ion2 = dataset.stats().since(&s4);
         println!(
-            "{mode:?}: open {} spectrum first {} second {} far {} ion {} ({} points) ion2 {}",
+            "{mode:?} large shards {large_shards}: open {} spectrum first {} second {} far {} ion {} ({} points) ion2 {}",
             open.gets, first.gets, second.gets, far.gets, ion.gets, image.points, ion2.gets
         );
         assert!(image.points > 0, "{mode:?}: the window must hold points");
-        let value_arrays = match mode {
-            Mode::Processed => 2,
-            Mode::Continuous => 1,
+        let (value_arrays, index_arrays) = match mode {
+            Mode::Processed => (2, 3),
+            Mode::Continuous => (1, 3),
         };
         assert_eq!(open.gets, 1, "{mode:?}: open");
         assert!(
-            first.gets <= 6 + 2 * value_arrays,
+            first.gets <= index_arrays + 2 * value_arrays,
             "{mode:?}: first spectrum {}",
             first.gets
         );
@@ -94,6 +104,13 @@ async fn request_budgets_hold() {
         match mode {
             Mode::Processed => {
                 assert!(ion.gets <= 2 + 2 * 3, "{mode:?}: first ion image {}", ion.gets);
+                if !large_shards {
+                    assert!(
+                        ion.gets <= 2 + 3,
+                        "{mode:?}: first ion image, small shards {}",
+                        ion.gets
+                    );
+                }
                 assert!(ion2.gets <= 2 * 3, "{mode:?}: next ion image {}", ion2.gets);
             }
             Mode::Continuous => {
