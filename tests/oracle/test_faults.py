@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from conftest import FIXTURE_NAMES, FIXTURES, ROOT, imzarr_binary
+from conftest import FIXTURE_NAMES, FIXTURES, ROOT, imzarr_binary, run_imzarr
 from test_cli_round_trip import assert_same_as_source
 from test_oracle import PYIMZML_MISREADS
 
@@ -138,3 +138,61 @@ def test_inputs_read_from_s3_through_faults_give_the_same_stores(stores, faulty,
     counts = json.loads(stats.read_text())
     print(f"\nfault proxy (inputs from S3): {counts}", file=sys.stderr)
     assert counts["failed_503"] >= 3 and counts["dropped_mid_body"] + counts["dropped_before_answer"] >= 1, counts
+
+
+def write_processed_imzml(path: Path, width=48, height=40, peaks=400):
+    """A processed centroid dataset written by pyimzML's own writer (not ours)."""
+    import numpy as np
+    from pyimzml.ImzMLWriter import ImzMLWriter
+
+    rng = np.random.default_rng(11)
+    with ImzMLWriter(str(path), mode="processed", mz_dtype=np.float64, intensity_dtype=np.float32) as writer:
+        for y in range(1, height + 1):
+            for x in range(1, width + 1):
+                mzs = np.sort(rng.uniform(100.0, 1000.0, peaks))
+                writer.addSpectrum(mzs, rng.gamma(2.0, 100.0, peaks).astype(np.float32), (x, y, 1))
+    return path
+
+
+def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(faulty, tmp_path):
+    """`imzarr convert --resume` to S3 through the faulty proxy, killed (SIGKILL) at several
+    points and resumed each time: the final store equals, object for object, one converted
+    locally in a single run; no interrupted store opens as complete."""
+    endpoint, stats = faulty
+    source = write_processed_imzml(tmp_path / "killed.imzML")
+    options = ["--resume", "--shard-mib", "1", "--memory", "32"]
+    clean = tmp_path / "clean.imzarr"
+    result = run_imzarr("convert", *options, str(source), str(clean))
+    assert result.returncode == 0, result.stderr
+
+    run = uuid.uuid4().hex
+    started = time.monotonic()
+    timing = imzarr_via(endpoint, "convert", *options, str(source), f"s3://{BUCKET}/killed-{run}/timing.imzarr")
+    assert timing.returncode == 0, timing.stderr
+    full_run = time.monotonic() - started
+
+    prefix = f"killed-{run}/resumed.imzarr"
+    url = f"s3://{BUCKET}/{prefix}"
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
+    interrupted = 0
+    for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
+        child = subprocess.Popen([str(imzarr_binary()), "convert", *options, str(source), url], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(full_run * fraction)
+        finished = child.poll() is not None
+        child.kill()
+        child.wait()
+        if not finished:
+            interrupted += 1
+            info = imzarr_via(endpoint, "info", url)
+            assert info.returncode != 0, "an interrupted store opens as complete"
+    result = imzarr_via(endpoint, "convert", *options, str(source), url)
+    assert result.returncode == 0, result.stderr
+    assert interrupted >= 2, f"only {interrupted} runs were killed before they finished"
+
+    remote, local = objects_in_s3(prefix), objects_on_disk(clean)
+    assert sorted(remote) == sorted(local)
+    for key in local:
+        assert remote[key] == local[key], key
+    counts = json.loads(stats.read_text())
+    print(f"\nkilled {interrupted} times (full run {full_run:.1f} s); fault proxy: {counts}", file=sys.stderr)

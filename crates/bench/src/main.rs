@@ -35,31 +35,25 @@ enum Command {
         spectra: u64,
     },
     /// Conversion of generated data, next to `cp` of the same files, then queries on the store.
-    Convert {
-        /// Approximate input size in MB.
-        #[arg(long, default_value_t = 100)]
-        size_mb: u64,
-        /// Memory budget of the converter in MiB.
-        #[arg(long, default_value_t = 1024)]
-        memory_mib: u64,
-    },
+    Convert(measure::ConvertArgs),
     /// Everything.
-    All {
-        /// Approximate input size in MB of the conversion datasets.
-        #[arg(long, default_value_t = 100)]
-        size_mb: u64,
-        /// Memory budget of the converter in MiB.
-        #[arg(long, default_value_t = 1024)]
-        memory_mib: u64,
+    All(measure::ConvertArgs),
+    /// One conversion, its figures printed as JSON (run by `convert` in a child process).
+    #[command(hide = true)]
+    ConvertOne {
+        input: PathBuf,
+        output: PathBuf,
+        #[command(flatten)]
+        args: measure::ConvertArgs,
     },
 }
 
 /// Conversion and query figures for a processed and a continuous dataset.
-async fn convert_both_modes(dir: &std::path::Path, size_mb: u64, memory_mib: u64) -> anyhow::Result<Vec<Value>> {
+async fn convert_both_modes(dir: &std::path::Path, args: &measure::ConvertArgs) -> anyhow::Result<Vec<Value>> {
     let mut results = Vec::new();
     let s3 = remote::S3Server::start()?;
     for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
-        results.extend(measure::convert_and_query(dir, mode, size_mb, memory_mib, s3.as_ref()).await?);
+        results.extend(measure::convert_and_query(dir, mode, args, s3.as_ref()).await?);
     }
     Ok(results)
 }
@@ -71,12 +65,17 @@ fn main() -> anyhow::Result<()> {
     let mut results: Vec<Value> = Vec::new();
     match cli.command {
         Command::Parse { spectra } => results.push(measure::parse(&cli.data_dir, spectra)?),
-        Command::Convert { size_mb, memory_mib } => {
-            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, size_mb, memory_mib))?);
+        Command::ConvertOne { input, output, args } => {
+            let conversion = runtime.block_on(measure::convert_here(&input, &output, &args))?;
+            println!("{}", serde_json::to_string(&conversion)?);
+            return Ok(());
         }
-        Command::All { size_mb, memory_mib } => {
+        Command::Convert(args) => {
+            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, &args))?);
+        }
+        Command::All(args) => {
             results.push(measure::parse(&cli.data_dir, 100_000)?);
-            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, size_mb, memory_mib))?);
+            results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, &args))?);
         }
     }
     println!("| benchmark | figure | baseline | ratio |");

@@ -46,7 +46,7 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         Self {
             codec: Codec::default(),
-            mz_chunk_points: 8192,
+            mz_chunk_points: 2048,
             spectrum_chunk_points: 8192,
             shard_bytes: 32 << 20,
             tile: TileOrder::default(),
