@@ -175,13 +175,14 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
     url = f"s3://{BUCKET}/{prefix}"
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     interrupted = 0
+    outputs = []
     for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
         child = subprocess.Popen([str(imzarr_binary()), "convert", *options, str(source), url], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(full_run * fraction)
         finished = child.poll() is not None
         child.kill()
-        child.wait()
+        outputs.append(child.communicate()[0])
         if not finished:
             interrupted += 1
             info = imzarr_via(endpoint, "info", url)
@@ -189,6 +190,8 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
     result = imzarr_via(endpoint, "convert", *options, str(source), url)
     assert result.returncode == 0, result.stderr
     assert interrupted >= 2, f"only {interrupted} runs were killed before they finished"
+    outputs.append(result.stdout)
+    assert any("kept from the interrupted run" in out for out in outputs), outputs
 
     remote, local = objects_in_s3(prefix), objects_on_disk(clean)
     assert sorted(remote) == sorted(local)
