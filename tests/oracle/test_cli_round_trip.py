@@ -172,3 +172,20 @@ def test_an_archive_on_s3_converts_by_prefix(stores, tmp_path):
         local = {p.relative_to(stores[name]): p.read_bytes() for p in stores[name].rglob("*") if p.is_file() and p != stores[name] / "zarr.json"}
         # Root metadata names the source file, which differs; every array and its data must not.
         assert ours == local, name
+
+    # A glob over the same objects (`*` stays within one level, `**` crosses levels), and a
+    # manifest naming a remote prefix and a remote file: the same stores, by the same names.
+    globbed = tmp_path / "globbed"
+    result = run_imzarr("convert", f"s3://{S3_BUCKET}/{prefix}/a/**/*.imzML", str(globbed))
+    assert "summary: 2 converted, 0 skipped" in result.stdout, result.stdout
+    assert (globbed / "one.imzarr" / "zarr.json").is_file() and (globbed / "b" / "three.imzarr" / "zarr.json").is_file()
+    one_level = tmp_path / "one-level"
+    result = run_imzarr("convert", f"s3://{S3_BUCKET}/{prefix}/*/*.imzML", str(one_level))
+    assert "summary: 1 converted, 0 skipped" in result.stdout, result.stdout
+    assert (one_level / "a" / "one.imzarr" / "zarr.json").is_file()
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text(f"# remote inputs\ns3://{S3_BUCKET}/{prefix}/a/b/\n\ns3://{S3_BUCKET}/{prefix}/two.imzML\n")
+    listed = tmp_path / "listed"
+    result = run_imzarr("convert", "--manifest", str(manifest), str(listed))
+    assert "summary: 2 converted, 0 skipped" in result.stdout, result.stdout
+    assert (listed / "three.imzarr" / "zarr.json").is_file() and (listed / "two.imzarr" / "zarr.json").is_file()

@@ -49,14 +49,7 @@ pub fn plan(args: &ConvertArgs, listed: &HashMap<String, Vec<(String, String)>>)
     let mut named: Vec<(String, PathBuf)> = Vec::new();
     let mut inputs_and_manifest: Vec<String> = inputs.to_vec();
     if let Some(manifest) = &args.manifest {
-        let text = std::fs::read_to_string(manifest)
-            .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", manifest.display())))?;
-        inputs_and_manifest.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string),
-        );
+        inputs_and_manifest.extend(manifest_lines(manifest)?);
     }
     for input in &inputs_and_manifest {
         match listed.get(input) {
@@ -90,6 +83,18 @@ pub fn plan(args: &ConvertArgs, listed: &HashMap<String, Vec<(String, String)>>)
         })
         .collect();
     Ok(Plan::Batch(jobs))
+}
+
+/// The inputs a manifest lists: one per line; blank lines and `#` comments skipped.
+pub fn manifest_lines(manifest: &Path) -> Result<Vec<String>, CommandError> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", manifest.display())))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
 /// `i/n` with `i < n`.

@@ -20,8 +20,14 @@ use progress_display::ProgressDisplay;
 
 pub async fn run(args: ConvertArgs) -> Result<(), CommandError> {
     let options = options(&args);
-    let inputs = args.paths.split_last().map_or(&[][..], |(_, inputs)| inputs);
-    let listed = remote_listing::list_prefixes(inputs).await?;
+    let mut inputs = args
+        .paths
+        .split_last()
+        .map_or(Vec::new(), |(_, inputs)| inputs.to_vec());
+    if let Some(manifest) = &args.manifest {
+        inputs.extend(inputs::manifest_lines(manifest)?);
+    }
+    let listed = remote_listing::list_prefixes(&inputs).await?;
     match inputs::plan(&args, &listed)? {
         Plan::Single(job) => match convert_one(&job, &options).await {
             Ok(report) => {
