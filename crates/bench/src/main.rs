@@ -15,6 +15,10 @@ mod remote;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+/// The allocator of the `imzarr` CLI, so that conversions here perform as they do there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::{Value, json};
 
 #[derive(Debug, Parser)]
