@@ -7,12 +7,12 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Codec {
-    /// blosc with lz4 and bit shuffle: fast.
+    /// blosc with lz4 and byte shuffle: fast.
     BloscLz4 {
         /// Level 0-9.
         level: u8,
     },
-    /// blosc with zstd and bit shuffle: smaller.
+    /// blosc with zstd and byte shuffle: smaller.
     BloscZstd {
         /// Level 0-9.
         level: u8,
@@ -33,7 +33,7 @@ impl Codec {
         };
         json!({
             "name": "blosc",
-            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": "bitshuffle", "typesize": typesize, "blocksize": 0}
+            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": "shuffle", "typesize": typesize, "blocksize": 0}
         })
     }
 }
