@@ -112,7 +112,7 @@ impl ArrayBuilder {
             term: "IMS:1000102 external offset",
         })?;
         if spelling != IntegerSpelling::Plain {
-            quirks.push(Quirk::new(
+            Quirk::new(
                 match spelling {
                     IntegerSpelling::Wrapped32 => "wrapped-offset",
                     _ => "decimal-offset",
@@ -121,7 +121,8 @@ impl ArrayBuilder {
                     "{}: external offset written as {spelling:?}, read as {offset}",
                     context()
                 ),
-            ));
+            )
+            .record(quirks);
         }
         let length = self
             .length
@@ -146,13 +147,14 @@ impl ArrayBuilder {
         let encoded_length = match (self.encoded_length, compression) {
             (Some(encoded), Compression::None) if encoded != decoded_bytes => {
                 if encoded == 0 {
-                    quirks.push(Quirk::new(
+                    Quirk::new(
                         "zero-encoded-length",
                         format!(
                             "{}: encoded length 0 for {length} values; using {decoded_bytes}",
                             context()
                         ),
-                    ));
+                    )
+                    .record(quirks);
                     decoded_bytes
                 } else {
                     return Err(ImzmlError::format(
@@ -206,10 +208,11 @@ impl ArrayBuilder {
         let first = match self.compressions.first() {
             Some(&first) => first,
             None => {
-                quirks.push(Quirk::new(
+                Quirk::new(
                     "no-compression-term",
                     format!("{}: no compression term; assuming no compression", context()),
-                ));
+                )
+                .record(quirks);
                 return Ok(Compression::None);
             }
         };
@@ -255,14 +258,15 @@ impl ArrayBuilder {
                 let names: Vec<&str> = several.iter().map(|d| d.cv_name()).collect();
                 match fitting.as_slice() {
                     [chosen] => {
-                        quirks.push(Quirk::new(
+                        Quirk::new(
                             "several-precision-terms",
                             format!(
                                 "{}: precision terms {names:?} declared together; the encoded length fits {} only",
                                 context(),
                                 chosen.cv_name()
                             ),
-                        ));
+                        )
+                        .record(quirks);
                         Ok(*chosen)
                     }
                     _ => Err(ImzmlError::format(

@@ -38,14 +38,16 @@ pub(crate) fn finish(
     remove_duplicate_pixels(path, &mut spectra, options.allow_duplicate_pixels, &mut quirks)?;
     let mode = actual_mode(&spectra);
     match terms.declared_mode {
-        Some(declared) if declared != mode => quirks.push(Quirk::new(
+        Some(declared) if declared != mode => Quirk::new(
             "mode-contradicts-offsets",
             format!("declared {declared:?}, but the m/z arrays say {mode:?}; read as {mode:?}"),
-        )),
-        None => quirks.push(Quirk::new(
+        )
+        .record(&mut quirks),
+        None => Quirk::new(
             "mode-missing",
             format!("no continuous/processed term; the m/z arrays say {mode:?}"),
-        )),
+        )
+        .record(&mut quirks),
         _ => {}
     }
     let pixel_size = terms.pixel_size(&mut quirks);
@@ -60,10 +62,11 @@ pub(crate) fn finish(
         polarity: terms.polarity(),
     };
     if header.uuid.is_none() {
-        quirks.push(Quirk::new(
+        Quirk::new(
             "uuid-missing",
             "the header declares no UUID (IMS:1000080); the .ibd cannot be matched to it",
-        ));
+        )
+        .record(&mut quirks);
     }
     let grid = Grid::from_spectra(&spectra);
     grid.compare_with_declaration(&header.declared_grid, &mut quirks);
@@ -145,13 +148,14 @@ fn remove_duplicate_pixels(
         }
     }
     if !dropped.is_empty() {
-        quirks.push(Quirk::new(
+        Quirk::new(
             "duplicate-pixels-dropped",
             format!(
                 "{} spectra at already-used pixels were dropped (the first one at each pixel is kept)",
                 dropped.len()
             ),
-        ));
+        )
+        .record(quirks);
         dropped.sort_unstable();
         for i in dropped.into_iter().rev() {
             spectra.remove(i);
@@ -190,10 +194,11 @@ fn unwrap_32bit_offsets(spectra: &mut [SpectrumEntry], ibd_len: u64, quirks: &mu
         }
     }
     if repaired > 0 {
-        quirks.push(Quirk::new(
+        Quirk::new(
             "offsets-wrapped-at-32-bits",
             format!("{repaired} array offsets had overflowed 32 bits and were lifted by multiples of 2^32"),
-        ));
+        )
+        .record(quirks);
     }
 }
 

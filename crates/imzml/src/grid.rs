@@ -55,22 +55,24 @@ impl Grid {
         if let (Some(x), Some(y)) = declared_size
             && (x, y) != (self.width, self.height)
         {
-            quirks.push(Quirk::new(
+            Quirk::new(
                 "grid-from-coordinates",
                 format!(
                     "the header declares a {x}x{y} grid; the coordinates span {}x{} from ({}, {}); the coordinates win",
                     self.width, self.height, self.origin[0], self.origin[1]
                 ),
-            ));
+            )
+            .record(quirks);
         }
         if self.origin[0] != 1 || self.origin[1] != 1 {
-            quirks.push(Quirk::new(
+            Quirk::new(
                 "offset-coordinates",
                 format!(
                     "coordinates start at ({}, {}) rather than (1, 1)",
                     self.origin[0], self.origin[1]
                 ),
-            ));
+            )
+            .record(quirks);
         }
     }
 }

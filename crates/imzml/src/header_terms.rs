@@ -76,10 +76,11 @@ impl HeaderTerms {
         let number = || value.trim().parse::<f64>().ok().filter(|v| v.is_finite());
         let mut conflict = |name: &str, present: bool| {
             if !first_block && present {
-                quirks.push(Quirk::new(
+                Quirk::new(
                     "several-scan-settings",
                     format!("a later scanSettings block also declares {name} = {value}; the first block wins"),
-                ));
+                )
+                .record(quirks);
             }
         };
         match accession {
@@ -164,10 +165,11 @@ fn to_micrometres(value: f64, unit: Option<&str>, quirks: &mut Vec<Quirk>) -> (f
         Some(cv::UNIT_MILLIMETRE) => (value * 1000.0, "millimeter"),
         None | Some(cv::UNIT_MICROMETRE) | Some("") => (value, "micrometer"),
         Some(other) => {
-            quirks.push(Quirk::new(
+            Quirk::new(
                 "unknown-pixel-size-unit",
                 format!("pixel size unit {other} is not a length unit imzML uses; read as micrometres"),
-            ));
+            )
+            .record(quirks);
             (value, "micrometer")
         }
     }

@@ -176,11 +176,36 @@ pub struct Quirk {
     pub detail: String,
 }
 
+/// Quirks of one kind kept with their details; further ones are counted in one more entry.
+const DETAILED_PER_KIND: usize = 5;
+/// How the counting entry's detail ends.
+const MORE_SUFFIX: &str = " more of this kind (details of the first few above)";
+
 impl Quirk {
     pub(crate) fn new(kind: &str, detail: impl Into<String>) -> Self {
         Self {
             kind: kind.to_string(),
             detail: detail.into(),
+        }
+    }
+
+    /// Adds `self` to `quirks`: in full for the first few of its kind, then only counted in
+    /// one last entry of the kind, so that a file repaired at every one of its million
+    /// spectra gives a handful of lines and a small metadata block, not a million.
+    pub(crate) fn record(self, quirks: &mut Vec<Quirk>) {
+        let mut seen = 0;
+        for quirk in quirks.iter_mut().filter(|q| q.kind == self.kind) {
+            if let Some(count) = quirk.detail.strip_suffix(MORE_SUFFIX) {
+                let count: u64 = count.parse().unwrap_or(0);
+                quirk.detail = format!("{}{MORE_SUFFIX}", count + 1);
+                return;
+            }
+            seen += 1;
+        }
+        if seen < DETAILED_PER_KIND {
+            quirks.push(self);
+        } else {
+            quirks.push(Quirk::new(&self.kind, format!("1{MORE_SUFFIX}")));
         }
     }
 }
@@ -200,4 +225,32 @@ pub struct Imzml {
     pub spectra: Vec<SpectrumEntry>,
     /// Repaired deviations.
     pub quirks: Vec<Quirk>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quirks_of_one_kind_are_detailed_a_few_times_then_counted() {
+        let mut quirks = vec![Quirk::new("grid-from-coordinates", "once")];
+        for i in 0..1000 {
+            Quirk::new("several-precision-terms", format!("spectrum {i}")).record(&mut quirks);
+        }
+        Quirk::new("decimal-offset", "spectrum 7").record(&mut quirks);
+        let details: Vec<&str> = quirks.iter().map(|q| q.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "once",
+                "spectrum 0",
+                "spectrum 1",
+                "spectrum 2",
+                "spectrum 3",
+                "spectrum 4",
+                "995 more of this kind (details of the first few above)",
+                "spectrum 7"
+            ]
+        );
+    }
 }

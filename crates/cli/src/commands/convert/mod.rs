@@ -86,11 +86,14 @@ fn print_report(job: &Job, report: &ConversionReport) {
     for quirk in &report.quirks {
         eprintln!("{}: repaired: {}: {}", job.input.display(), quirk.kind, quirk.detail);
     }
-    let resumed = if report.resumed_shards > 0 {
+    let mut resumed = if report.resumed_shards > 0 {
         format!("; {} shards kept from the interrupted run", report.resumed_shards)
     } else {
         String::new()
     };
+    if !report.quirks.is_empty() {
+        resumed.push_str(&format!("; {} quirks repaired (listed above)", report.quirks.len()));
+    }
     outln!(
         "converted {} spectra, {} points: {:.1} MB in, {:.1} MB out (ratio {:.2}), {:.2} s, {:.1} MB/s; checksums verified: {}{resumed}",
         report.spectra,
@@ -112,7 +115,7 @@ fn print_report(job: &Job, report: &ConversionReport) {
 async fn run_batch(jobs: &[Job], options: &ConvertOptions) -> Result<(), CommandError> {
     let started = Instant::now();
     let (mut converted, mut skipped, mut failed) = (0usize, 0usize, Vec::new());
-    let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
+    let (mut bytes_in, mut bytes_out, mut quirks) = (0u64, 0u64, 0usize);
     for (i, job) in jobs.iter().enumerate() {
         outln!("[{}/{}] {} -> {}", i + 1, jobs.len(), job.input.display(), job.output);
         match convert_one(job, options).await {
@@ -121,6 +124,7 @@ async fn run_batch(jobs: &[Job], options: &ConvertOptions) -> Result<(), Command
                 converted += 1;
                 bytes_in += report.input_bytes.iter().sum::<u64>();
                 bytes_out += report.output_bytes;
+                quirks += report.quirks.len();
             }
             Err(ConvertError::Exists { .. }) => {
                 outln!("skipped: the store is already complete");
@@ -133,7 +137,7 @@ async fn run_batch(jobs: &[Job], options: &ConvertOptions) -> Result<(), Command
         }
     }
     outln!(
-        "summary: {converted} converted, {skipped} skipped (already complete), {} failed; {:.1} MB in, {:.1} MB out, {:.1} s",
+        "summary: {converted} converted, {skipped} skipped (already complete), {} failed; {:.1} MB in, {:.1} MB out, {:.1} s; {quirks} quirks repaired",
         failed.len(),
         bytes_in as f64 / 1e6,
         bytes_out as f64 / 1e6,
