@@ -67,10 +67,16 @@ impl ConvertOptions {
         self.progress.clone().unwrap_or_default()
     }
 
+    /// The part of the budget the plan hands out: an eighth is kept for what it does not
+    /// count (the allocator's slack, the runtime, batches of spectra between threads).
+    fn planned_bytes(&self) -> u64 {
+        self.memory_bytes - self.memory_bytes / 8
+    }
+
     /// Budget and place of the m/z sort and the continuous transpose.
     pub(crate) fn sort_budget(&self) -> SortBudget {
         SortBudget {
-            memory_bytes: self.memory_bytes / 2,
+            memory_bytes: self.planned_bytes() / 2,
             temp_dir: self.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
             in_memory_bucket_points: crate::mz_sort::IN_MEMORY_BUCKET_POINTS,
         }
@@ -80,7 +86,7 @@ impl ConvertOptions {
     /// holds after the input cache and the shards being filled (up to three arrays at once),
     /// each needing its raw and its encoded bytes; at least one, at most eight.
     pub(crate) fn shards_in_flight(&self) -> usize {
-        let available = (self.memory_bytes / 2)
+        let available = (self.planned_bytes() / 2)
             .saturating_sub(self.input_cache_bytes())
             .saturating_sub(3 * self.shard_bytes);
         (available / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
