@@ -51,6 +51,7 @@ impl From<imzarr_convert::ConvertError> for CommandError {
         use imzarr_convert::ConvertError as E;
         let kind = match &error {
             E::Exists { .. } => Failure::Exists,
+            E::MemoryTooSmall { .. } => Failure::Usage,
             E::Store { .. } | E::Location(_) | E::TempFile { .. } | E::Input { .. } => Failure::Io,
             E::Imzml(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
             _ => Failure::Input,

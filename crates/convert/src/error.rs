@@ -53,6 +53,18 @@ pub enum ConvertError {
         /// Why not.
         reason: String,
     },
+    /// The memory budget cannot hold the shards being filled and encoded.
+    #[error(
+        "a memory budget of {memory_mib} MiB is too small for shards of {shard_mib} MiB: give at least {minimum_mib} MiB (--memory), or smaller shards (--shard-mib)"
+    )]
+    MemoryTooSmall {
+        /// The budget given.
+        memory_mib: u64,
+        /// The shard size given.
+        shard_mib: f64,
+        /// The smallest budget that holds them.
+        minimum_mib: u64,
+    },
     /// The output already holds a complete store and overwriting was not asked for.
     #[error("{store}: a complete imzarr store is already there; pass --overwrite to replace it")]
     Exists {

@@ -87,6 +87,7 @@ pub async fn convert(
     options: &ConvertOptions,
 ) -> Result<ConversionReport> {
     let started = Instant::now();
+    options.check_memory()?;
     // One counter for the whole run, shared with whoever passed one in.
     let options = &ConvertOptions {
         progress: Some(options.progress()),

@@ -73,6 +73,27 @@ impl ConvertOptions {
         self.memory_bytes - self.memory_bytes / 8
     }
 
+    /// Shards filled at once (up to three arrays) and at least one encoded (raw and encoded
+    /// bytes) must fit the half of the plan that is not the sort's.
+    fn minimum_memory_bytes(&self) -> u64 {
+        let shards = 5 * self.shard_bytes;
+        // planned_bytes() / 2 >= shards, with planned = 7/8 of the budget.
+        (2 * shards * 8).div_ceil(7)
+    }
+
+    /// Refuses a budget too small for the shard size, rather than exceed it.
+    pub(crate) fn check_memory(&self) -> crate::Result<()> {
+        let minimum = self.minimum_memory_bytes();
+        if self.memory_bytes < minimum {
+            return Err(crate::ConvertError::MemoryTooSmall {
+                memory_mib: self.memory_bytes >> 20,
+                shard_mib: self.shard_bytes as f64 / f64::from(1u32 << 20),
+                minimum_mib: minimum.div_ceil(1 << 20),
+            });
+        }
+        Ok(())
+    }
+
     /// Budget and place of the m/z sort and the continuous transpose.
     pub(crate) fn sort_budget(&self) -> SortBudget {
         SortBudget {
@@ -102,5 +123,29 @@ impl ConvertOptions {
     /// Inner chunks per shard for inner chunks of `inner_bytes`.
     pub(crate) fn chunks_per_shard(&self, inner_bytes: u64) -> u64 {
         (self.shard_bytes / inner_bytes.max(1)).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_too_small_for_the_shards_are_refused_with_the_minimum() {
+        let options = ConvertOptions {
+            memory_bytes: 256 << 20,
+            ..ConvertOptions::default()
+        };
+        let message = options.check_memory().unwrap_err().to_string();
+        assert!(
+            message.contains("256 MiB is too small for shards of 32 MiB: give at least 366 MiB"),
+            "{message}"
+        );
+        let smaller_shards = ConvertOptions {
+            shard_bytes: 16 << 20,
+            ..options
+        };
+        assert!(smaller_shards.check_memory().is_ok());
+        assert!(ConvertOptions::default().check_memory().is_ok());
     }
 }

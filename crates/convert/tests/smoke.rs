@@ -119,3 +119,49 @@ async fn a_checksum_mismatch_fails_and_leaves_no_complete_store() {
     convert(&input, location, &unverified).await.unwrap();
     assert!(store.join("zarr.json").exists());
 }
+
+/// `--overwrite` of a continuous store (2-D intensity chunk keys `c/i/j`, directories on disk)
+/// by a processed one (1-D keys `c/i`, files where those directories were) succeeds, and
+/// leaves no object of the old store behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overwriting_a_store_of_the_other_mode_leaves_nothing_of_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let options = ConvertOptions {
+        overwrite: true,
+        ..ConvertOptions::default()
+    };
+    let mut fresh = Vec::new();
+    for name in ["pyimzml_example_continuous", "pyimzml_example_processed"] {
+        let input = dir.join(format!("{name}.imzML"));
+        let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+        convert(&input, location, &options).await.unwrap();
+        let alone = work.path().join(name);
+        let location = StoreLocation::from_url(alone.to_str().unwrap(), true).unwrap();
+        convert(&input, location, &options).await.unwrap();
+        fresh.push(alone);
+    }
+    let entries = |root: &Path| -> Vec<String> {
+        let mut found: Vec<String> = walk(root)
+            .into_iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(entries(&store), entries(&fresh[1]));
+}
+
+/// Every file and directory below `root`.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}

@@ -101,10 +101,14 @@ impl StoreLocation {
             std::fs::create_dir_all(path).map_err(io)?;
         }
         let absolute = std::path::absolute(path).map_err(io)?;
-        let store = LocalFileSystem::new_with_prefix(&absolute).map_err(|source| StoreError::Backend {
-            url: display.clone(),
-            source,
-        })?;
+        // Empty directories go with their last object, so that an overwritten store whose
+        // chunk keys became files where directories were (2-D to 1-D arrays) can be written.
+        let store = LocalFileSystem::new_with_prefix(&absolute)
+            .map(|fs| fs.with_automatic_cleanup(true))
+            .map_err(|source| StoreError::Backend {
+                url: display.clone(),
+                source,
+            })?;
         Ok(Self {
             store: Arc::new(store),
             prefix: Path::default(),
