@@ -6,11 +6,13 @@
 //!
 //! Datasets are generated with the imzML writer (processed centroid, ~1,000 peaks per spectrum,
 //! f64 m/z + f32 intensity; continuous profile, 20,000 channels, f32) and cached under
-//! `target/bench-data`.
+//! `target/bench-data`. The pyimzML baselines and the S3 test server (moto) run from `.venv`,
+//! made from `tests/requirements.txt` when missing.
 
 mod datasets;
 mod measure;
 mod remote;
+mod venv;
 
 use std::path::PathBuf;
 

@@ -302,24 +302,41 @@ pub async fn convert_and_query(
             ("ion image 5 ppm, first after open", Query::IonImage { mz: centre }),
             ("ion image 5 ppm, asked again", Query::IonImageAgain { mz: centre }),
             ("spectrum, first after open", Query::Spectrum { x, y }),
+            ("32x32 region spectra, first after open", Query::Region),
+            ("TIC, first after open", Query::Tic),
         ] {
             let name = format!("{name}, {label} {size_mb} MB, S3");
             rows.push(round_trips(server, &prefix, &name, query).await?);
         }
     }
 
-    if let Some((python_seconds, python_sum)) = pyimzml_ion_image(&input, centre, 5.0)? {
+    let (x, y) = (spec.width as i64 / 2, spec.height as i64 / 2);
+    if let Some(python) = pyimzml_queries(&input, centre, 5.0, x, y)? {
         let ours: f64 = image.image.values.iter().filter(|v| !v.is_nan()).sum();
         anyhow::ensure!(
-            (ours - python_sum).abs() <= 1e-4 * python_sum.abs().max(1.0),
-            "pyimzML's ion image sums to {python_sum}, ours to {ours}"
+            (ours - python.ion_sum).abs() <= 1e-4 * python.ion_sum.abs().max(1.0),
+            "pyimzML's ion image sums to {}, ours to {ours}",
+            python.ion_sum
+        );
+        let our_spectrum_sum: f64 = spectrum.intensity.iter().sum();
+        anyhow::ensure!(
+            (our_spectrum_sum - python.spectrum_sum).abs() <= 1e-6 * python.spectrum_sum.abs().max(1.0),
+            "pyimzML's spectrum at ({x}, {y}) sums to {}, ours to {our_spectrum_sum}",
+            python.spectrum_sum
         );
         rows.push(row(
             &format!("ion image 5 ppm, {label} {size_mb} MB: pyimzML getionimage on the imzML"),
-            format!("{:.0} ms", python_seconds * 1e3),
+            format!("{:.0} ms (parse {:.0} ms)", python.ion_seconds * 1e3, python.parse_seconds * 1e3),
             format!("imzarr: {:.1} ms", ion_seconds * 1e3),
-            format!("imzarr {:.0}x faster", python_seconds / ion_seconds),
-            json!({"pyimzml_seconds": python_seconds, "imzarr_seconds": ion_seconds}),
+            faster(python.ion_seconds, ion_seconds),
+            json!({"pyimzml_seconds": python.ion_seconds, "pyimzml_parse_seconds": python.parse_seconds, "imzarr_seconds": ion_seconds}),
+        ));
+        rows.push(row(
+            &format!("spectrum, {label} {size_mb} MB: pyimzML getspectrum after its parse"),
+            format!("{:.2} ms", python.spectrum_seconds * 1e3),
+            format!("imzarr: {:.2} ms", spectrum_seconds * 1e3),
+            faster(python.spectrum_seconds, spectrum_seconds),
+            json!({"pyimzml_seconds": python.spectrum_seconds, "imzarr_seconds": spectrum_seconds}),
         ));
     }
     Ok(rows)
@@ -374,28 +391,56 @@ fn value_bytes_per_point(mode: Mode) -> u64 {
     }
 }
 
-/// Seconds pyimzML's `getionimage` takes on `input` for `mz` ± `ppm`, and the image's sum;
-/// `None` when no venv with pyimzML is at `.venv` (`bash .ci/run` makes one).
-fn pyimzml_ion_image(input: &Path, mz: f64, ppm: f64) -> anyhow::Result<Option<(f64, f64)>> {
-    let python = Path::new(".venv/bin/python");
-    if !python.exists() {
-        eprintln!("no .venv/bin/python: pyimzML comparison skipped (run `bash .ci/run` once to create it)");
-        return Ok(None);
+/// "imzarr Nx faster", or "pyimzML Nx faster" when it is.
+fn faster(pyimzml_seconds: f64, imzarr_seconds: f64) -> String {
+    let ratio = pyimzml_seconds / imzarr_seconds;
+    if ratio >= 1.0 {
+        format!("imzarr {ratio:.0}x faster")
+    } else {
+        format!("pyimzML {:.0}x faster", 1.0 / ratio)
     }
+}
+
+/// What pyimzML took on the source imzML.
+struct PyimzmlFigures {
+    /// Parse and `getionimage`.
+    ion_seconds: f64,
+    ion_sum: f64,
+    /// `ImzMLParser` alone.
+    parse_seconds: f64,
+    /// `getspectrum` of one pixel, after the parse.
+    spectrum_seconds: f64,
+    spectrum_sum: f64,
+}
+
+/// pyimzML's `getionimage` for `mz` ± `ppm` and `getspectrum` at (x, y) on `input`, with sums
+/// to check against ours; `None` when no venv with pyimzML is at `.venv` and none can be made.
+fn pyimzml_queries(input: &Path, mz: f64, ppm: f64, x: i64, y: i64) -> anyhow::Result<Option<PyimzmlFigures>> {
+    let Some(python) = crate::venv::python()? else {
+        return Ok(None);
+    };
     let script = r#"
 import sys, time
 from pyimzml.ImzMLParser import ImzMLParser, getionimage
-path, mz, ppm = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-started = time.perf_counter()
+path, mz, ppm, x, y = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+t0 = time.perf_counter()
 parser = ImzMLParser(path)
+t1 = time.perf_counter()
 image = getionimage(parser, mz, tol=mz * ppm * 1e-6)
-print(time.perf_counter() - started, float(image.sum()))
+t2 = time.perf_counter()
+index = next(i for i, c in enumerate(parser.coordinates) if c[0] == x and c[1] == y)
+t3 = time.perf_counter()
+mzs, intensities = parser.getspectrum(index)
+t4 = time.perf_counter()
+print(t2 - t0, float(image.sum()), t1 - t0, t4 - t3, float(intensities.sum(dtype="float64")))
 "#;
     let output = std::process::Command::new(python)
         .args(["-c", script])
         .arg(input)
         .arg(mz.to_string())
         .arg(ppm.to_string())
+        .arg(x.to_string())
+        .arg(y.to_string())
         .output()?;
     anyhow::ensure!(
         output.status.success(),
@@ -403,9 +448,19 @@ print(time.perf_counter() - started, float(image.sum()))
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout)?;
-    let mut fields = text.split_whitespace().map(str::parse::<f64>);
-    match (fields.next(), fields.next()) {
-        (Some(Ok(seconds)), Some(Ok(sum))) => Ok(Some((seconds, sum))),
+    let numbers: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse::<f64>)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("unexpected pyimzML output: {text}"))?;
+    match numbers.as_slice() {
+        &[ion_seconds, ion_sum, parse_seconds, spectrum_seconds, spectrum_sum] => Ok(Some(PyimzmlFigures {
+            ion_seconds,
+            ion_sum,
+            parse_seconds,
+            spectrum_seconds,
+            spectrum_sum,
+        })),
         _ => anyhow::bail!("unexpected pyimzML output: {text}"),
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use imzarr::{Dataset, MzWindow};
+use imzarr::{Dataset, MzWindow, Pixels};
 use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::{Value, json};
@@ -76,11 +76,13 @@ fn create_bucket(port: u16) -> anyhow::Result<()> {
 impl S3Server {
     /// Starts moto and the proxies; `None` when `.venv` (made by `bash .ci/run`) is missing.
     pub fn start() -> anyhow::Result<Option<Self>> {
-        let python = Path::new(".venv/bin/python");
-        let moto = Path::new(".venv/bin/moto_server");
+        let Some(python) = crate::venv::python()? else {
+            return Ok(None);
+        };
+        let moto = python.with_file_name("moto_server");
         let proxy = Path::new("tests/faults/fault_proxy.py");
-        if !python.exists() || !moto.exists() || !proxy.exists() {
-            eprintln!("no .venv with moto (or not at the repository root): S3 rows skipped");
+        if !moto.exists() || !proxy.exists() {
+            eprintln!("no moto_server in the venv (or not at the repository root): S3 rows skipped");
             return Ok(None);
         }
         let (direct_port, fast_port, slow_port) = (free_port()?, free_port()?, free_port()?);
@@ -91,7 +93,7 @@ impl S3Server {
             slow_port,
         };
         server.children.push(
-            Command::new(moto)
+            Command::new(&moto)
                 .args(["-H", "127.0.0.1", "-p", &direct_port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -99,7 +101,7 @@ impl S3Server {
         );
         for (port, latency) in [(fast_port, 0.0), (slow_port, LATENCY_MS)] {
             server.children.push(
-                Command::new(python)
+                Command::new(&python)
                     .arg(proxy)
                     .args(["--listen", &format!("127.0.0.1:{port}")])
                     .args(["--upstream", &format!("http://127.0.0.1:{direct_port}")])
@@ -178,6 +180,10 @@ pub enum Query {
     IonImageAgain { mz: f64 },
     /// The first spectrum at a pixel (cold).
     Spectrum { x: i64, y: i64 },
+    /// Every spectrum of a 32x32 pixel rectangle (cold).
+    Region,
+    /// The TIC image (cold).
+    Tic,
 }
 
 /// Wall time, GETs and bytes of `query` right after a fresh open through `store`.
@@ -198,6 +204,19 @@ async fn timed(store: Arc<dyn ObjectStore>, prefix: &str, query: Query) -> anyho
                 .spectrum(x, y)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no spectrum at ({x}, {y})"))?;
+        }
+        Query::Region => {
+            let region = Pixels::Rectangle { x: 1..33, y: 1..33 };
+            let spectra: Vec<_> = dataset.spectra(&region).try_collect().await?;
+            anyhow::ensure!(
+                spectra.len() == 32 * 32,
+                "the 32x32 region has {} spectra",
+                spectra.len()
+            );
+        }
+        Query::Tic => {
+            let tic = dataset.tic().await?;
+            anyhow::ensure!(tic.values.iter().any(|v| *v > 0.0), "empty TIC");
         }
     }
     let seconds = started.elapsed().as_secs_f64();
