@@ -3,8 +3,8 @@
 //! shard indexes, chunk bytes), then are opened and queried (spectrum, ion image, TIC, mean
 //! spectrum): every answer must be a value or an error, never a panic or an allocation beyond
 //! the reader's limits. Run with
-//! `RUSTC_BOOTSTRAP=1 cargo fuzz run read_store -- -max_total_time=60 -rss_limit_mb=4096` from
-//! the repository root. A crash found goes into `crates/reader/tests/hostile_stores.rs` as a
+//! `RUSTC_BOOTSTRAP=1 cargo fuzz run read_store -- -max_total_time=60 -rss_limit_mb=4096` (from
+//! the repository root or `fuzz/`). A crash found goes into `crates/reader/tests/hostile_stores.rs` as a
 //! regression test.
 #![no_main]
 
@@ -37,7 +37,8 @@ fn base() -> &'static Base {
             .map(|name| {
                 runtime.block_on(async {
                     let memory: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-                    let input = std::path::PathBuf::from(format!("fixtures/imzml/{name}.imzML"));
+                    let input = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join(format!("../fixtures/imzml/{name}.imzML"));
                     let location = StoreLocation {
                         store: memory.clone(),
                         prefix: Path::from("s"),
