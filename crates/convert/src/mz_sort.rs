@@ -243,32 +243,10 @@ impl SortedChunks {
             .map(|(i, record)| (self.layout.key(record).0, i as u32))
             .collect();
         sort_keys(&mut keys);
-        // The common record sizes (f64 or f32 m/z with f32 or f64 intensity) get a copy of
-        // known length, which the compiler inlines: the gather is bound by memory latency, and
-        // a call per record would serialise its loads.
-        match size {
-            12 => self.gather::<12>(records, &keys),
-            16 => self.gather::<16>(records, &keys),
-            20 => self.gather::<20>(records, &keys),
-            _ => {
-                let mut chunks = Vec::new();
-                for &(_, i) in &keys {
-                    let at = i as usize * size;
-                    if let Some(chunk) = self.cutter.push(&records[at..at + size]) {
-                        chunks.push(chunk);
-                    }
-                }
-                chunks
-            }
-        }
-    }
-
-    /// Feeds the records of `N` bytes to the chunk cutter in the order of `keys`.
-    fn gather<const N: usize>(&mut self, records: &[u8], keys: &[(u64, u32)]) -> Vec<MzChunk> {
-        let records: &[[u8; N]] = records.as_chunks::<N>().0;
         let mut chunks = Vec::new();
-        for &(_, i) in keys {
-            if let Some(chunk) = self.cutter.push(&records[i as usize]) {
+        for (_, i) in keys {
+            let at = i as usize * size;
+            if let Some(chunk) = self.cutter.push(&records[at..at + size]) {
                 chunks.push(chunk);
             }
         }
@@ -331,7 +309,6 @@ impl ChunkCutter {
         }
     }
 
-    #[inline]
     fn push(&mut self, record: &[u8]) -> Option<MzChunk> {
         self.records.extend_from_slice(record);
         (self.records.len() == self.chunk_points * self.layout.size()).then(|| self.cut())
