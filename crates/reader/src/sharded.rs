@@ -152,8 +152,7 @@ impl ShardedArray {
         if let Some(index) = self.indexes.lock().map_err(|e| e.to_string())?.get(shard) {
             return Ok((index.clone(), None));
         }
-        let chunks: u64 = self.chunks_per_shard.iter().product();
-        let length = chunks * 16 + 4;
+        let length = self.chunks_in_shard().saturating_mul(16).saturating_add(4);
         let request = if whole {
             length + self.largest_encoding()
         } else {
@@ -187,6 +186,11 @@ impl ShardedArray {
         Ok((index, bytes))
     }
 
+    /// Inner chunks of one shard (saturating: the metadata may be forged).
+    fn chunks_in_shard(&self) -> u64 {
+        self.chunks_per_shard.iter().fold(1, |n, &c| n.saturating_mul(c))
+    }
+
     /// Raw bytes of one inner chunk.
     fn inner_chunk_bytes(&self) -> u64 {
         self.inner_shape
@@ -197,16 +201,16 @@ impl ShardedArray {
     /// An upper bound on the encoded size of a shard's chunks: their raw bytes plus the blosc
     /// header, blosc's worst case and the crc32c of each.
     fn largest_encoding(&self) -> u64 {
-        let chunks: u64 = self.chunks_per_shard.iter().fold(1, |n, &c| n.saturating_mul(c));
         let chunk = self.inner_chunk_bytes();
-        chunks.saturating_mul(chunk.saturating_add(chunk / 8 + 64))
+        self.chunks_in_shard()
+            .saturating_mul(chunk.saturating_add(chunk / 8 + 64))
     }
 
     /// Whether to fetch a shard whole with its index when `needed_chunks` of its chunks are
     /// wanted: when it is small, or when the read needs most of it anyway. One round trip
     /// instead of two (index, then chunks) costs at most the rest of a small shard.
     fn read_whole(&self, needed_chunks: u64) -> bool {
-        let chunks: u64 = self.chunks_per_shard.iter().fold(1, |n, &c| n.saturating_mul(c));
+        let chunks = self.chunks_in_shard();
         let raw = chunks.saturating_mul(self.inner_chunk_bytes());
         raw <= WHOLE_SHARD_ALWAYS || (raw <= WHOLE_SHARD_MOSTLY && needed_chunks * 2 >= chunks)
     }
