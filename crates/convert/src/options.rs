@@ -61,6 +61,9 @@ impl Default for ConvertOptions {
     }
 }
 
+/// Shards being filled at once: up to three arrays are written side by side.
+const SHARDS_FILLING: u64 = 3;
+
 impl ConvertOptions {
     /// Where to report progress (a private counter when nobody watches).
     pub(crate) fn progress(&self) -> Arc<Progress> {
@@ -73,12 +76,17 @@ impl ConvertOptions {
         self.memory_bytes - self.memory_bytes / 8
     }
 
-    /// Shards filled at once (up to three arrays) and at least one encoded (raw and encoded
-    /// bytes) must fit the half of the plan that is not the sort's.
+    /// Bytes of the shards being filled (up to three arrays at once) and of `in_flight` shards
+    /// being encoded (raw and encoded bytes each).
+    fn shard_bytes_with(&self, in_flight: u64) -> u64 {
+        (SHARDS_FILLING + 2 * in_flight) * self.shard_bytes
+    }
+
+    /// The smallest budget whose half of the plan (the half that is not the sort's) holds the
+    /// shards being filled and one being encoded.
     fn minimum_memory_bytes(&self) -> u64 {
-        let shards = 5 * self.shard_bytes;
-        // planned_bytes() / 2 >= shards, with planned = 7/8 of the budget.
-        (2 * shards * 8).div_ceil(7)
+        // planned_bytes() / 2 >= shard_bytes_with(1), with planned = 7/8 of the budget.
+        (2 * self.shard_bytes_with(1) * 8).div_ceil(7)
     }
 
     /// Refuses a budget too small for the shard size, rather than exceed it.
@@ -109,7 +117,7 @@ impl ConvertOptions {
     pub(crate) fn shards_in_flight(&self) -> usize {
         let available = (self.planned_bytes() / 2)
             .saturating_sub(self.input_cache_bytes())
-            .saturating_sub(3 * self.shard_bytes);
+            .saturating_sub(self.shard_bytes_with(0));
         (available / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
     }
 
