@@ -1,29 +1,24 @@
 //! A flipped byte anywhere in a stored shard is an error naming the array, never a wrong value:
 //! inner chunks and shard indexes are both protected by crc32c.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use imzarr::{Dataset, ReadError};
-use imzarr_convert::{ConvertOptions, convert};
+use imzarr_convert::ConvertOptions;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
-use imzarr_store::StoreLocation;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flipped_byte_of_a_shard_is_detected() {
-    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml/pyimzml_example_processed.imzML");
+    let input = common::fixture("pyimzml_example_processed");
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let options = ConvertOptions {
         spectrum_chunk_points: 4096,
         ..ConvertOptions::default()
     };
-    convert(
-        &input,
-        StoreLocation::from_url(store.to_str().unwrap(), true).unwrap(),
-        &options,
-    )
-    .await
-    .unwrap();
+    common::convert_into(&input, &store, &options).await;
 
     let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
     let positions: Vec<usize> = (0..pristine.len())
@@ -54,13 +49,7 @@ async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
         shard_bytes: 1 << 20,
         ..ConvertOptions::default()
     };
-    convert(
-        &input,
-        StoreLocation::from_url(store.to_str().unwrap(), true).unwrap(),
-        &options,
-    )
-    .await
-    .unwrap();
+    common::convert_into(&input, &store, &options).await;
     let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
     // The shard index: 16 bytes per inner chunk and a crc32c, at the end.
     let chunks = (1usize << 20) / 4 / 4096;

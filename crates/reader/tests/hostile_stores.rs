@@ -2,23 +2,17 @@
 //! shapes, truncated or random shards and shard indexes. Every query answers or fails with a
 //! typed error; none panics or allocates what the metadata claims without a check.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use imzarr::{Dataset, MzWindow, Pixels, Spectrum};
-use imzarr_convert::{ConvertOptions, convert};
-use imzarr_store::StoreLocation;
+use imzarr_convert::ConvertOptions;
 use serde_json::Value;
 
 async fn converted(dir: &Path, fixture: &str) -> PathBuf {
-    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/imzml/{fixture}.imzML"));
     let store = dir.join(fixture);
-    convert(
-        &input,
-        StoreLocation::from_url(store.to_str().unwrap(), true).unwrap(),
-        &ConvertOptions::default(),
-    )
-    .await
-    .unwrap();
+    common::convert_into(&common::fixture(fixture), &store, &ConvertOptions::default()).await;
     store
 }
 

@@ -11,11 +11,12 @@
 //! and the pixel index once, then shard index + chunk of each of the three m/z-major columns
 //! (m/z, intensity, spectrum) per shard touched.
 
+mod common;
+
 use imzarr::{Dataset, MzWindow};
-use imzarr_convert::{ConvertOptions, convert};
+use imzarr_convert::ConvertOptions;
 use imzarr_imzml::Mode;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
-use imzarr_store::StoreLocation;
 
 async fn store_of(mode: Mode, large_shards: bool, dir: &std::path::Path) -> String {
     let base = match mode {
@@ -38,13 +39,7 @@ async fn store_of(mode: Mode, large_shards: bool, dir: &std::path::Path) -> Stri
         mz_chunk_points: 512,
         ..ConvertOptions::default()
     };
-    convert(
-        &input,
-        StoreLocation::from_url(target.to_str().unwrap(), true).unwrap(),
-        &options,
-    )
-    .await
-    .unwrap();
+    common::convert_into(&input, &target, &options).await;
     target.to_str().unwrap().to_string()
 }
 

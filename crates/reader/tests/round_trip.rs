@@ -1,14 +1,15 @@
 //! imzML → imzarr → reader, for every real fixture and generated data: every spectrum is
 //! bit-identical to the source, and ion images equal a direct computation over the source.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
 use imzarr::{Aggregation, Dataset, MzWindow, Pixels, Spectrum};
-use imzarr_convert::{ConvertOptions, convert};
+use imzarr_convert::ConvertOptions;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_imzml::{DataType, Ibd, Mode, parse_file};
-use imzarr_store::StoreLocation;
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
@@ -39,10 +40,7 @@ async fn check(input: &Path, options: &ConvertOptions) {
     let name = input.file_stem().unwrap().to_string_lossy().to_string();
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("store");
-    let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
-    convert(input, location, options)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    common::convert_into(input, &target, options).await;
     let dataset = Dataset::open(target.to_str().unwrap()).await.unwrap();
     let source = source_spectra(input);
 

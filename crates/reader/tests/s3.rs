@@ -3,18 +3,12 @@
 //! Needs a server: `.ci/run` starts moto on 127.0.0.1 and sets `IMZARR_TEST_S3_BUCKET` and the
 //! `AWS_*` variables. Without `IMZARR_TEST_S3_BUCKET` the test says it is skipped and passes.
 
-use std::path::PathBuf;
+mod common;
 
 use imzarr::{Aggregation, Dataset, MzWindow};
 use imzarr_convert::{ConvertError, ConvertOptions, convert};
 use imzarr_store::StoreLocation;
 use object_store::ObjectStoreExt;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/imzml")
-        .join(format!("{name}.imzML"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_store_equals_local_store() {
@@ -41,23 +35,26 @@ async fn s3_store_equals_local_store() {
             mz_chunk_points: 512,
             ..ConvertOptions::default()
         };
-        convert(&fixture(name), StoreLocation::from_url(&url, true).unwrap(), &options)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let again = convert(&fixture(name), StoreLocation::from_url(&url, true).unwrap(), &options).await;
+        convert(
+            &common::fixture(name),
+            StoreLocation::from_url(&url, true).unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = convert(
+            &common::fixture(name),
+            StoreLocation::from_url(&url, true).unwrap(),
+            &options,
+        )
+        .await;
         assert!(
             matches!(again, Err(ConvertError::Exists { .. })),
             "{name}: a complete store was replaced without --overwrite"
         );
 
         let local_path = local_dir.path().join(name);
-        convert(
-            &fixture(name),
-            StoreLocation::from_url(local_path.to_str().unwrap(), true).unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
+        common::convert_into(&common::fixture(name), &local_path, &options).await;
 
         let remote = Dataset::open(&url).await.unwrap();
         assert_eq!(remote.stats().gets, 1, "{name}: open is one GET");

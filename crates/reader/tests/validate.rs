@@ -1,26 +1,20 @@
 //! `validate` passes every store the converter writes and finds each kind of damage.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use imzarr::validate;
-use imzarr_convert::{ConvertOptions, convert};
-use imzarr_store::StoreLocation;
+use imzarr_convert::ConvertOptions;
 
 async fn store_of(name: &str, dir: &Path) -> PathBuf {
-    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/imzml/{name}.imzML"));
     let target = dir.join(name);
     let options = ConvertOptions {
         mz_chunk_points: 500,
         shard_bytes: 65536,
         ..ConvertOptions::default()
     };
-    convert(
-        &input,
-        StoreLocation::from_url(target.to_str().unwrap(), true).unwrap(),
-        &options,
-    )
-    .await
-    .unwrap();
+    common::convert_into(&common::fixture(name), &target, &options).await;
     target
 }
 

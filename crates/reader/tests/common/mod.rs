@@ -1,0 +1,23 @@
+//! Helpers shared by the reader's test suites: the real fixtures, and stores converted from
+//! them (or from generated data) into a local directory.
+#![allow(dead_code)] // each suite uses its own part
+
+use std::path::{Path, PathBuf};
+
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_store::StoreLocation;
+
+/// The real fixture `name` (`fixtures/imzml/<name>.imzML`).
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/imzml")
+        .join(format!("{name}.imzML"))
+}
+
+/// Converts `input` into a store in the local directory `target`; panics naming the input.
+pub async fn convert_into(input: &Path, target: &Path, options: &ConvertOptions) {
+    let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
+    convert(input, location, options)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+}
