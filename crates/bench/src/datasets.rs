@@ -40,3 +40,27 @@ pub fn ensure(dir: &Path, name: &str, spec: &SyntheticSpec) -> anyhow::Result<Pa
     }
     Ok(path)
 }
+
+/// Every file of the store directory `store`, with its key (its `/`-separated path inside).
+pub fn store_files(store: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> anyhow::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let key = path
+                    .strip_prefix(root)?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push((path, key));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(store, store, &mut files)?;
+    Ok(files)
+}

@@ -11,6 +11,7 @@
 
 mod datasets;
 mod measure;
+mod queries;
 mod remote;
 mod venv;
 

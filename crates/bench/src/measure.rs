@@ -3,14 +3,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use futures::TryStreamExt;
-use imzarr::{Dataset, MzWindow, Pixels};
+use imzarr::{Dataset, MzWindow};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_imzml::{Mode, parse_file};
 use imzarr_store::StoreLocation;
 use serde_json::{Value, json};
 
-use crate::datasets::{ensure, spec_for};
+use crate::datasets::{ensure, spec_for, store_files};
+use crate::queries;
 use crate::remote::{Query, S3Server, round_trips};
 
 fn row(name: &str, figure: String, baseline: String, ratio: String, extra: Value) -> Value {
@@ -25,21 +25,13 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn dir_size(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        dir_size(&e.path())
-                    } else {
-                        e.metadata().map(|m| m.len()).unwrap_or(0)
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+/// Bytes of every file of the store directory `store`.
+fn dir_size(store: &Path) -> anyhow::Result<u64> {
+    let mut bytes = 0;
+    for (path, _) in store_files(store)? {
+        bytes += std::fs::metadata(path)?.len();
+    }
+    Ok(bytes)
 }
 
 /// XML parse throughput versus reading the same bytes.
@@ -170,7 +162,7 @@ pub async fn convert_and_query(
     let store = dir.join(format!("{label}_{size_mb}mb.imzarr"));
     let conversion = convert_in_child(&input, &store, args)?;
     let convert_seconds = conversion.seconds;
-    let output_bytes = dir_size(&store);
+    let output_bytes = dir_size(&store)?;
     let mbps = input_bytes as f64 / 1e6 / convert_seconds;
     let mut rows = vec![row(
         &format!("convert {label} {size_mb} MB"),
@@ -188,12 +180,15 @@ pub async fn convert_and_query(
     )];
 
     let dataset = Dataset::open(store.to_str().unwrap_or_default()).await?;
+    // The pixel whose spectrum the spectrum rows read.
+    let (x, y) = (spec.width as i64 / 2, spec.height as i64 / 2);
     // Centre the window on a real m/z value of a spectrum, as a user picking a peak would.
     let probe = dataset
         .spectrum(1, 1)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no spectrum at (1, 1)"))?;
-    let centre = probe.mz[probe.mz.len() * 3 / 7];
+    let peak = probe.mz.len() * 3 / 7;
+    let centre = probe.mz[peak];
     // Warm the cached index arrays, as a session would.
     dataset
         .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() / 5], 5.0))
@@ -208,7 +203,7 @@ pub async fn convert_and_query(
     rows.push(row_cold);
     // The next peak of the same spectrum: another chunk, most likely of the same shards, whose
     // indexes are now cached (an analyst's session after its first images).
-    let next = probe.mz[probe.mz.len() * 3 / 7 + 1];
+    let next = probe.mz[peak + 1];
     let (_, _, row_warm) = ion_image_row(
         &dataset,
         mode,
@@ -221,7 +216,7 @@ pub async fn convert_and_query(
     let before = dataset.stats();
     let started = Instant::now();
     let spectrum = dataset
-        .spectrum(spec.width as i64 / 2, spec.height as i64 / 2)
+        .spectrum(x, y)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no spectrum"))?;
     let spectrum_seconds = started.elapsed().as_secs_f64();
@@ -239,18 +234,12 @@ pub async fn convert_and_query(
         json!({"seconds": spectrum_seconds, "gets": used.gets, "bytes_read": used.bytes_read}),
     ));
 
-    let region = Pixels::Rectangle { x: 1..33, y: 1..33 };
     let before = dataset.stats();
     let started = Instant::now();
-    let spectra: Vec<_> = dataset.spectra(&region).try_collect().await?;
+    let spectra = queries::region_spectra(&dataset).await?;
     let region_seconds = started.elapsed().as_secs_f64();
     let used = dataset.stats().since(&before);
     let region_points: usize = spectra.iter().map(|s| s.mz.len()).sum();
-    anyhow::ensure!(
-        spectra.len() == 32 * 32,
-        "the 32x32 region has {} spectra",
-        spectra.len()
-    );
     let region_value_bytes = region_points as u64 * value_bytes_per_point(mode);
     rows.push(row(
         &format!("32x32 region spectra, {label} {size_mb} MB, local"),
@@ -271,10 +260,9 @@ pub async fn convert_and_query(
     let fresh = Dataset::open(store.to_str().unwrap_or_default()).await?;
     let before = fresh.stats();
     let started = Instant::now();
-    let tic = fresh.tic().await?;
+    let tic = queries::tic(&fresh).await?;
     let tic_seconds = started.elapsed().as_secs_f64();
     let used = fresh.stats().since(&before);
-    anyhow::ensure!(tic.values.iter().any(|v| *v > 0.0), "empty TIC");
     rows.push(row(
         &format!("TIC, {label} {size_mb} MB, local, after open"),
         format!(
@@ -297,7 +285,6 @@ pub async fn convert_and_query(
             store.display(),
             started.elapsed().as_secs_f64()
         );
-        let (x, y) = (spec.width as i64 / 2, spec.height as i64 / 2);
         for (name, query) in [
             ("ion image 5 ppm, first after open", Query::IonImage { mz: centre }),
             ("ion image 5 ppm, asked again", Query::IonImageAgain { mz: centre }),
@@ -310,7 +297,6 @@ pub async fn convert_and_query(
         }
     }
 
-    let (x, y) = (spec.width as i64 / 2, spec.height as i64 / 2);
     if let Some(python) = pyimzml_queries(&input, centre, 5.0, x, y)? {
         let ours: f64 = image.image.values.iter().filter(|v| !v.is_nan()).sum();
         anyhow::ensure!(
