@@ -13,10 +13,7 @@ pub(crate) fn extract_block(
     fill: &[u8],
 ) -> Vec<u8> {
     let block_elements: u64 = block_shape.iter().product();
-    let mut out = Vec::with_capacity(block_elements as usize * element_size);
-    for _ in 0..block_elements {
-        out.extend_from_slice(fill);
-    }
+    let mut out = fill.repeat(block_elements as usize);
     let inside: Vec<u64> = (0..shape.len())
         .map(|d| block_shape[d].min(shape[d].saturating_sub(start[d])))
         .collect();

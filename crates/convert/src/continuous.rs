@@ -11,6 +11,7 @@ use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
 use crate::spill::Spill;
 use crate::store_writer::{ShardStream, StoreWriter};
+use crate::transpose;
 
 pub(crate) async fn write(
     source: &Source,
@@ -37,9 +38,17 @@ pub(crate) async fn write(
                 options.memory_bytes >> 20
             ))
         })?;
-    let spectra_bytes = source.order.len() as u64 * channels * int_size;
-    let in_memory = blocks.count() == 1 && 2 * spectra_bytes <= budget.memory_bytes;
-    let mut spill = Spill::new(blocks.count(), in_memory, &budget.temp_dir)?;
+    // Rows come back for the transpose either from the .ibd itself (a local file whose
+    // intensity arrays are stored uncompressed: read again, in parts) or from a spill of the
+    // rows written while they stream through (a remote or compressed input, decoded once).
+    let mut spill = if source.reads_values_in_parts() {
+        None
+    } else {
+        let spectra_bytes = source.order.len() as u64 * channels * int_size;
+        let cube_bytes = blocks.per_block * pixels * int_size;
+        let in_memory = blocks.count() == 1 && spectra_bytes + cube_bytes <= budget.memory_bytes;
+        Some(Spill::new(blocks.count(), in_memory, &budget.temp_dir)?)
+    };
 
     let mut axis = ArrayBytes {
         dtype: source.mz_dtype,
@@ -76,6 +85,7 @@ pub(crate) async fn write(
     let rows_spec = layout::spectrum_rows(source.order.len() as u64, channels, int_type, int_size, options);
     let mut rows = ShardStream::new(store.create_array(paths::SPECTRA_INTENSITY, rows_spec).await?);
     let mut stats = SpectrumStats::with_capacity(source.order.len());
+    stats.add_mz(first.index, &axis_values, &source.input_name())?;
     let mut intensity = ArrayBytes {
         dtype: source.intensity_dtype,
         bytes: Vec::new(),
@@ -88,14 +98,16 @@ pub(crate) async fn write(
         source
             .ibd
             .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)?;
-        stats.add(entry.index, &axis_values, &intensity, &source.input_name())?;
+        stats.add_spectrum(&intensity);
         rows.push(store, &intensity.bytes).await?;
         progress.advance(intensity.bytes.len() as u64 + mz_share);
-        for (block, channels) in blocks.iter().enumerate() {
-            spill.push(
-                block,
-                &intensity.bytes[channels.start as usize * element..channels.end as usize * element],
-            )?;
+        if let Some(spill) = &mut spill {
+            for (block, channels) in blocks.iter().enumerate() {
+                spill.push(
+                    block,
+                    &intensity.bytes[channels.start as usize * element..channels.end as usize * element],
+                )?;
+            }
         }
     }
     rows.finish(store).await?;
@@ -103,17 +115,51 @@ pub(crate) async fn write(
     progress.enter(Phase::WritingMzMajor);
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;
     let pixel_of: Vec<u64> = source.order.iter().map(|&index| source.pixel_of(index)).collect();
-    for (bucket, channels) in spill.into_buckets().into_iter().zip(blocks.iter()) {
-        let block_rows = bucket.read_all(&budget.temp_dir)?;
+    let mut buckets = spill.map(|spill| spill.into_buckets().into_iter());
+    let mut cube = Vec::new();
+    for channels in blocks.iter() {
         let width = (channels.end - channels.start) as usize;
-        let mut cube = vec![0u8; width * pixels as usize * element];
-        for (row, &pixel) in block_rows.chunks_exact(width * element).zip(&pixel_of) {
-            for (channel, value) in row.chunks_exact(element).enumerate() {
-                let at = (channel * pixels as usize + pixel as usize) * element;
-                cube[at..at + element].copy_from_slice(value);
+        let row_bytes = width * element;
+        cube.clear();
+        cube.resize(width * pixels as usize * element, 0);
+        let mut transposed = 0;
+        let mut scatter = |rows: &[u8]| -> Result<()> {
+            let count = rows.len() / row_bytes;
+            let pixel_of = pixel_of.get(transposed..transposed + count).ok_or_else(|| {
+                unsupported(format!(
+                    "the rows of channels {channels:?} hold more spectra than the input"
+                ))
+            })?;
+            transpose::rows_to_cube(rows, width, source.intensity_dtype, pixel_of, &mut cube);
+            transposed += count;
+            Ok(())
+        };
+        match buckets.as_mut().and_then(Iterator::next) {
+            Some(bucket) => bucket.for_each_batch(row_bytes, transpose::SPECTRA_PER_PASS, &budget.temp_dir, scatter)?,
+            None => {
+                let mut rows = vec![0u8; transpose::SPECTRA_PER_PASS.min(source.order.len()) * row_bytes];
+                for pass in source.order.chunks(transpose::SPECTRA_PER_PASS) {
+                    let rows = &mut rows[..pass.len() * row_bytes];
+                    for (row, &index) in rows.chunks_exact_mut(row_bytes).zip(pass) {
+                        let entry = &source.imzml.spectra[index];
+                        source.ibd.read_values_into(
+                            entry.index,
+                            "intensity",
+                            &entry.intensity,
+                            channels.clone(),
+                            row,
+                        )?;
+                    }
+                    scatter(rows)?;
+                }
             }
         }
-        drop(block_rows);
+        if transposed != pixel_of.len() {
+            return Err(unsupported(format!(
+                "the rows of channels {channels:?} hold {transposed} spectra, not {}",
+                pixel_of.len()
+            )));
+        }
         store
             .write_slab(&cube_array, channels.start, &cube, &vec![0u8; element])
             .await?;
@@ -133,10 +179,11 @@ struct ChannelBlocks {
 }
 
 impl ChannelBlocks {
-    /// Blocks of whole shards of `shard_channels` channels whose rows, and the cube built from
-    /// them, fit `memory_bytes` together; `None` when a single shard does not.
+    /// Blocks of whole shards of `shard_channels` channels whose part of the cube fits
+    /// `memory_bytes` (the rows that fill it stream through a few at a time); `None` when a
+    /// single shard does not.
     fn plan(channels: u64, shard_channels: u64, channel_bytes: u64, memory_bytes: u64) -> Option<Self> {
-        let shard_memory = 2 * shard_channels * channel_bytes;
+        let shard_memory = shard_channels * channel_bytes;
         let shards = memory_bytes.checked_div(shard_memory).unwrap_or(u64::MAX);
         (shards > 0).then(|| Self {
             channels,
@@ -159,13 +206,13 @@ mod tests {
 
     #[test]
     fn channel_blocks_are_whole_shards_within_the_budget() {
-        let blocks = ChannelBlocks::plan(1000, 64, 1 << 20, 300 << 20).unwrap();
+        let blocks = ChannelBlocks::plan(1000, 64, 1 << 20, 150 << 20).unwrap();
         assert_eq!(blocks.per_block, 128);
         let ranges: Vec<_> = blocks.iter().collect();
         assert_eq!(ranges.len(), 8);
         assert_eq!(ranges[0], 0..128);
         assert_eq!(ranges[7], 896..1000);
-        assert!(ChannelBlocks::plan(1000, 64, 1 << 20, 100 << 20).is_none());
+        assert!(ChannelBlocks::plan(1000, 64, 1 << 20, 50 << 20).is_none());
         let all = ChannelBlocks::plan(10, 64, 1 << 10, 1 << 30).unwrap();
         assert_eq!(all.iter().collect::<Vec<_>>(), vec![0..10]);
     }

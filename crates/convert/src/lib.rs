@@ -37,6 +37,7 @@ mod spectrum_stats;
 mod spill;
 mod store_writer;
 mod tic_image;
+mod transpose;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

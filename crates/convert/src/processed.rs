@@ -130,11 +130,12 @@ fn read_spectra(source: &Source, sender: &tokio::sync::mpsc::Sender<Result<Spect
             return Ok(stats);
         }
         let start = batch.mz_values.len();
-        batch.mz_values.extend(mz.to_f64_vec());
-        if let Err(e) = stats.add(entry.index, &batch.mz_values[start..], &intensity, &input) {
+        mz.for_each_f64(|value| batch.mz_values.push(value));
+        if let Err(e) = stats.add_mz(entry.index, &batch.mz_values[start..], &input) {
             let _ = sender.blocking_send(Err(e));
             return Ok(stats);
         }
+        stats.add_spectrum(&intensity);
         batch.stored.push(stored as u32);
         batch.points.push(start..batch.mz_values.len());
         batch.mz.extend_from_slice(&mz.bytes);

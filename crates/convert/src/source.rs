@@ -27,6 +27,8 @@ pub(crate) struct Source {
     pub(crate) intensity_dtype: DataType,
     pub(crate) verified_checksums: Vec<&'static str>,
     pub(crate) sizes: [u64; 2],
+    /// Whether the `.ibd` is a local file (cheap to read again) rather than a remote object.
+    local: bool,
 }
 
 impl Source {
@@ -38,7 +40,7 @@ impl Source {
                 let ibd = Ibd::open(&imzml)?;
                 let imzml_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 // Local checksums are verified beside the conversion (`start_verification`).
-                Self::checked(imzml, ibd, imzml_size, false, options)
+                Self::checked(imzml, ibd, imzml_size, false, options).map(|source| Self { local: true, ..source })
             }
             Input::Object(location) => {
                 let remote = RemoteInput::open(location, options.input_cache_bytes()).await?;
@@ -112,6 +114,7 @@ impl Source {
             intensity_dtype,
             verified_checksums,
             sizes,
+            local: false,
         })
     }
 
@@ -157,6 +160,17 @@ impl Source {
         self.imzml.quirks.extend(outcome.stale);
         self.verified_checksums = outcome.verified;
         Ok(())
+    }
+
+    /// Whether every intensity array can be read again in parts, cheaply: the `.ibd` is a
+    /// local file and the arrays are stored uncompressed.
+    pub(crate) fn reads_values_in_parts(&self) -> bool {
+        self.local
+            && self
+                .imzml
+                .spectra
+                .iter()
+                .all(|s| s.intensity.compression == imzarr_imzml::Compression::None)
     }
 
     /// Bytes of the point values of every spectrum (decoded, in the source's types).

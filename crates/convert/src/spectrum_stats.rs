@@ -23,8 +23,9 @@ impl SpectrumStats {
         }
     }
 
-    /// Adds the next stored spectrum. m/z values must be finite.
-    pub(crate) fn add(&mut self, source_index: usize, mz: &[f64], intensity: &ArrayBytes, input: &str) -> Result<()> {
+    /// Takes `mz` (a spectrum's m/z values, or the shared axis of continuous data) into the
+    /// m/z range. m/z values must be finite.
+    pub(crate) fn add_mz(&mut self, source_index: usize, mz: &[f64], input: &str) -> Result<()> {
         if let Some(point) = mz.iter().position(|v| !v.is_finite()) {
             return Err(ConvertError::Unsupported {
                 input: input.to_string(),
@@ -38,9 +39,13 @@ impl SpectrumStats {
             self.mz_min = self.mz_min.min(value);
             self.mz_max = self.mz_max.max(value);
         }
-        self.point_count.push(intensity.len() as u64);
-        self.tic.push(intensity.to_f64_vec().iter().sum());
         Ok(())
+    }
+
+    /// Adds the next stored spectrum's point count and TIC.
+    pub(crate) fn add_spectrum(&mut self, intensity: &ArrayBytes) {
+        self.point_count.push(intensity.len() as u64);
+        self.tic.push(intensity.sum_f64());
     }
 
     pub(crate) fn mz_range(&self) -> Option<[f64; 2]> {

@@ -108,16 +108,33 @@ impl Bucket {
         self,
         record_size: usize,
         temp_dir: &Path,
+        each: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_batch(record_size, 1, temp_dir, each)
+    }
+
+    /// Calls `each` with the records of `record_size` bytes, in order, `batch` at a time (fewer
+    /// in the last call), without holding the bucket in memory.
+    pub(crate) fn for_each_batch(
+        self,
+        record_size: usize,
+        batch: usize,
+        temp_dir: &Path,
         mut each: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
+        let batch_bytes = record_size.max(1) * batch.max(1);
+        let whole_records = (self.bytes - self.bytes % record_size.max(1) as u64) as usize;
         match self.storage {
-            Storage::Memory(data) => data.chunks_exact(record_size).try_for_each(each),
+            Storage::Memory(data) => data[..whole_records].chunks(batch_bytes).try_for_each(each),
             Storage::File(writer) => {
                 let mut reader = BufReader::with_capacity(BUFFER_BYTES, rewound(writer, temp_dir)?);
-                let mut record = vec![0u8; record_size];
-                for _ in 0..self.bytes / record_size as u64 {
-                    reader.read_exact(&mut record).map_err(|e| temp_error(temp_dir, e))?;
-                    each(&record)?;
+                let mut buffer = vec![0u8; batch_bytes.min(whole_records)];
+                let mut left = whole_records;
+                while left > 0 {
+                    let records = &mut buffer[..batch_bytes.min(left)];
+                    reader.read_exact(records).map_err(|e| temp_error(temp_dir, e))?;
+                    each(records)?;
+                    left -= records.len();
                 }
                 Ok(())
             }
@@ -168,6 +185,29 @@ mod tests {
             }
             let expected: Vec<u16> = (0..3).flat_map(|b| (0u16..1000).filter(move |i| i % 3 == b)).collect();
             assert_eq!(seen, expected, "in memory: {in_memory}");
+        }
+    }
+
+    #[test]
+    fn batches_hold_whole_records_and_the_rest_comes_last() {
+        let dir = tempfile::tempdir().unwrap();
+        for in_memory in [true, false] {
+            let mut spill = Spill::new(1, in_memory, dir.path()).unwrap();
+            for i in 0u16..10 {
+                spill.push(0, &i.to_le_bytes()).unwrap();
+            }
+            let mut sizes = Vec::new();
+            let mut seen = Vec::new();
+            let bucket = spill.into_buckets().pop().unwrap();
+            bucket
+                .for_each_batch(2, 4, dir.path(), |records| {
+                    sizes.push(records.len());
+                    seen.extend(records.chunks_exact(2).map(|r| u16::from_le_bytes([r[0], r[1]])));
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(sizes, vec![8, 8, 4], "in memory: {in_memory}");
+            assert_eq!(seen, (0u16..10).collect::<Vec<_>>());
         }
     }
 }

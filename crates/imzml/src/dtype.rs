@@ -183,10 +183,35 @@ impl ArrayBytes {
 
     /// All values as `f64`.
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        self.bytes
-            .chunks_exact(self.dtype.size())
-            .map(|value| self.dtype.read_f64(value))
-            .collect()
+        let mut values = Vec::with_capacity(self.len());
+        self.for_each_f64(|value| values.push(value));
+        values
+    }
+
+    /// The sum of the values as `f64`, added in order (as `Iterator::sum` over
+    /// [`to_f64_vec`](Self::to_f64_vec) would, without the vector).
+    pub fn sum_f64(&self) -> f64 {
+        let mut sum = -0.0;
+        self.for_each_f64(|value| sum += value);
+        sum
+    }
+
+    /// Calls `each` with every value as `f64`, in order; the type is dispatched once, not per
+    /// value.
+    pub fn for_each_f64(&self, mut each: impl FnMut(f64)) {
+        fn values<const N: usize>(bytes: &[u8], convert: impl Fn([u8; N]) -> f64, each: &mut impl FnMut(f64)) {
+            bytes.as_chunks::<N>().0.iter().for_each(|value| each(convert(*value)));
+        }
+        let bytes = &self.bytes;
+        match self.dtype {
+            DataType::F16 => values(bytes, |v| f16::from_le_bytes(v).to_f64(), &mut each),
+            DataType::F32 => values(bytes, |v| f32::from_le_bytes(v) as f64, &mut each),
+            DataType::F64 => values(bytes, f64::from_le_bytes, &mut each),
+            DataType::I8 => values(bytes, |v| i8::from_le_bytes(v) as f64, &mut each),
+            DataType::I16 => values(bytes, |v| i16::from_le_bytes(v) as f64, &mut each),
+            DataType::I32 => values(bytes, |v| i32::from_le_bytes(v) as f64, &mut each),
+            DataType::I64 => values(bytes, |v| i64::from_le_bytes(v) as f64, &mut each),
+        }
     }
 
     /// Builds an array of `dtype` from `f64` values (saturating for integer types).

@@ -207,6 +207,41 @@ impl Ibd {
         Ok(())
     }
 
+    /// Reads the little-endian bytes of values `values` of an uncompressed array into `out`,
+    /// which must be exactly their size: a part of an array without reading the rest.
+    pub fn read_values_into(
+        &self,
+        spectrum: usize,
+        array: &'static str,
+        r: &ArrayRef,
+        values: std::ops::Range<u64>,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let place = || format!("spectrum {spectrum} {array} array at byte {}", r.offset);
+        if r.compression != Compression::None {
+            return Err(ImzmlError::format(
+                &self.path,
+                place(),
+                "a compressed array is read whole, not in parts",
+            ));
+        }
+        let size = r.dtype.size() as u64;
+        if values.start > values.end || values.end > r.length || out.len() as u64 != (values.end - values.start) * size
+        {
+            return Err(ImzmlError::format(
+                &self.path,
+                place(),
+                format!(
+                    "values {values:?} ({} bytes asked) are not a part of its {} values",
+                    out.len(),
+                    r.length
+                ),
+            ));
+        }
+        self.check_bounds(spectrum, array, r)?;
+        self.read_at(r.offset + values.start * size, out)
+    }
+
     /// Reads the m/z and intensity arrays of one spectrum.
     pub fn read_spectrum(&self, spectrum: &SpectrumEntry) -> Result<(ArrayBytes, ArrayBytes)> {
         let mut mz = ArrayBytes {

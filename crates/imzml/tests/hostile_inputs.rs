@@ -287,3 +287,29 @@ fn upper_case_ibd_extension_is_found() {
     let imzml = parse_file(&path).unwrap();
     Ibd::open(&imzml).unwrap();
 }
+
+#[test]
+fn parts_of_an_array_equal_the_whole_and_bad_parts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = valid_pair(dir.path());
+    let imzml = parse_file(&path).unwrap();
+    let ibd = Ibd::open(&imzml).unwrap();
+    let spectrum = &imzml.spectra[3];
+    let (_, whole) = ibd.read_spectrum(spectrum).unwrap();
+    let mut part = vec![0u8; 2 * 4];
+    ibd.read_values_into(3, "intensity", &spectrum.intensity, 1..3, &mut part)
+        .unwrap();
+    assert_eq!(part, whole.bytes[4..12]);
+    #[allow(clippy::reversed_empty_ranges)] // a reversed range is one of the bad parts
+    let bad_parts = [(3..5, 8), (0..2, 4), (2..1, 0)];
+    for (values, bytes) in bad_parts {
+        let mut out = vec![0u8; bytes];
+        let error = ibd
+            .read_values_into(3, "intensity", &spectrum.intensity, values.clone(), &mut out)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("spectrum 3 intensity array"),
+            "{values:?}: {error}"
+        );
+    }
+}
