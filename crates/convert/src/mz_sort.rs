@@ -137,14 +137,19 @@ impl MzPartition {
     ) -> Result<Self> {
         let bytes = total_points * layout.size() as u64;
         let fits = layout.sort_memory(bytes) + Spill::buffer_bytes(1) <= budget.memory_bytes;
+        // Buckets of about a million points where the budget allows, in memory or spilled:
+        // each sorts and is gathered within the caches (a spilled bucket of several million
+        // records gathered in key order misses the caches at every record), and the next one
+        // sorts while the previous one is encoded.
+        let cache_sized = (total_points / budget.in_memory_bucket_points.max(1)).clamp(1, MAX_BUCKETS as u64) as usize;
         let count = if sample.is_empty() {
             1
         } else if fits {
-            // Buckets of about a million points even in memory: each sorts within the caches,
-            // and the next one sorts while the previous one is encoded.
-            (total_points / budget.in_memory_bucket_points.max(1)).clamp(1, MAX_BUCKETS as u64) as usize
+            cache_sized
         } else {
-            budget.bucket_count(layout, bytes)
+            // Spilled buckets' write buffers take at most an eighth of the budget.
+            let buffered = (budget.memory_bytes / 8 / Spill::buffer_bytes(1)).max(1) as usize;
+            budget.bucket_count(layout, bytes).max(cache_sized.min(buffered))
         };
         let keys = sample.iter().map(|&(mz, s)| Key::new(mz, s)).collect();
         let bounds = Bounds::from_sample(keys, count);
