@@ -55,13 +55,16 @@ pub enum ConvertError {
     },
     /// The memory budget cannot hold the shards being filled and encoded.
     #[error(
-        "a memory budget of {memory_mib} MiB is too small for shards of {shard_mib} MiB: give at least {minimum_mib} MiB (--memory), or smaller shards (--shard-mib)"
+        "a memory budget of {memory_mib} MiB is too small for shards of {shard_mib} MiB{}: give at least {minimum_mib} MiB (--memory), or smaller shards (--shard-mib)",
+        if *remote_input { " and the cache of a remote input" } else { "" }
     )]
     MemoryTooSmall {
         /// The budget given.
         memory_mib: u64,
         /// The shard size given.
         shard_mib: f64,
+        /// Whether the input is remote (its cache counted too).
+        remote_input: bool,
         /// The smallest budget that holds them.
         minimum_mib: u64,
     },

@@ -88,14 +88,14 @@ pub async fn convert(
     options: &ConvertOptions,
 ) -> Result<ConversionReport> {
     let started = Instant::now();
-    options.check_memory()?;
+    let input = input.into();
+    options.check_memory(matches!(input, Input::Object(_)))?;
     // One counter for the whole run, shared with whoever passed one in.
     let options = &ConvertOptions {
         progress: Some(options.progress()),
         ..options.clone()
     };
     let progress = options.progress();
-    let input = input.into();
     let source = Source::open(&input, options).await?;
     let verification = source.start_verification(&input, options)?;
     // Shared with the thread that reads the spectra.

@@ -73,7 +73,7 @@ impl ConvertOptions {
     /// The part of the budget the plan hands out: an eighth is kept for what it does not
     /// count (the allocator's slack, the runtime, batches of spectra between threads).
     fn planned_bytes(&self) -> u64 {
-        self.memory_bytes - self.memory_bytes / 8
+        planned_of(self.memory_bytes)
     }
 
     /// Bytes of the shards being filled (up to three arrays at once) and of `in_flight` shards
@@ -82,20 +82,38 @@ impl ConvertOptions {
         (SHARDS_FILLING + 2 * in_flight) * self.shard_bytes
     }
 
-    /// The smallest budget whose half of the plan (the half that is not the sort's) holds the
-    /// shards being filled and one being encoded.
-    fn minimum_memory_bytes(&self) -> u64 {
-        // planned_bytes() / 2 >= shard_bytes_with(1), with planned = 7/8 of the budget.
-        (2 * self.shard_bytes_with(1) * 8).div_ceil(7)
+    /// Whether a budget of `memory` bytes holds, in the half of its plan that is not the
+    /// sort's, the shards being filled, one being encoded and (for a remote input) the input
+    /// cache.
+    fn holds(&self, memory: u64, remote_input: bool) -> bool {
+        let cache = if remote_input { input_cache_of(memory) } else { 0 };
+        planned_of(memory) / 2 >= self.shard_bytes_with(1) + cache
     }
 
-    /// Refuses a budget too small for the shard size, rather than exceed it.
-    pub(crate) fn check_memory(&self) -> crate::Result<()> {
-        let minimum = self.minimum_memory_bytes();
+    /// The smallest budget that [`holds`](Self::holds) (what it holds grows with the budget:
+    /// the plan by 7/16 of every byte, the cache by at most 1/8).
+    fn minimum_memory_bytes(&self, remote_input: bool) -> u64 {
+        let (mut low, mut high) = (0u64, 1u64 << 50);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.holds(middle, remote_input) {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        low
+    }
+
+    /// Refuses a budget too small for the shard size (and, reading a remote input, for its
+    /// cache), rather than exceed it.
+    pub(crate) fn check_memory(&self, remote_input: bool) -> crate::Result<()> {
+        let minimum = self.minimum_memory_bytes(remote_input);
         if self.memory_bytes < minimum {
             return Err(crate::ConvertError::MemoryTooSmall {
                 memory_mib: self.memory_bytes >> 20,
                 shard_mib: self.shard_bytes as f64 / f64::from(1u32 << 20),
+                remote_input,
                 minimum_mib: minimum.div_ceil(1 << 20),
             });
         }
@@ -125,13 +143,23 @@ impl ConvertOptions {
     /// should hold the rows of spectra a tile of pixels spans, so that each block is fetched
     /// once).
     pub(crate) fn input_cache_bytes(&self) -> u64 {
-        (self.memory_bytes / 8).clamp(16 << 20, 256 << 20)
+        input_cache_of(self.memory_bytes)
     }
 
     /// Inner chunks per shard for inner chunks of `inner_bytes`.
     pub(crate) fn chunks_per_shard(&self, inner_bytes: u64) -> u64 {
         (self.shard_bytes / inner_bytes.max(1)).max(1)
     }
+}
+
+/// The planned part of a budget of `memory` bytes: seven eighths.
+fn planned_of(memory: u64) -> u64 {
+    memory - memory / 8
+}
+
+/// The remote-input cache of a budget of `memory` bytes: an eighth, 16 to 256 MiB.
+fn input_cache_of(memory: u64) -> u64 {
+    (memory / 8).clamp(16 << 20, 256 << 20)
 }
 
 #[cfg(test)]
@@ -144,16 +172,33 @@ mod tests {
             memory_bytes: 256 << 20,
             ..ConvertOptions::default()
         };
-        let message = options.check_memory().unwrap_err().to_string();
+        let message = options.check_memory(false).unwrap_err().to_string();
         assert!(
             message.contains("256 MiB is too small for shards of 32 MiB: give at least 366 MiB"),
             "{message}"
         );
+        // A remote input's cache (an eighth of the budget, at least 16 MiB) needs more.
+        let remote = ConvertOptions {
+            memory_bytes: 366 << 20,
+            ..options.clone()
+        };
+        assert!(remote.check_memory(false).is_ok());
+        let message = remote.check_memory(true).unwrap_err().to_string();
+        assert!(
+            message.contains("shards of 32 MiB and the cache of a remote input: give at least 512 MiB"),
+            "{message}"
+        );
+        let at_minimum = ConvertOptions {
+            memory_bytes: 512 << 20,
+            ..options.clone()
+        };
+        assert!(at_minimum.check_memory(true).is_ok());
+        assert!(at_minimum.planned_bytes() / 2 >= at_minimum.shard_bytes_with(1) + at_minimum.input_cache_bytes());
         let smaller_shards = ConvertOptions {
             shard_bytes: 16 << 20,
             ..options
         };
-        assert!(smaller_shards.check_memory().is_ok());
-        assert!(ConvertOptions::default().check_memory().is_ok());
+        assert!(smaller_shards.check_memory(false).is_ok());
+        assert!(ConvertOptions::default().check_memory(true).is_ok());
     }
 }
