@@ -64,6 +64,11 @@ impl Default for ConvertOptions {
 /// Shards being filled at once: up to three arrays are written side by side.
 const SHARDS_FILLING: u64 = 3;
 
+/// Memory of a shard being encoded, in shard sizes: its raw bytes, its inner chunks encoded
+/// one by one, and the shard they are assembled into. (Counting two, budgets below ~440 MiB
+/// with 32 MiB shards were exceeded by up to 10%: 384 MiB gave a peak RSS of 423 MiB.)
+const COPIES_PER_ENCODED_SHARD: u64 = 3;
+
 impl ConvertOptions {
     /// Where to report progress (a private counter when nobody watches).
     pub(crate) fn progress(&self) -> Arc<Progress> {
@@ -77,9 +82,9 @@ impl ConvertOptions {
     }
 
     /// Bytes of the shards being filled (up to three arrays at once) and of `in_flight` shards
-    /// being encoded (raw and encoded bytes each).
+    /// being encoded.
     fn shard_bytes_with(&self, in_flight: u64) -> u64 {
-        (SHARDS_FILLING + 2 * in_flight) * self.shard_bytes
+        (SHARDS_FILLING + COPIES_PER_ENCODED_SHARD * in_flight) * self.shard_bytes
     }
 
     /// Whether a budget of `memory` bytes holds, in the half of its plan that is not the
@@ -130,13 +135,13 @@ impl ConvertOptions {
     }
 
     /// Shards encoded and uploaded at once: as many as the other half of the memory budget
-    /// holds after the input cache and the shards being filled (up to three arrays at once),
-    /// each needing its raw and its encoded bytes; at least one, at most eight.
+    /// holds after the input cache and the shards being filled (up to three arrays at once);
+    /// at least one, at most eight.
     pub(crate) fn shards_in_flight(&self) -> usize {
         let available = (self.planned_bytes() / 2)
             .saturating_sub(self.input_cache_bytes())
             .saturating_sub(self.shard_bytes_with(0));
-        (available / (2 * self.shard_bytes).max(1)).clamp(1, 8) as usize
+        (available / (COPIES_PER_ENCODED_SHARD * self.shard_bytes).max(1)).clamp(1, 8) as usize
     }
 
     /// Blocks of a remote input kept in memory: an eighth of the budget, 16 to 256 MiB (it
@@ -174,22 +179,22 @@ mod tests {
         };
         let message = options.check_memory(false).unwrap_err().to_string();
         assert!(
-            message.contains("256 MiB is too small for shards of 32 MiB: give at least 366 MiB"),
+            message.contains("256 MiB is too small for shards of 32 MiB: give at least 439 MiB"),
             "{message}"
         );
         // A remote input's cache (an eighth of the budget, at least 16 MiB) needs more.
         let remote = ConvertOptions {
-            memory_bytes: 366 << 20,
+            memory_bytes: 439 << 20,
             ..options.clone()
         };
         assert!(remote.check_memory(false).is_ok());
         let message = remote.check_memory(true).unwrap_err().to_string();
         assert!(
-            message.contains("shards of 32 MiB and the cache of a remote input: give at least 512 MiB"),
+            message.contains("shards of 32 MiB and the cache of a remote input: give at least 615 MiB"),
             "{message}"
         );
         let at_minimum = ConvertOptions {
-            memory_bytes: 512 << 20,
+            memory_bytes: 615 << 20,
             ..options.clone()
         };
         assert!(at_minimum.check_memory(true).is_ok());
