@@ -47,7 +47,12 @@ pub(crate) async fn write(
         let spectra_bytes = source.order.len() as u64 * channels * int_size;
         let cube_bytes = blocks.per_block * pixels * int_size;
         let in_memory = blocks.count() == 1 && spectra_bytes + cube_bytes <= budget.memory_bytes;
-        Some(Spill::new(blocks.count(), in_memory, &budget.temp_dir)?)
+        Some(Spill::new(
+            blocks.count(),
+            in_memory,
+            budget.buffers_bytes(),
+            &budget.temp_dir,
+        )?)
     };
 
     let mut axis = ArrayBytes {

@@ -110,6 +110,11 @@ pub(crate) struct SortBudget {
 }
 
 impl SortBudget {
+    /// What the write buffers of spilled buckets share: an eighth of the budget.
+    pub(crate) fn buffers_bytes(&self) -> u64 {
+        self.memory_bytes / 8
+    }
+
     /// Buckets for `bytes` of records, so that each, with the sample's error, fits in memory.
     fn bucket_count(&self, layout: RecordLayout, bytes: u64) -> usize {
         let per_bucket = (self.memory_bytes / 2).max(1);
@@ -136,7 +141,7 @@ impl MzPartition {
         budget: SortBudget,
     ) -> Result<Self> {
         let bytes = total_points * layout.size() as u64;
-        let fits = layout.sort_memory(bytes) + Spill::buffer_bytes(1) <= budget.memory_bytes;
+        let fits = layout.sort_memory(bytes) <= budget.memory_bytes;
         // Buckets of about a million points where the budget allows, in memory or spilled:
         // each sorts and is gathered within the caches (a spilled bucket of several million
         // records gathered in key order misses the caches at every record), and the next one
@@ -147,13 +152,13 @@ impl MzPartition {
         } else if fits {
             cache_sized
         } else {
-            // Spilled buckets' write buffers take at most an eighth of the budget.
-            let buffered = (budget.memory_bytes / 8 / Spill::buffer_bytes(1)).max(1) as usize;
+            // No more cache-sized buckets than an eighth of the budget gives full write buffers.
+            let buffered = (budget.memory_bytes / 8 / Spill::buffer_bytes(1, u64::MAX)).max(1) as usize;
             budget.bucket_count(layout, bytes).max(cache_sized.min(buffered))
         };
         let keys = sample.iter().map(|&(mz, s)| Key::new(mz, s)).collect();
         let bounds = Bounds::from_sample(keys, count);
-        let spill = Spill::new(bounds.buckets(), fits, &budget.temp_dir)?;
+        let spill = Spill::new(bounds.buckets(), fits, budget.buffers_bytes(), &budget.temp_dir)?;
         Ok(Self {
             layout,
             bounds,
@@ -266,7 +271,7 @@ impl SortedChunks {
         let temp_dir = &self.budget.temp_dir;
         let stride = (records / 100_000).max(1);
         // Spill the bucket to a file of its own first, so that it can be read twice.
-        let mut copy = Spill::new(1, false, temp_dir)?;
+        let mut copy = Spill::new(1, false, self.budget.buffers_bytes(), temp_dir)?;
         let mut sample = Vec::new();
         let mut index = 0u64;
         bucket.for_each_record(size, temp_dir, |record| {
@@ -278,7 +283,7 @@ impl SortedChunks {
         })?;
         let count = self.budget.bucket_count(self.layout, bytes).max(2);
         let bounds = Bounds::from_sample(sample, count);
-        let mut parts = Spill::new(bounds.buckets(), false, temp_dir)?;
+        let mut parts = Spill::new(bounds.buckets(), false, self.budget.buffers_bytes(), temp_dir)?;
         let source = copy.into_buckets().pop().expect("one bucket");
         source.for_each_record(size, temp_dir, |record| {
             parts.push(bounds.bucket_of(self.layout.key(record)), record)

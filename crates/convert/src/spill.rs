@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ConvertError, Result};
 
-/// Write buffer of each spilled bucket.
+/// Largest write (and read) buffer of a spilled bucket.
 const BUFFER_BYTES: usize = 256 << 10;
+
+/// Smallest write buffer of a spilled bucket.
+const MIN_BUFFER_BYTES: usize = 16 << 10;
 
 /// Where a bucket's records are.
 enum Storage {
@@ -29,21 +32,30 @@ pub(crate) struct Spill {
     temp_dir: PathBuf,
 }
 
+/// The write buffer of each of `count` spilled buckets whose buffers share `buffers_bytes`:
+/// 16 to 256 KiB.
+fn buffer_of(count: usize, buffers_bytes: u64) -> usize {
+    (buffers_bytes / count.max(1) as u64).clamp(MIN_BUFFER_BYTES as u64, BUFFER_BYTES as u64) as usize
+}
+
 impl Spill {
-    /// Memory that `count` spilled buckets use for their write buffers.
-    pub(crate) fn buffer_bytes(count: usize) -> u64 {
-        (count * BUFFER_BYTES) as u64
+    /// Memory that `count` spilled buckets use for their write buffers when these may share
+    /// `buffers_bytes`.
+    pub(crate) fn buffer_bytes(count: usize, buffers_bytes: u64) -> u64 {
+        (count * buffer_of(count, buffers_bytes)) as u64
     }
 
-    /// `count` buckets, in memory or in temporary files under `temp_dir`.
-    pub(crate) fn new(count: usize, in_memory: bool, temp_dir: &Path) -> Result<Self> {
+    /// `count` buckets, in memory or in temporary files under `temp_dir` whose write buffers
+    /// share about `buffers_bytes` (each 16 to 256 KiB).
+    pub(crate) fn new(count: usize, in_memory: bool, buffers_bytes: u64, temp_dir: &Path) -> Result<Self> {
+        let buffer = buffer_of(count, buffers_bytes);
         let mut buckets = Vec::with_capacity(count);
         for _ in 0..count {
             let storage = if in_memory {
                 Storage::Memory(Vec::new())
             } else {
                 let file = tempfile::tempfile_in(temp_dir).map_err(|e| temp_error(temp_dir, e))?;
-                Storage::File(BufWriter::with_capacity(BUFFER_BYTES, file))
+                Storage::File(BufWriter::with_capacity(buffer, file))
             };
             buckets.push(Bucket { storage, bytes: 0 });
         }
@@ -163,7 +175,7 @@ mod tests {
     fn records_come_back_in_order_from_memory_and_files() {
         let dir = tempfile::tempdir().unwrap();
         for in_memory in [true, false] {
-            let mut spill = Spill::new(3, in_memory, dir.path()).unwrap();
+            let mut spill = Spill::new(3, in_memory, 1 << 20, dir.path()).unwrap();
             for i in 0u16..1000 {
                 spill.push((i % 3) as usize, &i.to_le_bytes()).unwrap();
             }
@@ -189,10 +201,17 @@ mod tests {
     }
 
     #[test]
+    fn write_buffers_share_their_budget_within_bounds() {
+        assert_eq!(Spill::buffer_bytes(4, 4 << 20), 4 * BUFFER_BYTES as u64);
+        assert_eq!(Spill::buffer_bytes(64, 4 << 20), 4 << 20);
+        assert_eq!(Spill::buffer_bytes(512, 4 << 20), 512 * MIN_BUFFER_BYTES as u64);
+    }
+
+    #[test]
     fn batches_hold_whole_records_and_the_rest_comes_last() {
         let dir = tempfile::tempdir().unwrap();
         for in_memory in [true, false] {
-            let mut spill = Spill::new(1, in_memory, dir.path()).unwrap();
+            let mut spill = Spill::new(1, in_memory, 1 << 20, dir.path()).unwrap();
             for i in 0u16..10 {
                 spill.push(0, &i.to_le_bytes()).unwrap();
             }
