@@ -13,6 +13,14 @@ use crate::datasets::{ensure, spec_for, store_files};
 use crate::queries;
 use crate::remote::{Query, S3Server, round_trips};
 
+/// Writes every dirty page to disk (`sync`), so that a timed run does not pay for the
+/// write-back of what the previous one (generation, the `cp` baseline, an old store) left.
+fn settle_page_cache() -> anyhow::Result<()> {
+    let status = std::process::Command::new("sync").status()?;
+    anyhow::ensure!(status.success(), "sync failed");
+    Ok(())
+}
+
 fn row(name: &str, figure: String, baseline: String, ratio: String, extra: Value) -> Value {
     json!({"name": name, "figure": figure, "baseline": baseline, "ratio": ratio, "data": extra})
 }
@@ -151,6 +159,7 @@ pub async fn convert_and_query(
 
     let copy_dir = dir.join("cp-baseline");
     std::fs::create_dir_all(&copy_dir)?;
+    settle_page_cache()?;
     let started = Instant::now();
     for file in [&input, &ibd] {
         let status = std::process::Command::new("cp").arg(file).arg(&copy_dir).status()?;
@@ -160,6 +169,10 @@ pub async fn convert_and_query(
     std::fs::remove_dir_all(&copy_dir)?;
 
     let store = dir.join(format!("{label}_{size_mb}mb.imzarr"));
+    if store.exists() {
+        std::fs::remove_dir_all(&store)?;
+    }
+    settle_page_cache()?;
     let conversion = convert_in_child(&input, &store, args)?;
     let convert_seconds = conversion.seconds;
     let output_bytes = dir_size(&store)?;
