@@ -128,7 +128,7 @@ pub(crate) async fn write(
         cube.clear();
         cube.resize(width * pixels as usize * element, 0);
         let mut transposed = 0;
-        let mut scatter = |rows: &[u8]| -> Result<()> {
+        let scatter = |rows: &[u8]| -> Result<()> {
             let count = rows.len() / row_bytes;
             let pixel_of = pixel_of.get(transposed..transposed + count).ok_or_else(|| {
                 unsupported(format!(
@@ -139,25 +139,14 @@ pub(crate) async fn write(
             transposed += count;
             Ok(())
         };
-        match buckets.as_mut().and_then(Iterator::next) {
-            Some(bucket) => bucket.for_each_batch(row_bytes, transpose::SPECTRA_PER_PASS, &budget.temp_dir, scatter)?,
-            None => {
-                let mut rows = vec![0u8; transpose::SPECTRA_PER_PASS.min(source.order.len()) * row_bytes];
-                for pass in source.order.chunks(transpose::SPECTRA_PER_PASS) {
-                    let rows = &mut rows[..pass.len() * row_bytes];
-                    for (row, &index) in rows.chunks_exact_mut(row_bytes).zip(pass) {
-                        let entry = &source.imzml.spectra[index];
-                        source.ibd.read_values_into(
-                            entry.index,
-                            "intensity",
-                            &entry.intensity,
-                            channels.clone(),
-                            row,
-                        )?;
-                    }
-                    scatter(rows)?;
-                }
+        match buckets.as_mut() {
+            Some(spilled) => {
+                let bucket = spilled
+                    .next()
+                    .ok_or_else(|| unsupported(format!("no spilled rows for channels {channels:?}")))?;
+                bucket.for_each_batch(row_bytes, transpose::SPECTRA_PER_PASS, &budget.temp_dir, scatter)?;
             }
+            None => read_rows_again(source, channels.clone(), row_bytes, scatter)?,
         }
         if transposed != pixel_of.len() {
             return Err(unsupported(format!(
@@ -173,6 +162,28 @@ pub(crate) async fn write(
         );
     }
     Ok((stats, channels))
+}
+
+/// Reads the values of `channels` of every spectrum again from the `.ibd` (in stored order,
+/// [`transpose::SPECTRA_PER_PASS`] rows of `row_bytes` at a time) and hands them to `each`.
+fn read_rows_again(
+    source: &Source,
+    channels: std::ops::Range<u64>,
+    row_bytes: usize,
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut rows = vec![0u8; transpose::SPECTRA_PER_PASS.min(source.order.len()) * row_bytes];
+    for pass in source.order.chunks(transpose::SPECTRA_PER_PASS) {
+        let rows = &mut rows[..pass.len() * row_bytes];
+        for (row, &index) in rows.chunks_exact_mut(row_bytes).zip(pass) {
+            let entry = &source.imzml.spectra[index];
+            source
+                .ibd
+                .read_values_into(entry.index, "intensity", &entry.intensity, channels.clone(), row)?;
+        }
+        each(rows)?;
+    }
+    Ok(())
 }
 
 /// The m/z channels of the cube cut into blocks of whole shards, each small enough to be
