@@ -197,20 +197,25 @@ impl ArrayBytes {
     }
 
     /// Calls `each` with every value as `f64`, in order; the type is dispatched once, not per
-    /// value.
+    /// value (each arm hands [`DataType::read_f64`] a constant type, which the compiler folds).
     pub fn for_each_f64(&self, mut each: impl FnMut(f64)) {
-        fn values<const N: usize>(bytes: &[u8], convert: impl Fn([u8; N]) -> f64, each: &mut impl FnMut(f64)) {
-            bytes.as_chunks::<N>().0.iter().for_each(|value| each(convert(*value)));
+        #[inline(always)]
+        fn values<const N: usize>(bytes: &[u8], dtype: DataType, each: &mut impl FnMut(f64)) {
+            bytes
+                .as_chunks::<N>()
+                .0
+                .iter()
+                .for_each(|value| each(dtype.read_f64(value)));
         }
         let bytes = &self.bytes;
         match self.dtype {
-            DataType::F16 => values(bytes, |v| f16::from_le_bytes(v).to_f64(), &mut each),
-            DataType::F32 => values(bytes, |v| f32::from_le_bytes(v) as f64, &mut each),
-            DataType::F64 => values(bytes, f64::from_le_bytes, &mut each),
-            DataType::I8 => values(bytes, |v| i8::from_le_bytes(v) as f64, &mut each),
-            DataType::I16 => values(bytes, |v| i16::from_le_bytes(v) as f64, &mut each),
-            DataType::I32 => values(bytes, |v| i32::from_le_bytes(v) as f64, &mut each),
-            DataType::I64 => values(bytes, |v| i64::from_le_bytes(v) as f64, &mut each),
+            DataType::I8 => values::<1>(bytes, DataType::I8, &mut each),
+            DataType::F16 => values::<2>(bytes, DataType::F16, &mut each),
+            DataType::I16 => values::<2>(bytes, DataType::I16, &mut each),
+            DataType::F32 => values::<4>(bytes, DataType::F32, &mut each),
+            DataType::I32 => values::<4>(bytes, DataType::I32, &mut each),
+            DataType::F64 => values::<8>(bytes, DataType::F64, &mut each),
+            DataType::I64 => values::<8>(bytes, DataType::I64, &mut each),
         }
     }
 
