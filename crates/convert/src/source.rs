@@ -40,7 +40,7 @@ impl Source {
                 let ibd = Ibd::open(&imzml)?;
                 let imzml_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 // Local checksums are verified beside the conversion (`start_verification`).
-                Self::checked(imzml, ibd, imzml_size, false, options).map(|source| Self { local: true, ..source })
+                Self::checked(imzml, ibd, imzml_size, true, false, options)
             }
             Input::Object(location) => {
                 let remote = RemoteInput::open(location, options.input_cache_bytes()).await?;
@@ -51,13 +51,20 @@ impl Source {
                 let ibd = Ibd::from_bytes(&imzml, Box::new(remote.ibd))?;
                 // A remote .ibd is verified first: a second reader beside the conversion would
                 // fetch every byte twice.
-                Self::checked(imzml, ibd, imzml_size, options.verify_checksums, options)
+                Self::checked(imzml, ibd, imzml_size, false, options.verify_checksums, options)
             }
         }
     }
 
     /// Checks what the converter needs of a parsed input.
-    fn checked(mut imzml: Imzml, ibd: Ibd, imzml_size: u64, verify: bool, options: &ConvertOptions) -> Result<Self> {
+    fn checked(
+        mut imzml: Imzml,
+        ibd: Ibd,
+        imzml_size: u64,
+        local: bool,
+        verify: bool,
+        options: &ConvertOptions,
+    ) -> Result<Self> {
         let input = imzml.path.clone();
         let verified_checksums = if verify {
             let outcome = ibd.verify_checksums(&imzml)?;
@@ -114,7 +121,7 @@ impl Source {
             intensity_dtype,
             verified_checksums,
             sizes,
-            local: false,
+            local,
         })
     }
 
