@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use imzarr_imzml::DataType;
 
 use crate::error::{ConvertError, Result};
-use crate::spill::{Bucket, Spill};
+use crate::spill::{self, Bucket, Spill};
 
 /// Most buckets one partition makes (each holds a file and a write buffer).
 const MAX_BUCKETS: usize = 512;
@@ -153,7 +153,7 @@ impl MzPartition {
             cache_sized
         } else {
             // No more cache-sized buckets than an eighth of the budget gives full write buffers.
-            let buffered = (budget.memory_bytes / 8 / Spill::buffer_bytes(1, u64::MAX)).max(1) as usize;
+            let buffered = (budget.buffers_bytes() / spill::BUFFER_BYTES as u64).max(1) as usize;
             budget.bucket_count(layout, bytes).max(cache_sized.min(buffered))
         };
         let keys = sample.iter().map(|&(mz, s)| Key::new(mz, s)).collect();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{ConvertError, Result};
 
 /// Largest write (and read) buffer of a spilled bucket.
-const BUFFER_BYTES: usize = 256 << 10;
+pub(crate) const BUFFER_BYTES: usize = 256 << 10;
 
 /// Smallest write buffer of a spilled bucket.
 const MIN_BUFFER_BYTES: usize = 16 << 10;
@@ -39,12 +39,6 @@ fn buffer_of(count: usize, buffers_bytes: u64) -> usize {
 }
 
 impl Spill {
-    /// Memory that `count` spilled buckets use for their write buffers when these may share
-    /// `buffers_bytes`.
-    pub(crate) fn buffer_bytes(count: usize, buffers_bytes: u64) -> u64 {
-        (count * buffer_of(count, buffers_bytes)) as u64
-    }
-
     /// `count` buckets, in memory or in temporary files under `temp_dir` whose write buffers
     /// share about `buffers_bytes` (each 16 to 256 KiB).
     pub(crate) fn new(count: usize, in_memory: bool, buffers_bytes: u64, temp_dir: &Path) -> Result<Self> {
@@ -202,9 +196,9 @@ mod tests {
 
     #[test]
     fn write_buffers_share_their_budget_within_bounds() {
-        assert_eq!(Spill::buffer_bytes(4, 4 << 20), 4 * BUFFER_BYTES as u64);
-        assert_eq!(Spill::buffer_bytes(64, 4 << 20), 4 << 20);
-        assert_eq!(Spill::buffer_bytes(512, 4 << 20), 512 * MIN_BUFFER_BYTES as u64);
+        assert_eq!(buffer_of(4, 4 << 20), BUFFER_BYTES);
+        assert_eq!(buffer_of(64, 4 << 20), 64 << 10);
+        assert_eq!(buffer_of(512, 4 << 20), MIN_BUFFER_BYTES);
     }
 
     #[test]
