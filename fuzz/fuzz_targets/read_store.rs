@@ -43,6 +43,7 @@ fn base() -> &'static Base {
                         store: memory.clone(),
                         prefix: Path::from("s"),
                         display: name.to_string(),
+                        local_root: None,
                     };
                     convert(input.as_path(), location, &ConvertOptions::default()).await.unwrap();
                     let listed: Vec<_> = memory.list(None).try_collect().await.unwrap();

@@ -285,6 +285,9 @@ impl StoreWriter {
                     self.erase(&key).await?;
                 }
             }
+            if let Some(root) = self.storage.location().local_root.clone() {
+                remove_staging_files(&root).map_err(|e| self.error("(staging files)", e))?;
+            }
         }
         let consolidated: Map<String, Value> = std::mem::take(&mut self.nodes).into_iter().collect();
         let mut root = group_metadata(attributes);
@@ -292,6 +295,25 @@ impl StoreWriter {
         self.put_json("zarr.json", &root).await?;
         self.erase(PROGRESS_KEY).await
     }
+}
+
+/// Removes, below `root`, the staging files (`<object>#<digits>`) that a local upload killed
+/// midway leaves: the object store neither lists nor deletes them.
+fn remove_staging_files(root: &std::path::Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            remove_staging_files(&path)?;
+        } else if path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.rsplit_once('#'))
+            .is_some_and(|(_, suffix)| !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
+        {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// Streams an array shard by shard along its first dimension. Its shards must span every

@@ -49,6 +49,7 @@ impl Dataset {
             store,
             prefix: prefix.clone(),
             display: prefix.to_string(),
+            local_root: None,
         })
         .await
     }

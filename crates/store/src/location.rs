@@ -21,6 +21,10 @@ pub struct StoreLocation {
     /// What the user gave, for messages (never contains credentials: object_store reads them
     /// from the environment).
     pub display: String,
+    /// The directory of a store given as a local path, where the backend's own staging files
+    /// (`<object>#<n>`, left by an upload that was killed) can be found: object_store does not
+    /// list them.
+    pub local_root: Option<std::path::PathBuf>,
 }
 
 /// Retries of transient object-store failures (5xx answers, SlowDown, dropped connections):
@@ -63,6 +67,7 @@ impl StoreLocation {
                     store: Arc::new(store),
                     prefix,
                     display,
+                    local_root: None,
                 })
             }
             Ok(url) if url.scheme() == "file" => {
@@ -85,6 +90,7 @@ impl StoreLocation {
                     store: Arc::from(store),
                     prefix,
                     display,
+                    local_root: None,
                 })
             }
             // Not a URL, or a Windows drive letter parsed as a scheme: a local path.
@@ -113,6 +119,7 @@ impl StoreLocation {
             store: Arc::new(store),
             prefix: Path::default(),
             display,
+            local_root: Some(absolute),
         })
     }
 
