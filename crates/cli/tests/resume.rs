@@ -56,9 +56,11 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
     for fraction in [0.2, 0.45, 0.7, 0.9] {
         let mut child = convert(&input, &resumed).spawn().unwrap();
         std::thread::sleep(full_run.mul_f64(fraction));
-        let finished = child.try_wait().unwrap().is_some();
         child.kill().ok();
         let output = child.wait_with_output().unwrap();
+        // Whether the run ended by itself, from how it ended (a check before the kill races
+        // with a run finishing just then).
+        let finished = output.status.success();
         let stdout = String::from_utf8_lossy(&output.stdout);
         kept_any |= stdout.contains("kept from the interrupted run");
         if !finished {
