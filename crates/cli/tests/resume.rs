@@ -64,8 +64,12 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         kept_any |= stdout.contains("kept from the interrupted run");
         if !finished {
+            // A kill that lands after the root metadata was written, while the progress marker
+            // is being removed, leaves a finished store: it must then be the clean one.
             let info = Command::new(BIN).arg("info").arg(&resumed).output().unwrap();
-            assert!(!info.status.success(), "an interrupted store opens as complete");
+            if info.status.success() {
+                assert_same_store(&clean, &resumed, &["imzarr-progress.json"]);
+            }
         }
     }
     let output = convert(&input, &resumed).output().unwrap();
@@ -74,17 +78,34 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
     kept_any |= stdout.contains("kept from the interrupted run");
     assert!(kept_any, "no run kept shards of an interrupted one: {stdout}");
 
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    objects(&clean, &clean, &mut a);
-    objects(&resumed, &resumed, &mut b);
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (key, bytes) in &a {
-        assert!(bytes == &b[key], "{key} differs");
-    }
-    assert!(!a.contains_key("imzarr-progress.json"));
+    assert_same_store(&clean, &resumed, &[]);
 
     // Once complete, --resume leaves the store alone.
     let output = convert(&input, &resumed).output().unwrap();
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("already complete"));
+
+    // A run killed after writing the root metadata but before removing its progress marker
+    // finished its store: resuming it reports it complete and removes the marker.
+    let marker = resumed.join("imzarr-progress.json");
+    std::fs::write(&marker, b"{}").unwrap();
+    let output = convert(&input, &resumed).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("already complete"));
+    assert!(!marker.exists(), "the stale progress marker was left");
+    assert_same_store(&clean, &resumed, &[]);
+}
+
+/// Asserts that two local stores hold the same objects, byte for byte, apart from `ignored`
+/// keys in `other`; a clean store never holds a progress marker.
+fn assert_same_store(clean: &Path, other: &Path, ignored: &[&str]) {
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    objects(clean, clean, &mut a);
+    objects(other, other, &mut b);
+    b.retain(|key, _| !ignored.contains(&key.as_str()));
+    assert!(!a.contains_key("imzarr-progress.json"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (key, bytes) in &a {
+        assert!(bytes == &b[key], "{key} differs");
+    }
 }

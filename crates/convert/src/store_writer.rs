@@ -121,6 +121,11 @@ impl StoreWriter {
             return Err(self.error(foreign, "the output location holds objects that are not part of an imzarr store; choose a new or empty location"));
         }
         if self.holds_complete_store().await? && existing != Existing::Overwrite {
+            // A run stopped after its root metadata was written, before it removed its progress
+            // marker, finished its store: resuming it only clears the marker.
+            if existing == Existing::Resume && names.iter().any(|name| name == PROGRESS_KEY) {
+                self.erase(PROGRESS_KEY).await?;
+            }
             return Err(ConvertError::Exists {
                 store: self.display.clone(),
             });
