@@ -122,7 +122,7 @@ fn shard_encode(c: &mut Criterion) {
         let encoder = ShardEncoder::from_spec(&spec).unwrap();
         group.bench_function(format!("{codec:?}, 4 MiB of f32"), |b| {
             b.iter(|| {
-                let encoded = encoder.encode(black_box(values.clone())).unwrap();
+                let encoded = encoder.encode(black_box(&values)).unwrap();
                 assert!(encoded.len() > 1000 && encoded.len() < values.len() + values.len() / 8);
             })
         });

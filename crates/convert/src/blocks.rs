@@ -3,7 +3,8 @@
 use imzarr_format::region::{At, copy_region};
 
 /// Copies the block of `block_shape` starting at `start` out of `data` (row-major, `shape`,
-/// `element_size` bytes per element). Parts of the block outside the array are `fill` bytes.
+/// `element_size` bytes per element) into `out` (its contents replaced). Parts of the block
+/// outside the array are `fill` bytes.
 pub(crate) fn extract_block(
     data: &[u8],
     shape: &[u64],
@@ -11,9 +12,15 @@ pub(crate) fn extract_block(
     start: &[u64],
     block_shape: &[u64],
     fill: &[u8],
+    mut out: Vec<u8>,
 ) -> Vec<u8> {
     let block_elements: u64 = block_shape.iter().product();
-    let mut out = fill.repeat(block_elements as usize);
+    let block_bytes = block_elements as usize * fill.len();
+    out.clear();
+    out.extend_from_slice(&fill[..fill.len().min(block_bytes)]);
+    while out.len() < block_bytes {
+        out.extend_from_within(..out.len().min(block_bytes - out.len()));
+    }
     let inside: Vec<u64> = (0..shape.len())
         .map(|d| block_shape[d].min(shape[d].saturating_sub(start[d])))
         .collect();
@@ -40,11 +47,11 @@ mod tests {
     fn edge_blocks_are_padded() {
         // 3x3 array of u8 0..9, blocks of 2x2.
         let data: Vec<u8> = (0..9).collect();
-        let block = extract_block(&data, &[3, 3], 1, &[2, 2], &[2, 2], &[255]);
+        let block = extract_block(&data, &[3, 3], 1, &[2, 2], &[2, 2], &[255], Vec::new());
         assert_eq!(block, vec![8, 255, 255, 255]);
-        let block = extract_block(&data, &[3, 3], 1, &[0, 1], &[2, 2], &[255]);
+        let block = extract_block(&data, &[3, 3], 1, &[0, 1], &[2, 2], &[255], Vec::new());
         assert_eq!(block, vec![1, 2, 4, 5]);
-        let one_d = extract_block(&data, &[9], 1, &[8], &[4], &[0]);
+        let one_d = extract_block(&data, &[9], 1, &[8], &[4], &[0], vec![7; 9]);
         assert_eq!(one_d, vec![8, 0, 0, 0]);
     }
 }

@@ -2,7 +2,7 @@
 //! conversion goes on producing the next ones.
 
 use std::num::NonZeroU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
 use zarrs::array::codec::CodecChain;
@@ -46,7 +46,7 @@ impl ShardEncoder {
     }
 
     /// Encodes one whole shard: its elements, little-endian, in C order.
-    pub fn encode(&self, bytes: Vec<u8>) -> Result<Bytes, String> {
+    pub fn encode(&self, bytes: &[u8]) -> Result<Bytes, String> {
         let encoded = self
             .codecs
             .encode(
@@ -61,6 +61,29 @@ impl ShardEncoder {
     }
 }
 
+/// Buffers of raw shards, handed back once their shard is encoded so that the next shards
+/// fill them: fresh memory costs a page fault and the zeroing of every page (a tenth of the
+/// CPU time of a processed conversion went there). It never holds more buffers than were in
+/// use at once, which the memory plan counts already.
+#[derive(Clone, Default)]
+pub(crate) struct BufferPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl BufferPool {
+    /// An empty buffer of at least `capacity` bytes.
+    pub(crate) fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buffer = self.0.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
+        buffer.clear();
+        buffer.reserve_exact(capacity);
+        buffer
+    }
+
+    fn give(&self, buffer: Vec<u8>) {
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(buffer);
+        }
+    }
+}
+
 /// A failed shard: its key and what went wrong.
 pub(crate) type ShardFailure = (String, String);
 
@@ -69,6 +92,7 @@ pub(crate) struct ShardPipeline {
     storage: Arc<ZarrsObjectStore>,
     in_flight: JoinSet<Result<(), ShardFailure>>,
     limit: usize,
+    buffers: BufferPool,
 }
 
 impl ShardPipeline {
@@ -77,11 +101,17 @@ impl ShardPipeline {
             storage,
             in_flight: JoinSet::new(),
             limit: limit.max(1),
+            buffers: BufferPool::default(),
         }
     }
 
-    /// Queues the shard `key` (raw bytes of the whole shard); waits while `limit` shards are
-    /// in flight.
+    /// Where the buffers of encoded shards go back to.
+    pub(crate) fn buffers(&self) -> &BufferPool {
+        &self.buffers
+    }
+
+    /// Queues the shard `key` (raw bytes of the whole shard, in a buffer that goes back to
+    /// [`buffers`](Self::buffers) once encoded); waits while `limit` shards are in flight.
     pub(crate) async fn submit(
         &mut self,
         encoder: Arc<ShardEncoder>,
@@ -91,13 +121,17 @@ impl ShardPipeline {
         while self.in_flight.len() >= self.limit {
             self.join_one().await?;
         }
-        let storage = self.storage.clone();
+        let (storage, buffers) = (self.storage.clone(), self.buffers.clone());
         self.in_flight.spawn(async move {
             let store_key = StoreKey::new(&key).map_err(|e| (key.clone(), e.to_string()))?;
-            let encoded = tokio::task::spawn_blocking(move || encoder.encode(bytes))
-                .await
-                .map_err(|e| (key.clone(), e.to_string()))?
-                .map_err(|e| (key.clone(), e))?;
+            let encoded = tokio::task::spawn_blocking(move || {
+                let encoded = encoder.encode(&bytes);
+                buffers.give(bytes);
+                encoded
+            })
+            .await
+            .map_err(|e| (key.clone(), e.to_string()))?
+            .map_err(|e| (key.clone(), e))?;
             storage.set(&store_key, encoded).await.map_err(|e| (key, e.to_string()))
         });
         Ok(())

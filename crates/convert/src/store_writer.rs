@@ -230,6 +230,12 @@ impl StoreWriter {
         })
     }
 
+    /// An empty buffer for the raw bytes of a shard of `bytes`, reused from shards already
+    /// encoded where one is free.
+    pub(crate) fn shard_buffer(&self, bytes: usize) -> Vec<u8> {
+        self.pipeline.buffers().take(bytes)
+    }
+
     /// Queues one whole shard (its bytes already padded to the full shard shape), unless an
     /// interrupted run finished it.
     pub(crate) async fn write_shard(&mut self, array: &ArrayWriter, shard: &[u64], bytes: Vec<u8>) -> Result<()> {
@@ -269,7 +275,16 @@ impl StoreWriter {
         shard_grid[0] = slab_shape[0].div_ceil(spec.shard_shape[0]);
         for mut shard in grid_indices(&shard_grid) {
             let start: Vec<u64> = shard.iter().zip(&spec.shard_shape).map(|(i, s)| i * s).collect();
-            let block = extract_block(data, &slab_shape, spec.element_size(), &start, &spec.shard_shape, fill);
+            let buffer = self.shard_buffer(spec.shard_shape.iter().product::<u64>() as usize * spec.element_size());
+            let block = extract_block(
+                data,
+                &slab_shape,
+                spec.element_size(),
+                &start,
+                &spec.shard_shape,
+                fill,
+                buffer,
+            );
             shard[0] += first_row / spec.shard_shape[0];
             self.write_shard(array, &shard, block).await?;
         }
@@ -338,7 +353,7 @@ impl ShardStream {
         Self {
             array,
             shard_bytes,
-            buffer: Vec::with_capacity(shard_bytes),
+            buffer: Vec::new(),
             next_shard: 0,
             written_elements: 0,
         }
@@ -347,6 +362,9 @@ impl ShardStream {
     /// Appends little-endian element bytes.
     pub(crate) async fn push(&mut self, store: &mut StoreWriter, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
+            if self.buffer.capacity() < self.shard_bytes {
+                self.buffer = store.shard_buffer(self.shard_bytes);
+            }
             let take = (self.shard_bytes - self.buffer.len()).min(bytes.len());
             self.buffer.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
@@ -358,7 +376,7 @@ impl ShardStream {
     }
 
     async fn flush(&mut self, store: &mut StoreWriter) -> Result<()> {
-        let mut shard = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.shard_bytes));
+        let mut shard = std::mem::take(&mut self.buffer);
         self.written_elements += (shard.len() / self.array.spec.element_size()) as u64;
         shard.resize(self.shard_bytes, 0);
         let mut index = vec![0u64; self.array.spec.shape.len()];
