@@ -130,7 +130,6 @@ pub(crate) struct MzPartition {
     bounds: Bounds,
     spill: Spill,
     budget: SortBudget,
-    record: Vec<u8>,
 }
 
 impl MzPartition {
@@ -165,7 +164,6 @@ impl MzPartition {
             bounds,
             spill,
             budget,
-            record: Vec::with_capacity(layout.size()),
         })
     }
 
@@ -177,30 +175,38 @@ impl MzPartition {
 
     /// Adds the points of stored spectrum `stored`: decoded m/z values and their raw bytes.
     /// They are pushed in m/z order (the source's order when it is ascending, as it nearly
-    /// always is), so that each bucket holds its records in (spectrum, m/z) order.
+    /// always is), so that each bucket holds its records in (spectrum, m/z) order, and so that
+    /// the bucket of each point is found by walking on from the previous point's.
     pub(crate) fn push_spectrum(&mut self, stored: u32, mz: &[f64], raw_mz: &[u8], raw_intensity: &[u8]) -> Result<()> {
         let key = |j: usize| Key::new(mz[j], stored);
-        if (1..mz.len()).all(|j| key(j - 1) <= key(j)) {
-            (0..mz.len()).try_for_each(|j| self.push_point(stored, mz[j], raw_mz, raw_intensity, j))
-        } else {
+        let reordered: Option<Vec<usize>> = (!(1..mz.len()).all(|j| key(j - 1) <= key(j))).then(|| {
             let mut order: Vec<usize> = (0..mz.len()).collect();
             order.sort_by_key(|&j| key(j));
             order
-                .into_iter()
-                .try_for_each(|j| self.push_point(stored, mz[j], raw_mz, raw_intensity, j))
-        }
-    }
-
-    /// Adds point `j` of stored spectrum `stored`, of m/z `value`.
-    fn push_point(&mut self, stored: u32, value: f64, raw_mz: &[u8], raw_intensity: &[u8], j: usize) -> Result<()> {
+        });
         let (mz_size, int_size) = (self.layout.mz.size(), self.layout.intensity.size());
-        self.record.clear();
-        self.record.extend_from_slice(&stored.to_le_bytes());
-        self.record.extend_from_slice(&raw_mz[j * mz_size..(j + 1) * mz_size]);
-        self.record
-            .extend_from_slice(&raw_intensity[j * int_size..(j + 1) * int_size]);
-        let bucket = self.bounds.bucket_of(Key::new(value, stored));
-        self.spill.push(bucket, &self.record)
+        let stored_bytes = stored.to_le_bytes();
+        let bounds = &self.bounds.0;
+        let mut bucket = 0;
+        for i in 0..mz.len() {
+            let j = reordered.as_ref().map_or(i, |order| order[i]);
+            let point = key(j);
+            if i == 0 {
+                bucket = self.bounds.bucket_of(point);
+            }
+            while bucket < bounds.len() && bounds[bucket] <= point {
+                bucket += 1;
+            }
+            self.spill.push_parts(
+                bucket,
+                &[
+                    &stored_bytes,
+                    &raw_mz[j * mz_size..(j + 1) * mz_size],
+                    &raw_intensity[j * int_size..(j + 1) * int_size],
+                ],
+            )?;
+        }
+        Ok(())
     }
 
     /// The sorted points, cut into chunks of `chunk_points`.

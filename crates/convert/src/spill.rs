@@ -73,11 +73,18 @@ impl Spill {
 
     /// Appends `bytes` (whole records) to bucket `bucket`.
     pub(crate) fn push(&mut self, bucket: usize, bytes: &[u8]) -> Result<()> {
+        self.push_parts(bucket, &[bytes])
+    }
+
+    /// Appends the concatenation of `parts` (whole records) to bucket `bucket`.
+    pub(crate) fn push_parts(&mut self, bucket: usize, parts: &[&[u8]]) -> Result<()> {
         let target = &mut self.buckets[bucket];
-        target.bytes += bytes.len() as u64;
-        match &mut target.storage {
-            Storage::Memory(data) => data.extend_from_slice(bytes),
-            Storage::File(writer) => writer.write_all(bytes).map_err(|e| temp_error(&self.temp_dir, e))?,
+        for bytes in parts {
+            target.bytes += bytes.len() as u64;
+            match &mut target.storage {
+                Storage::Memory(data) => data.extend_from_slice(bytes),
+                Storage::File(writer) => writer.write_all(bytes).map_err(|e| temp_error(&self.temp_dir, e))?,
+            }
         }
         Ok(())
     }
