@@ -117,9 +117,16 @@ impl SortBudget {
         self.memory_bytes / 8
     }
 
-    /// Buckets for `bytes` of records, so that each, with the sample's error, fits in memory.
+    /// Most sort memory of one bucket: half the budget, so that one bucket is sorted while
+    /// the previous one is cut.
+    fn bucket_memory(&self) -> u64 {
+        (self.memory_bytes / 2).max(1)
+    }
+
+    /// Buckets for `bytes` of records, so that each, with the sample's error, fits in
+    /// [`bucket_memory`](Self::bucket_memory).
     fn bucket_count(&self, layout: RecordLayout, bytes: u64) -> usize {
-        let per_bucket = (self.memory_bytes / 2).max(1);
+        let per_bucket = (self.bucket_memory() / 2).max(1);
         (layout.sort_memory(bytes).div_ceil(per_bucket) as usize).clamp(1, MAX_BUCKETS)
     }
 }
@@ -209,15 +216,16 @@ impl MzPartition {
         Ok(())
     }
 
-    /// The sorted points, cut into chunks of `chunk_points`.
-    pub(crate) fn into_chunks(self, chunk_points: usize) -> SortedChunks {
-        SortedChunks {
+    /// The buckets, to be sorted one at a time, and the cutter that makes chunks of
+    /// `chunk_points` of them.
+    pub(crate) fn into_sorted(self, chunk_points: usize) -> (SortedBuckets, ChunkCutter) {
+        let buckets = SortedBuckets {
             layout: self.layout,
             budget: self.budget,
             pending: self.spill.into_buckets().into(),
-            cutter: ChunkCutter::new(self.layout, chunk_points),
             splits: 0,
-        }
+        };
+        (buckets, ChunkCutter::new(self.layout, chunk_points))
     }
 }
 
@@ -230,27 +238,32 @@ pub(crate) struct MzChunk {
     pub(crate) mz_range: [f64; 2],
 }
 
-/// Sorted chunks, produced one bucket at a time.
-pub(crate) struct SortedChunks {
+/// The records of one bucket in arrival order, and their keys in m/z order.
+pub(crate) struct SortedBucket {
+    records: Vec<u8>,
+    keys: Vec<(u64, u32)>,
+}
+
+/// The buckets, sorted one at a time.
+pub(crate) struct SortedBuckets {
     layout: RecordLayout,
     budget: SortBudget,
     pending: VecDeque<Bucket>,
-    cutter: ChunkCutter,
     /// Buckets split again because they did not fit.
     splits: usize,
 }
 
-impl SortedChunks {
-    /// The chunks completed by the next bucket, or the last partial chunk, or `None` at the end.
-    pub(crate) fn next_batch(&mut self) -> Result<Option<Vec<MzChunk>>> {
+impl SortedBuckets {
+    /// The next non-empty bucket, sorted, or `None` at the end.
+    pub(crate) fn next_bucket(&mut self) -> Result<Option<SortedBucket>> {
         loop {
             let Some(bucket) = self.pending.pop_front() else {
-                return Ok(self.cutter.finish().map(|chunk| vec![chunk]));
+                return Ok(None);
             };
             if bucket.bytes() == 0 {
                 continue;
             }
-            if self.layout.sort_memory(bucket.bytes()) > self.budget.memory_bytes {
+            if self.layout.sort_memory(bucket.bytes()) > self.budget.bucket_memory() {
                 let parts = self.split(bucket)?;
                 self.splits += 1;
                 for part in parts.into_iter().rev() {
@@ -259,21 +272,16 @@ impl SortedChunks {
                 continue;
             }
             let records = bucket.read_all(&self.budget.temp_dir)?;
-            return Ok(Some(self.sort_and_cut(&records)));
+            // Records arrive in (spectrum, m/z) order, so (m/z, arrival) orders them by
+            // (m/z, spectrum), as `Key` does.
+            let mut keys: Vec<(u64, u32)> = records
+                .chunks_exact(self.layout.size())
+                .enumerate()
+                .map(|(i, record)| (self.layout.key(record).0, i as u32))
+                .collect();
+            sort_keys(&mut keys);
+            return Ok(Some(SortedBucket { records, keys }));
         }
-    }
-
-    fn sort_and_cut(&mut self, records: &[u8]) -> Vec<MzChunk> {
-        let size = self.layout.size();
-        // Records arrive in (spectrum, m/z) order, so (m/z, arrival) orders them by
-        // (m/z, spectrum), as `Key` does.
-        let mut keys: Vec<(u64, u32)> = records
-            .chunks_exact(size)
-            .enumerate()
-            .map(|(i, record)| (self.layout.key(record).0, i as u32))
-            .collect();
-        sort_keys(&mut keys);
-        self.cutter.cut_bucket(records, keys)
     }
 
     /// Splits a bucket the sample misjudged into buckets that fit, by a sample of its own.
@@ -323,7 +331,7 @@ impl SortedChunks {
 /// to the chunk its m/z rank falls in therefore fills every chunk in (spectrum, m/z) order,
 /// reading the records once, front to back: no gather of records in m/z order, no sort per
 /// chunk. Only the chunk a bucket begins and the previous one left unfinished is merged.
-struct ChunkCutter {
+pub(crate) struct ChunkCutter {
     layout: RecordLayout,
     chunk_points: usize,
     /// Records of the chunk left unfinished by the previous buckets, in (spectrum, m/z) order.
@@ -345,9 +353,9 @@ impl ChunkCutter {
         }
     }
 
-    /// The chunks completed by a bucket: its `records` in arrival order and `by_mz`, their
-    /// keys sorted, whose second fields are arrival numbers.
-    fn cut_bucket(&mut self, records: &[u8], by_mz: Vec<(u64, u32)>) -> Vec<MzChunk> {
+    /// The chunks completed by a sorted bucket.
+    pub(crate) fn cut(&mut self, bucket: SortedBucket) -> Vec<MzChunk> {
+        let SortedBucket { records, keys: by_mz } = bucket;
         let (layout, size, c) = (self.layout, self.layout.size(), self.chunk_points);
         let carried = self.carried.len() / size;
         let n = by_mz.len();
@@ -411,7 +419,8 @@ impl ChunkCutter {
         chunks
     }
 
-    fn finish(&mut self) -> Option<MzChunk> {
+    /// The last chunk, unfinished by the last bucket.
+    pub(crate) fn finish(&mut self) -> Option<MzChunk> {
         if self.carried.is_empty() {
             return None;
         }
@@ -528,11 +537,12 @@ mod tests {
         }
         let buckets = partition.buckets();
         let spilled = !partition.spill.in_memory();
-        let mut sorted = partition.into_chunks(chunk);
+        let (mut sorted, mut cutter) = partition.into_sorted(chunk);
         let mut chunks = Vec::new();
-        while let Some(batch) = sorted.next_batch().unwrap() {
-            chunks.extend(batch);
+        while let Some(bucket) = sorted.next_bucket().unwrap() {
+            chunks.extend(cutter.cut(bucket));
         }
+        chunks.extend(cutter.finish());
         (buckets, spilled, sorted.splits, chunks)
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::error::{ConvertError, Result};
 use crate::layout;
-use crate::mz_sort::{MzPartition, RecordLayout};
+use crate::mz_sort::{MzPartition, RecordLayout, SortedBucket};
 use crate::options::ConvertOptions;
 use crate::progress::Phase;
 use crate::source::Source;
@@ -232,16 +232,30 @@ async fn write_mz_major(
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
     let progress = options.progress();
     progress.enter(Phase::WritingMzMajor);
-    // Buckets are sorted on a blocking thread, the next while the previous one's chunks are
-    // encoded and written.
-    let mut sorted = partition.into_chunks(chunk as usize);
-    let (sender, mut batches) = tokio::sync::mpsc::channel(1);
+    // Buckets are sorted on one blocking thread and cut into chunks on another, while the
+    // previous bucket's chunks are encoded and written. The sorting thread hands a bucket over
+    // only when the cutting thread is ready for it: two buckets are held at most.
+    let (mut buckets, mut cutter) = partition.into_sorted(chunk as usize);
+    let (sorted_sender, sorted) = std::sync::mpsc::sync_channel::<Result<SortedBucket>>(0);
     let sorting = tokio::task::spawn_blocking(move || {
-        while let Some(batch) = sorted.next_batch().transpose() {
-            let failed = batch.is_err();
-            if sender.blocking_send(batch).is_err() || failed {
+        while let Some(bucket) = buckets.next_bucket().transpose() {
+            let failed = bucket.is_err();
+            if sorted_sender.send(bucket).is_err() || failed {
                 break;
             }
+        }
+    });
+    let (sender, mut batches) = tokio::sync::mpsc::channel(1);
+    let cutting = tokio::task::spawn_blocking(move || {
+        for bucket in sorted {
+            let batch = bucket.map(|bucket| cutter.cut(bucket));
+            let failed = batch.is_err();
+            if sender.blocking_send(batch).is_err() || failed {
+                return;
+            }
+        }
+        if let Some(last) = cutter.finish() {
+            let _ = sender.blocking_send(Ok(vec![last]));
         }
     });
     while let Some(batch) = batches.recv().await {
@@ -253,10 +267,12 @@ async fn write_mz_major(
             spectrum_stream.push(store, &block.spectrum).await?;
         }
     }
-    sorting.await.map_err(|e| ConvertError::Unsupported {
-        input: source.input_name(),
-        message: format!("the m/z sort stopped: {e}"),
-    })?;
+    for (stage, task) in [("sort", sorting), ("cut", cutting)] {
+        task.await.map_err(|e| ConvertError::Unsupported {
+            input: source.input_name(),
+            message: format!("the m/z {stage} stopped: {e}"),
+        })?;
+    }
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
     spectrum_stream.finish(store).await?;
