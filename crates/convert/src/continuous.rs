@@ -30,7 +30,14 @@ pub(crate) async fn write(
     };
     let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
     let budget = options.sort_budget();
-    let blocks = ChannelBlocks::plan(channels, cube_spec.shard_shape[0], pixels * int_size, budget.memory_bytes)
+    let values_bytes = source.order.len() as u64 * channels * int_size;
+    let shard_bytes = cube_spec.shard_shape[0] * pixels * int_size;
+    let blocks = ChannelBlocks::plan(
+        channels,
+        cube_spec.shard_shape[0],
+        pixels * int_size,
+        block_memory(values_bytes, shard_bytes, budget.memory_bytes),
+    )
         .ok_or_else(|| {
             unsupported(format!(
                 "one shard of m/z channels of the m/z-major cube ({} channels x {pixels} pixels) does not fit the memory budget of {} MiB; raise --memory",
@@ -44,9 +51,8 @@ pub(crate) async fn write(
     let mut spill = if source.reads_values_in_parts() {
         None
     } else {
-        let spectra_bytes = source.order.len() as u64 * channels * int_size;
         let cube_bytes = blocks.per_block * pixels * int_size;
-        let in_memory = blocks.count() == 1 && spectra_bytes + cube_bytes <= budget.memory_bytes;
+        let in_memory = blocks.count() == 1 && values_bytes + cube_bytes <= budget.memory_bytes;
         Some(Spill::new(
             blocks.count(),
             in_memory,
@@ -186,6 +192,26 @@ fn read_rows_again(
     Ok(())
 }
 
+/// Bytes of the cube transposed at once, for `values_bytes` of intensities, shards of
+/// `shard_bytes` and a sort budget of `memory_bytes`. Blocks much smaller than the budget are
+/// faster: the scatter of rows stays within the caches' and the TLB's reach, and the pages of a
+/// cube as large as the budget are not faulted in (1 GB continuous input: 5.4-5.9 s with a
+/// 448 MiB cube, 3.0-4.1 s with 64 MiB). But each block is another pass over the rows, so
+/// blocks grow with the input to keep the passes at [`TARGET_PASSES`], as far as the budget
+/// allows; a block holds at least one shard (the plan refuses it if that does not fit).
+fn block_memory(values_bytes: u64, shard_bytes: u64, memory_bytes: u64) -> u64 {
+    BLOCK_TARGET_BYTES
+        .max(values_bytes.div_ceil(TARGET_PASSES))
+        .max(shard_bytes)
+        .min(memory_bytes)
+}
+
+/// The smallest block of the cube transposed at once.
+const BLOCK_TARGET_BYTES: u64 = 64 << 20;
+
+/// Passes over the rows that larger blocks avoid.
+const TARGET_PASSES: u64 = 32;
+
 /// The m/z channels of the cube cut into blocks of whole shards, each small enough to be
 /// transposed in memory.
 #[derive(Debug, Clone, Copy)]
@@ -219,6 +245,16 @@ impl ChannelBlocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_are_small_for_small_inputs_and_grow_with_the_input_within_the_budget() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(block_memory(1000 * MIB, 8 * MIB, 448 * MIB), BLOCK_TARGET_BYTES);
+        assert_eq!(block_memory(6400 * MIB, 8 * MIB, 448 * MIB), 200 * MIB);
+        assert_eq!(block_memory(100_000 * MIB, 8 * MIB, 448 * MIB), 448 * MIB);
+        assert_eq!(block_memory(10 * MIB, 100 * MIB, 448 * MIB), 100 * MIB);
+        assert_eq!(block_memory(10 * MIB, 100 * MIB, 50 * MIB), 50 * MIB);
+    }
 
     #[test]
     fn channel_blocks_are_whole_shards_within_the_budget() {
