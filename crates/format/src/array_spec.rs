@@ -26,6 +26,16 @@ impl Default for Codec {
 }
 
 impl Codec {
+    /// The codec of columns of small ascending integers (the spectrum numbers of the m/z-major
+    /// layout): zstd, at the level asked for if zstd was asked for, else level 1. It stores
+    /// them in a quarter less than lz4 on generated data and in half on real files.
+    pub fn for_ascending_integers(self) -> Self {
+        match self {
+            Codec::BloscLz4 { .. } => Codec::BloscZstd { level: 1 },
+            zstd @ Codec::BloscZstd { .. } => zstd,
+        }
+    }
+
     fn metadata(self, typesize: usize) -> Value {
         let (cname, clevel) = match self {
             Codec::BloscLz4 { level } => ("lz4", level),
