@@ -55,8 +55,9 @@ pub enum ConvertError {
     },
     /// The memory budget cannot hold the shards being filled and encoded.
     #[error(
-        "a memory budget of {memory_mib} MiB is too small for shards of {shard_mib} MiB{}: give at least {minimum_mib} MiB (--memory), or smaller shards (--shard-mib)",
-        if *remote_input { " and the cache of a remote input" } else { "" }
+        "a memory budget of {memory_mib} MiB is too small for shards of {shard_mib} MiB{}{}: give at least {minimum_mib} MiB (--memory), or smaller shards (--shard-mib)",
+        if *remote_input { " and the cache of a remote input" } else { "" },
+        if *held_mib > 0 { format!(" beside the {held_mib} MiB that the parsed imzML and its per-spectrum tables hold") } else { String::new() }
     )]
     MemoryTooSmall {
         /// The budget given.
@@ -65,6 +66,8 @@ pub enum ConvertError {
         shard_mib: f64,
         /// Whether the input is remote (its cache counted too).
         remote_input: bool,
+        /// What the parsed input holds for the whole conversion (0 before it is parsed).
+        held_mib: u64,
         /// The smallest budget that holds them.
         minimum_mib: u64,
     },

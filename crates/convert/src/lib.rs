@@ -53,6 +53,7 @@ pub use mz_sort::sort_keys;
 pub use options::ConvertOptions;
 pub use progress::{Phase, Progress, ProgressSnapshot};
 pub use shard_pipeline::ShardEncoder;
+pub use source::memory_held_by;
 
 use crate::source::Source;
 use crate::store_writer::{Existing, StoreWriter};
@@ -89,7 +90,8 @@ pub async fn convert(
 ) -> Result<ConversionReport> {
     let started = Instant::now();
     let input = input.into();
-    options.check_memory(matches!(input, Input::Object(_)))?;
+    let remote_input = matches!(input, Input::Object(_));
+    options.check_memory(remote_input, 0)?;
     // One counter for the whole run, shared with whoever passed one in.
     let options = &ConvertOptions {
         progress: Some(options.progress()),
@@ -97,6 +99,9 @@ pub async fn convert(
     };
     let progress = options.progress();
     let source = Source::open(&input, options).await?;
+    // The parsed input stays for the whole run: the plan hands out what is left.
+    options.check_memory(remote_input, source.held_bytes())?;
+    let options = &options.without(source.held_bytes());
     let verification = source.start_verification(&input, options)?;
     // Shared with the thread that reads the spectra.
     let source = Arc::new(source);

@@ -112,17 +112,28 @@ impl ConvertOptions {
 
     /// Refuses a budget too small for the shard size (and, reading a remote input, for its
     /// cache), rather than exceed it.
-    pub(crate) fn check_memory(&self, remote_input: bool) -> crate::Result<()> {
-        let minimum = self.minimum_memory_bytes(remote_input);
+    /// `held_bytes` are set aside first: what the parsed input holds for the whole conversion.
+    pub(crate) fn check_memory(&self, remote_input: bool, held_bytes: u64) -> crate::Result<()> {
+        let minimum = self.minimum_memory_bytes(remote_input) + held_bytes;
         if self.memory_bytes < minimum {
             return Err(crate::ConvertError::MemoryTooSmall {
                 memory_mib: self.memory_bytes >> 20,
                 shard_mib: self.shard_bytes as f64 / f64::from(1u32 << 20),
                 remote_input,
+                held_mib: held_bytes.div_ceil(1 << 20),
                 minimum_mib: minimum.div_ceil(1 << 20),
             });
         }
         Ok(())
+    }
+
+    /// The same options with `held_bytes` taken out of the budget: what the plan may hand out
+    /// once the input is parsed.
+    pub(crate) fn without(&self, held_bytes: u64) -> Self {
+        Self {
+            memory_bytes: self.memory_bytes.saturating_sub(held_bytes),
+            ..self.clone()
+        }
     }
 
     /// Budget and place of the m/z sort and the continuous transpose.
@@ -177,7 +188,7 @@ mod tests {
             memory_bytes: 256 << 20,
             ..ConvertOptions::default()
         };
-        let message = options.check_memory(false).unwrap_err().to_string();
+        let message = options.check_memory(false, 0).unwrap_err().to_string();
         assert!(
             message.contains("256 MiB is too small for shards of 32 MiB: give at least 439 MiB"),
             "{message}"
@@ -187,8 +198,8 @@ mod tests {
             memory_bytes: 439 << 20,
             ..options.clone()
         };
-        assert!(remote.check_memory(false).is_ok());
-        let message = remote.check_memory(true).unwrap_err().to_string();
+        assert!(remote.check_memory(false, 0).is_ok());
+        let message = remote.check_memory(true, 0).unwrap_err().to_string();
         assert!(
             message.contains("shards of 32 MiB and the cache of a remote input: give at least 615 MiB"),
             "{message}"
@@ -197,13 +208,30 @@ mod tests {
             memory_bytes: 615 << 20,
             ..options.clone()
         };
-        assert!(at_minimum.check_memory(true).is_ok());
+        assert!(at_minimum.check_memory(true, 0).is_ok());
         assert!(at_minimum.planned_bytes() / 2 >= at_minimum.shard_bytes_with(1) + at_minimum.input_cache_bytes());
         let smaller_shards = ConvertOptions {
             shard_bytes: 16 << 20,
             ..options
         };
-        assert!(smaller_shards.check_memory(false).is_ok());
-        assert!(ConvertOptions::default().check_memory(true).is_ok());
+        assert!(smaller_shards.check_memory(false, 0).is_ok());
+        assert!(ConvertOptions::default().check_memory(true, 0).is_ok());
+    }
+
+    #[test]
+    fn what_the_parsed_input_holds_comes_out_of_the_budget() {
+        let options = ConvertOptions {
+            memory_bytes: 500 << 20,
+            ..ConvertOptions::default()
+        };
+        assert!(options.check_memory(false, 61 << 20).is_ok());
+        let message = options.check_memory(false, 62 << 20).unwrap_err().to_string();
+        assert!(
+            message.contains("shards of 32 MiB beside the 62 MiB that the parsed imzML and its per-spectrum tables hold: give at least 501 MiB"),
+            "{message}"
+        );
+        let left = options.without(61 << 20);
+        assert_eq!(left.memory_bytes, 439 << 20);
+        assert!(left.check_memory(false, 0).is_ok());
     }
 }

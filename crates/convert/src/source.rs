@@ -31,7 +31,32 @@ pub(crate) struct Source {
     local: bool,
 }
 
+/// Bytes per spectrum of the conversion's own tables: stored order, grid position,
+/// statistics (TIC, point count, m/z range) and the pixel table's columns.
+const TABLE_BYTES_PER_SPECTRUM: u64 = 96;
+
+/// About the bytes that a parsed input and the conversion's per-spectrum tables hold for the
+/// whole run (~230 B per spectrum: 220 MiB for a million): the converter sets them aside from
+/// the memory budget before planning the rest.
+pub fn memory_held_by(imzml: &Imzml) -> u64 {
+    let entry = std::mem::size_of::<imzarr_imzml::SpectrumEntry>() as u64 + TABLE_BYTES_PER_SPECTRUM;
+    let other_arrays: usize = imzml
+        .spectra
+        .iter()
+        .map(|s| {
+            s.other_arrays.capacity() * std::mem::size_of::<(String, imzarr_imzml::ArrayRef)>()
+                + s.other_arrays.iter().map(|(kind, _)| kind.capacity()).sum::<usize>()
+        })
+        .sum();
+    imzml.spectra.len() as u64 * entry + other_arrays as u64
+}
+
 impl Source {
+    /// What the parsed input holds for the whole run: [`memory_held_by`].
+    pub(crate) fn held_bytes(&self) -> u64 {
+        memory_held_by(&self.imzml)
+    }
+
     /// Opens a local or remote input.
     pub(crate) async fn open(input: &Input, options: &ConvertOptions) -> Result<Self> {
         match input {
