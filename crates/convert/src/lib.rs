@@ -100,8 +100,9 @@ pub async fn convert(
     let progress = options.progress();
     let source = Source::open(&input, options).await?;
     // The parsed input stays for the whole run: the plan hands out what is left.
-    options.check_memory(remote_input, source.held_bytes())?;
-    let options = &options.without(source.held_bytes());
+    let held = source.held_bytes();
+    options.check_memory(remote_input, held)?;
+    let options = &options.without(held);
     let verification = source.start_verification(&input, options)?;
     // Shared with the thread that reads the spectra.
     let source = Arc::new(source);

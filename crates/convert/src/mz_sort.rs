@@ -392,9 +392,11 @@ impl ChunkCutter {
         }
         drop(by_mz);
 
+        // The first chunk, when it continues the carried one, is built by the merge below.
         let mut chunks: Vec<MzChunk> = ranges
             .into_iter()
-            .map(|range| MzChunk::with_capacity(layout, c, range))
+            .enumerate()
+            .map(|(j, range)| MzChunk::with_capacity(layout, if j == 0 && carried > 0 { 0 } else { c }, range))
             .collect();
         // Records of the first chunk when it continues the carried one, and of the next
         // bucket's first chunk.
@@ -409,11 +411,7 @@ impl ChunkCutter {
         drop(slot);
         if carried > 0 && full > 0 {
             let merged = merge_by_spectrum(layout, &std::mem::take(&mut self.carried), &head);
-            let range = chunks[0].mz_range;
-            chunks[0] = MzChunk::with_capacity(layout, c, range);
-            merged
-                .chunks_exact(size)
-                .for_each(|record| chunks[0].push(layout, record));
+            chunks[0] = MzChunk::from_records(layout, &merged, chunks[0].mz_range);
             self.carried = next;
         } else {
             self.carried = merge_by_spectrum(layout, &self.carried, &next);
@@ -427,13 +425,8 @@ impl ChunkCutter {
         if self.carried.is_empty() {
             return None;
         }
-        let size = self.layout.size();
-        let mut chunk = MzChunk::with_capacity(self.layout, self.carried.len() / size, self.carried_range);
-        for record in self.carried.chunks_exact(size) {
-            chunk.push(self.layout, record);
-        }
-        self.carried.clear();
-        Some(chunk)
+        let records = std::mem::take(&mut self.carried);
+        Some(MzChunk::from_records(self.layout, &records, self.carried_range))
     }
 }
 
@@ -445,6 +438,14 @@ impl MzChunk {
             spectrum: Vec::with_capacity(points * 4),
             mz_range,
         }
+    }
+
+    /// The chunk of `records`, in their order.
+    fn from_records(layout: RecordLayout, records: &[u8], mz_range: [f64; 2]) -> Self {
+        let size = layout.size();
+        let mut chunk = Self::with_capacity(layout, records.len() / size, mz_range);
+        records.chunks_exact(size).for_each(|record| chunk.push(layout, record));
+        chunk
     }
 
     /// Appends one record's fields to the three columns.

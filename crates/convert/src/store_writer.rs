@@ -275,7 +275,7 @@ impl StoreWriter {
         shard_grid[0] = slab_shape[0].div_ceil(spec.shard_shape[0]);
         for mut shard in grid_indices(&shard_grid) {
             let start: Vec<u64> = shard.iter().zip(&spec.shard_shape).map(|(i, s)| i * s).collect();
-            let buffer = self.shard_buffer(spec.shard_shape.iter().product::<u64>() as usize * spec.element_size());
+            let buffer = self.shard_buffer(spec.shard_bytes());
             let block = extract_block(
                 data,
                 &slab_shape,
@@ -349,7 +349,7 @@ pub(crate) struct ShardStream {
 impl ShardStream {
     pub(crate) fn new(array: ArrayWriter) -> Self {
         debug_assert!(array.spec.shard_shape[1..] == array.spec.shape[1..]);
-        let shard_bytes = array.spec.shard_shape.iter().product::<u64>() as usize * array.spec.element_size();
+        let shard_bytes = array.spec.shard_bytes();
         Self {
             array,
             shard_bytes,

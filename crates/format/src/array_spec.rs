@@ -103,6 +103,11 @@ impl ArraySpec {
         }
     }
 
+    /// Bytes of one whole (uncompressed) shard.
+    pub fn shard_bytes(&self) -> usize {
+        self.shard_shape.iter().product::<u64>() as usize * self.element_size()
+    }
+
     /// Bytes per element.
     pub fn element_size(&self) -> usize {
         match self.data_type {
