@@ -15,12 +15,7 @@ pub(crate) fn extract_block(
     mut out: Vec<u8>,
 ) -> Vec<u8> {
     let block_elements: u64 = block_shape.iter().product();
-    let block_bytes = block_elements as usize * fill.len();
-    out.clear();
-    out.extend_from_slice(&fill[..fill.len().min(block_bytes)]);
-    while out.len() < block_bytes {
-        out.extend_from_within(..out.len().min(block_bytes - out.len()));
-    }
+    fill_buffer(&mut out, fill, block_elements as usize * fill.len());
     let inside: Vec<u64> = (0..shape.len())
         .map(|d| block_shape[d].min(shape[d].saturating_sub(start[d])))
         .collect();
@@ -37,6 +32,15 @@ pub(crate) fn extract_block(
         element_size,
     );
     out
+}
+
+/// Replaces the contents of `out` with `bytes` bytes of the repeated element `fill`.
+pub(crate) fn fill_buffer(out: &mut Vec<u8>, fill: &[u8], bytes: usize) {
+    out.clear();
+    out.extend_from_slice(&fill[..fill.len().min(bytes)]);
+    while out.len() < bytes {
+        out.extend_from_within(..out.len().min(bytes - out.len()));
+    }
 }
 
 #[cfg(test)]

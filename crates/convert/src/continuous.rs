@@ -8,6 +8,7 @@ use crate::layout;
 use crate::options::ConvertOptions;
 use crate::progress::Phase;
 use crate::source::Source;
+use crate::spatial_shards::OccupiedShards;
 use crate::spectrum_stats::SpectrumStats;
 use crate::spill::Spill;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -23,25 +24,30 @@ pub(crate) async fn write(
     let (mz_size, int_size) = (source.mz_dtype.size() as u64, source.intensity_dtype.size() as u64);
     let (mz_type, int_type) = (source.mz_dtype.zarr_name(), source.intensity_dtype.zarr_name());
     let spatial = source.spatial_shape();
-    let pixels: u64 = spatial.iter().product();
     let unsupported = |message: String| ConvertError::Unsupported {
         input: source.input_name(),
         message,
     };
     let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
+    let positions: Vec<[u64; 3]> = source.order.iter().map(|&i| source.positions[i]).collect();
+    let occupied = OccupiedShards::new(&positions, &spatial, &cube_spec.shard_shape[1..]);
+    let shard_channels = cube_spec.shard_shape[0];
+    // The cube is transposed in the shards that hold spectra only: bytes of one channel there.
+    let channel_bytes = occupied.len() as u64 * occupied.area() * int_size;
     let budget = options.sort_budget();
     let values_bytes = source.order.len() as u64 * channels * int_size;
-    let shard_bytes = cube_spec.shard_shape[0] * pixels * int_size;
+    check_sparsity(source, &occupied, channels * channel_bytes, values_bytes).map_err(unsupported)?;
     let blocks = ChannelBlocks::plan(
         channels,
-        cube_spec.shard_shape[0],
-        pixels * int_size,
-        block_memory(values_bytes, shard_bytes, budget.memory_bytes),
+        shard_channels,
+        channel_bytes,
+        block_memory(values_bytes, shard_channels * channel_bytes, budget.memory_bytes),
     )
         .ok_or_else(|| {
             unsupported(format!(
-                "one shard of m/z channels of the m/z-major cube ({} channels x {pixels} pixels) does not fit the memory budget of {} MiB; raise --memory",
-                cube_spec.shard_shape[0],
+                "one shard of m/z channels of the m/z-major cube ({shard_channels} channels x {} pixels in {} spatial shards) does not fit the memory budget of {} MiB; raise --memory",
+                occupied.area(),
+                occupied.len(),
                 options.memory_bytes >> 20
             ))
         })?;
@@ -51,7 +57,7 @@ pub(crate) async fn write(
     let mut spill = if source.reads_values_in_parts() {
         None
     } else {
-        let cube_bytes = blocks.per_block * pixels * int_size;
+        let cube_bytes = blocks.per_block * channel_bytes;
         let in_memory = blocks.count() == 1 && values_bytes + cube_bytes <= budget.memory_bytes;
         Some(Spill::new(
             blocks.count(),
@@ -125,23 +131,27 @@ pub(crate) async fn write(
 
     progress.enter(Phase::WritingMzMajor);
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;
-    let pixel_of: Vec<u64> = source.order.iter().map(|&index| source.pixel_of(index)).collect();
+    let cube_layout = CubeLayout::new(&occupied, shard_channels);
+    let pixel_at: Vec<u64> = (0..positions.len())
+        .map(|k| cube_layout.pixel_at(&occupied, k))
+        .collect();
     let mut buckets = spill.map(|spill| spill.into_buckets().into_iter());
     let mut cube = Vec::new();
     for channels in blocks.iter() {
         let width = (channels.end - channels.start) as usize;
         let row_bytes = width * element;
+        let channel_at: Vec<u64> = (0..width as u64).map(|c| cube_layout.channel_at(c)).collect();
         cube.clear();
-        cube.resize(width * pixels as usize * element, 0);
+        cube.resize(cube_layout.block_elements(width as u64) as usize * element, 0);
         let mut transposed = 0;
         let scatter = |rows: &[u8]| -> Result<()> {
             let count = rows.len() / row_bytes;
-            let pixel_of = pixel_of.get(transposed..transposed + count).ok_or_else(|| {
+            let pixel_at = pixel_at.get(transposed..transposed + count).ok_or_else(|| {
                 unsupported(format!(
                     "the rows of channels {channels:?} hold more spectra than the input"
                 ))
             })?;
-            transpose::rows_to_cube(rows, width, source.intensity_dtype, pixel_of, &mut cube);
+            transpose::rows_to_cube(rows, width, source.intensity_dtype, pixel_at, &channel_at, &mut cube);
             transposed += count;
             Ok(())
         };
@@ -154,20 +164,97 @@ pub(crate) async fn write(
             }
             None => read_rows_again(source, channels.clone(), row_bytes, scatter)?,
         }
-        if transposed != pixel_of.len() {
+        if transposed != pixel_at.len() {
             return Err(unsupported(format!(
                 "the rows of channels {channels:?} hold {transposed} spectra, not {}",
-                pixel_of.len()
+                pixel_at.len()
             )));
         }
-        store
-            .write_slab(&cube_array, channels.start, &cube, &vec![0u8; element])
-            .await?;
+        let shard_bytes = cube_layout.shard_elements() as usize * element;
+        for (k, shard) in cube.chunks_exact(shard_bytes).enumerate() {
+            let (channel_shard, slot) = (k / occupied.len(), k % occupied.len());
+            let mut indices = vec![channels.start / shard_channels + channel_shard as u64];
+            indices.extend(occupied.shard_indices(slot));
+            let mut buffer = store.shard_buffer(shard_bytes);
+            buffer.extend_from_slice(shard);
+            store.write_shard(&cube_array, &indices, buffer).await?;
+        }
         progress.advance(
-            (channels.end - channels.start) * pixel_of.len() as u64 * (element as u64 + source.mz_dtype.size() as u64),
+            (channels.end - channels.start) * pixel_at.len() as u64 * (element as u64 + source.mz_dtype.size() as u64),
         );
     }
     Ok((stats, channels))
+}
+
+/// Refuses grids so sparse that the m/z-major cube, even in the shards that hold spectra
+/// only, would be many times the values (coordinates that step by more than one pixel, e.g.
+/// given in micrometres): its transpose would take that many times longer.
+fn check_sparsity(
+    source: &Source,
+    occupied: &OccupiedShards,
+    cube_bytes: u64,
+    values_bytes: u64,
+) -> std::result::Result<(), String> {
+    if cube_bytes <= MAX_CUBE_EXPANSION.saturating_mul(values_bytes).max(MIN_CUBE_REFUSED) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} spectra on a grid of {} x {} x {} pixels lie so far apart that the m/z-major cube would take {:.0} times their {} bytes of intensities, even in the {} spatial shards that hold them (at most {MAX_CUBE_EXPANSION} times is converted); are the coordinates pixel indices?",
+        source.order.len(),
+        source.grid.width,
+        source.grid.height,
+        source.grid.depth,
+        cube_bytes as f64 / values_bytes.max(1) as f64,
+        values_bytes,
+        occupied.len(),
+    ))
+}
+
+/// How many times the intensities the m/z-major cube may take before a grid is refused.
+const MAX_CUBE_EXPANSION: u64 = 64;
+
+/// Cubes no larger than this are written however sparse their grid.
+const MIN_CUBE_REFUSED: u64 = 1 << 30;
+
+/// Where the values of a block of channels lie in the buffer that holds the block's part of
+/// the cube: shard after shard (by channel shard, then by occupied spatial shard), each in the
+/// C order of the shard's shape, so that every shard is one contiguous run.
+struct CubeLayout {
+    slots: u64,
+    area: u64,
+    shard_channels: u64,
+}
+
+impl CubeLayout {
+    fn new(occupied: &OccupiedShards, shard_channels: u64) -> Self {
+        Self {
+            slots: occupied.len() as u64,
+            area: occupied.area(),
+            shard_channels,
+        }
+    }
+
+    /// Elements of one shard.
+    fn shard_elements(&self) -> u64 {
+        self.shard_channels * self.area
+    }
+
+    /// Elements of the buffer of a block of `width` channels (whole shards).
+    fn block_elements(&self, width: u64) -> u64 {
+        width.div_ceil(self.shard_channels) * self.slots * self.shard_elements()
+    }
+
+    /// Offset of channel `c` of a block (counted from the block's first channel).
+    fn channel_at(&self, c: u64) -> u64 {
+        let (shard, within) = (c / self.shard_channels, c % self.shard_channels);
+        shard * self.slots * self.shard_elements() + within * self.area
+    }
+
+    /// Offset of the pixel of spectrum `k` (stored order).
+    fn pixel_at(&self, occupied: &OccupiedShards, k: usize) -> u64 {
+        let (slot, local) = occupied.place(k);
+        slot as u64 * self.shard_elements() + local
+    }
 }
 
 /// Reads the values of `channels` of every spectrum again from the `.ibd` (in stored order,

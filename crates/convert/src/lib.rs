@@ -33,6 +33,7 @@ mod progress;
 mod root_attributes;
 mod shard_pipeline;
 mod source;
+mod spatial_shards;
 mod spectrum_stats;
 mod spill;
 mod store_writer;

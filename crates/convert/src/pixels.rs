@@ -1,4 +1,4 @@
-//! The per-spectrum tables and the dense pixel index.
+//! The per-spectrum tables and the pixel index.
 
 use imzarr_format::{NO_SPECTRUM, paths};
 use serde_json::json;
@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::layout;
 use crate::options::ConvertOptions;
 use crate::source::Source;
+use crate::spatial_shards::write_scattered;
 use crate::spectrum_stats::SpectrumStats;
 use crate::store_writer::StoreWriter;
 
@@ -96,13 +97,10 @@ pub(crate) async fn write(
     }
 
     let spatial = source.spatial_shape();
-    let pixels: u64 = spatial.iter().product();
-    let mut index = vec![NO_SPECTRUM; pixels as usize];
-    for (stored, &i) in source.order.iter().enumerate() {
-        index[source.pixel_of(i) as usize] = stored as u32;
-    }
-    let bytes: Vec<u8> = index.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let pixels: Vec<[u64; 3]> = source.order.iter().map(|&i| source.positions[i]).collect();
+    let stored: Vec<u8> = (0..pixels.len() as u32).flat_map(u32::to_le_bytes).collect();
     let spec = layout::spatial(&spatial, "uint32", json!(NO_SPECTRUM), options);
     let array = store.create_array(paths::PIXELS_INDEX, spec).await?;
-    store.write_full(&array, &bytes, &NO_SPECTRUM.to_le_bytes()).await
+    let fill = NO_SPECTRUM.to_le_bytes();
+    write_scattered(store, &array, &pixels, &stored, &fill, spatial.len()).await
 }

@@ -159,13 +159,6 @@ impl Source {
         }
     }
 
-    /// Linear pixel number of spectrum `spectrum` (index into `imzml.spectra`) in the
-    /// row-major spatial grid.
-    pub(crate) fn pixel_of(&self, spectrum: usize) -> u64 {
-        let [x, y, z] = self.positions[spectrum];
-        (z * self.grid.height + y) * self.grid.width + x
-    }
-
     /// Starts verifying the checksums of a local `.ibd` on a blocking thread of its own, to run
     /// beside the conversion; `None` when there is nothing to verify now (not asked for, or a
     /// remote input verified when opened).

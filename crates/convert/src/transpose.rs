@@ -7,32 +7,45 @@ use imzarr_imzml::DataType;
 /// (neighbours in tile-major order are neighbours on the grid), while their rows stay in cache.
 pub(crate) const SPECTRA_PER_PASS: usize = 64;
 
-/// Scatters `rows` (spectrum after spectrum, `width` channels of `dtype` each; row `k` is the
-/// spectrum at pixel `pixel_of[k]`) into `cube` (channel after channel, one plane of
-/// `cube.len() / (width * dtype.size())` pixels each). Pixels no row names keep what `cube`
-/// held.
-pub(crate) fn rows_to_cube(rows: &[u8], width: usize, dtype: DataType, pixel_of: &[u64], cube: &mut [u8]) {
+/// Scatters `rows` (spectrum after spectrum, `width` channels of `dtype` each) into `cube`:
+/// channel `c` of row `k` goes to element `channel_at[c] + pixel_at[k]` of `cube`. Elements no
+/// row names keep what `cube` held.
+pub(crate) fn rows_to_cube(
+    rows: &[u8],
+    width: usize,
+    dtype: DataType,
+    pixel_at: &[u64],
+    channel_at: &[u64],
+    cube: &mut [u8],
+) {
+    let at = Placement { pixel_at, channel_at };
     match dtype {
-        DataType::I8 => scatter::<1>(rows, width, pixel_of, cube),
-        DataType::F16 | DataType::I16 => scatter::<2>(rows, width, pixel_of, cube),
-        DataType::F32 | DataType::I32 => scatter::<4>(rows, width, pixel_of, cube),
-        DataType::F64 | DataType::I64 => scatter::<8>(rows, width, pixel_of, cube),
+        DataType::I8 => scatter::<1>(rows, width, at, cube),
+        DataType::F16 | DataType::I16 => scatter::<2>(rows, width, at, cube),
+        DataType::F32 | DataType::I32 => scatter::<4>(rows, width, at, cube),
+        DataType::F64 | DataType::I64 => scatter::<8>(rows, width, at, cube),
     }
 }
 
-fn scatter<const N: usize>(rows: &[u8], width: usize, pixel_of: &[u64], cube: &mut [u8]) {
+/// Where the values of the rows go: the sum of an offset per row and one per channel.
+#[derive(Clone, Copy)]
+struct Placement<'a> {
+    pixel_at: &'a [u64],
+    channel_at: &'a [u64],
+}
+
+fn scatter<const N: usize>(rows: &[u8], width: usize, at: Placement, cube: &mut [u8]) {
     if width == 0 {
         return;
     }
     let (rows, _) = rows.as_chunks::<N>();
     let (cube, _) = cube.as_chunks_mut::<N>();
-    let pixels = cube.len() / width;
     let spectra = rows.len() / width;
     for first in (0..spectra).step_by(SPECTRA_PER_PASS) {
         let pass = first..(first + SPECTRA_PER_PASS).min(spectra);
-        for (channel, plane) in cube.chunks_exact_mut(pixels).enumerate() {
+        for (channel, &channel_at) in at.channel_at[..width].iter().enumerate() {
             for spectrum in pass.clone() {
-                plane[pixel_of[spectrum] as usize] = rows[spectrum * width + channel];
+                cube[(channel_at + at.pixel_at[spectrum]) as usize] = rows[spectrum * width + channel];
             }
         }
     }
@@ -65,8 +78,9 @@ mod tests {
                 let rows: Vec<u8> = (0..pixel_of.len() * width * element)
                     .map(|i| (i * 31 % 251) as u8)
                     .collect();
+                let planes: Vec<u64> = (0..width as u64).map(|c| c * pixels as u64).collect();
                 let mut cube = vec![0xAAu8; width * pixels * element];
-                rows_to_cube(&rows, width, dtype, &pixel_of, &mut cube);
+                rows_to_cube(&rows, width, dtype, &pixel_of, &planes, &mut cube);
                 assert_eq!(
                     cube,
                     naive(&rows, width, element, &pixel_of, pixels),
@@ -74,5 +88,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn channels_may_be_placed_anywhere() {
+        // Two rows of three one-byte channels; channels in reverse order, 10 apart.
+        let rows = [1u8, 2, 3, 4, 5, 6];
+        let mut cube = vec![0u8; 30];
+        rows_to_cube(&rows, 3, DataType::I8, &[0, 5], &[20, 10, 0], &mut cube);
+        let mut expected = vec![0u8; 30];
+        for (k, &pixel) in [0usize, 5].iter().enumerate() {
+            for (c, at) in [20usize, 10, 0].iter().enumerate() {
+                expected[at + pixel] = rows[k * 3 + c];
+            }
+        }
+        assert_eq!(cube, expected);
+        assert_eq!((cube[20], cube[10], cube[0], cube[25]), (1, 2, 3, 4));
     }
 }

@@ -168,6 +168,41 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
     writer.finish()
 }
 
+/// Writes a few small spectra (f64 m/z, f32 intensities) at the given `(x, y)` positions
+/// only, in that order: grids that are mostly empty, as when spectra lie far apart.
+pub fn write_at_positions(path: impl AsRef<Path>, mode: Mode, positions: &[(u64, u64)]) -> Result<WrittenFiles> {
+    let (spectrum_type, channels) = match mode {
+        Mode::Continuous => (SpectrumType::Profile, 24),
+        Mode::Processed => (SpectrumType::Centroid, 0),
+    };
+    let options = WriterOptions {
+        mode,
+        spectrum_type,
+        ..WriterOptions::default()
+    };
+    let mut writer = ImzmlWriter::create(path, options)?;
+    let mut rng = SplitMix64::new(positions.len() as u64);
+    let axis: Vec<f64> = (0..channels).map(|i| MZ_LOW + i as f64 * 7.5).collect();
+    for &(x, y) in positions {
+        let mut mz = axis.clone();
+        if mode == Mode::Processed {
+            let count = 3 + rng.next_u64() % 20;
+            mz = (0..count)
+                .map(|_| MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW))
+                .collect();
+            mz.sort_by(f64::total_cmp);
+        }
+        let intensity: Vec<f64> = mz
+            .iter()
+            .map(|_| quantize(rng.next_f64() * 1000.0, DataType::F32))
+            .collect();
+        let mz_bytes = ArrayBytes::from_f64(DataType::F64, &mz);
+        let intensity_bytes = ArrayBytes::from_f64(DataType::F32, &intensity);
+        writer.write_spectrum(x, y, None, &mz_bytes, &intensity_bytes)?;
+    }
+    writer.finish()
+}
+
 fn continuous_axis(spec: &SyntheticSpec) -> Vec<f64> {
     if spec.mode != Mode::Continuous {
         return Vec::new();

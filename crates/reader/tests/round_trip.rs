@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use futures::TryStreamExt;
 use imzarr::{Aggregation, Dataset, MzWindow, Pixels, Spectrum};
 use imzarr_convert::ConvertOptions;
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_at_positions, write_synthetic};
 use imzarr_imzml::{DataType, Ibd, Mode, parse_file};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -248,5 +248,19 @@ async fn generated_data_of_every_dtype_and_mode_round_trips() {
         let path = dir.path().join(format!("case{i}.imzML"));
         write_synthetic(&path, spec).unwrap();
         check(&path, &options).await;
+    }
+}
+
+/// Spectra far apart: the grid spans them, and whole shards of it hold no spectrum. Those
+/// shards are not written; everything reads back as from the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scattered_coordinates_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 4200 x 5 grid: its spatial shards are 2048 pixels wide, and the middle one is empty.
+    let positions = [(1, 1), (2, 1), (1, 3), (4200, 5), (4199, 4)];
+    for mode in [Mode::Processed, Mode::Continuous] {
+        let path = dir.path().join(format!("scattered_{mode:?}.imzML"));
+        write_at_positions(&path, mode, &positions).unwrap();
+        check(&path, &ConvertOptions::default()).await;
     }
 }
