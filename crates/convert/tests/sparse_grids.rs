@@ -52,7 +52,10 @@ async fn processed_spectra_far_apart_fill_only_the_shards_they_are_in() {
     result.unwrap();
     // Shards of 2048 x 2048 pixels (y, x), in a 20 x 20 grid of them.
     assert_eq!(shards(&store, "pixels/index"), vec!["0/0", "0/19", "19/0", "19/19"]);
-    assert_eq!(shards(&store, "images/tic/0"), vec!["0/0/0", "0/0/19", "0/19/0", "0/19/19"]);
+    assert_eq!(
+        shards(&store, "images/tic/0"),
+        vec!["0/0/0", "0/0/19", "0/19/0", "0/19/19"]
+    );
     assert!(store.join("zarr.json").exists());
 }
 

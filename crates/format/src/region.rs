@@ -45,19 +45,18 @@ pub fn copy_region(src: &[u8], from: At<'_>, dst: &mut [u8], to: At<'_>, region_
     }
 }
 
-/// Every multi-index of a grid of `counts`, in row-major order.
-pub fn grid_indices(counts: &[u64]) -> Vec<Vec<u64>> {
-    let total: u64 = counts.iter().product();
-    (0..total)
-        .map(|mut linear| {
-            let mut index = vec![0u64; counts.len()];
-            for d in (0..counts.len()).rev() {
-                index[d] = linear % counts[d];
-                linear /= counts[d];
-            }
-            index
-        })
-        .collect()
+/// Every multi-index of a grid of `counts`, in row-major order, one at a time (a grid from
+/// untrusted metadata may be far too large to list).
+pub fn grid_indices(counts: &[u64]) -> impl Iterator<Item = Vec<u64>> + '_ {
+    let total = counts.iter().fold(1u64, |n, &c| n.saturating_mul(c));
+    (0..total).map(move |mut linear| {
+        let mut index = vec![0u64; counts.len()];
+        for d in (0..counts.len()).rev() {
+            index[d] = linear % counts[d];
+            linear /= counts[d];
+        }
+        index
+    })
 }
 
 #[cfg(test)]
@@ -102,7 +101,7 @@ mod tests {
         );
         assert_eq!(one_d, vec![0, 7, 8, 0]);
         assert_eq!(
-            grid_indices(&[2, 2]),
+            grid_indices(&[2, 2]).collect::<Vec<_>>(),
             vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
         );
     }

@@ -72,9 +72,9 @@ impl Arrays {
         Ok(self.get(path)?.shape.clone())
     }
 
-    /// Rows along the first dimension of one shard of an array.
-    pub(crate) fn shard_rows(&self, path: &str) -> Result<u64> {
-        Ok(self.get(path)?.shard_rows)
+    /// Shape of one shard of an array.
+    pub(crate) fn shard_shape(&self, path: &str) -> Result<Vec<u64>> {
+        Ok(self.get(path)?.shard_shape.clone())
     }
 
     fn data_error(&self, path: &str, message: impl ToString) -> ReadError {

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, NO_SPECTRUM, VersionCheck, check_version, paths};
+use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, VersionCheck, check_version, paths};
 use imzarr_store::{RequestStats, StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use zarrs::storage::{AsyncReadableStorageTraits, StoreKey};
 
-use crate::arrays::{Arrays, decode_f64, decode_u32};
+use crate::arrays::{Arrays, decode_f64};
 use crate::error::{ReadError, Result};
+use crate::pixel_index::PixelIndex;
 use crate::types::{Image, Spectrum};
 
 /// An open imzarr store: metadata in memory, index arrays fetched on first use.
@@ -18,7 +19,7 @@ pub struct Dataset {
     pub(crate) storage: Arc<ZarrsObjectStore>,
     pub(crate) attributes: ImzarrAttributes,
     pub(crate) arrays: Arrays,
-    pub(crate) pixel_index: OnceCell<Arc<Vec<u32>>>,
+    pub(crate) pixel_index: OnceCell<Arc<PixelIndex>>,
     pub(crate) chunk_ranges: OnceCell<Arc<Vec<[f64; 2]>>>,
     pub(crate) mz_axis_raw: OnceCell<(Arc<Vec<u8>>, String)>,
     pub(crate) point_offsets: OnceCell<Arc<Vec<u64>>>,
@@ -142,24 +143,10 @@ impl Dataset {
         self.storage.counters().snapshot()
     }
 
-    /// The dense pixel → stored spectrum map, fetched once.
-    pub(crate) async fn pixel_index(&self) -> Result<Arc<Vec<u32>>> {
+    /// The pixel → stored spectrum map, fetched once.
+    pub(crate) async fn pixel_index(&self) -> Result<Arc<PixelIndex>> {
         self.pixel_index
-            .get_or_try_init(|| async {
-                let shape = self.arrays.shape(paths::PIXELS_INDEX)?;
-                let ranges: Vec<_> = shape.iter().map(|&s| 0..s).collect();
-                let (bytes, _) = self.arrays.read_raw(paths::PIXELS_INDEX, &ranges).await?;
-                let index = decode_u32(&bytes);
-                let spectra = self.attributes.counts.spectra;
-                if let Some(bad) = index.iter().find(|&&s| s != NO_SPECTRUM && u64::from(s) >= spectra) {
-                    return Err(ReadError::Data {
-                        location: self.location.clone(),
-                        array: paths::PIXELS_INDEX.into(),
-                        message: format!("names spectrum {bad}, but the store holds {spectra}"),
-                    });
-                }
-                Ok(Arc::new(index))
-            })
+            .get_or_try_init(|| async { self.read_pixel_index().await.map(Arc::new) })
             .await
             .cloned()
     }
@@ -167,11 +154,11 @@ impl Dataset {
     /// An image with `NaN` where no spectrum was acquired and `value(stored spectrum)` elsewhere.
     pub(crate) async fn image_from(&self, value: impl Fn(u32) -> f64) -> Result<Image> {
         let index = self.pixel_index().await?;
-        let values = index
-            .iter()
-            .map(|&s| if s == NO_SPECTRUM { f64::NAN } else { value(s) })
-            .collect();
         let grid = &self.attributes.grid;
+        let mut values = vec![f64::NAN; (grid.width * grid.height * grid.depth) as usize];
+        for (pixel, s) in index.occupied() {
+            values[pixel] = value(s);
+        }
         Ok(Image {
             width: grid.width,
             height: grid.height,
@@ -192,8 +179,7 @@ impl Dataset {
         let Some(linear) = self.linear_pixel(x, y, z) else {
             return Ok(None);
         };
-        let index = self.pixel_index().await?;
-        Ok(Some(index[linear]).filter(|&s| s != NO_SPECTRUM))
+        Ok(self.pixel_index().await?.at(linear))
     }
 
     /// The spectrum at source coordinates (x, y) (z of the first plane); `None` where no
@@ -363,6 +349,15 @@ fn check_shapes(location: &str, attributes: &ImzarrAttributes, arrays: &Arrays) 
                 return Err(mismatch(
                     paths::SPECTRA_INTENSITY,
                     format!("shape {rows:?} does not match {spectra} spectra of {channels:?} channels"),
+                ));
+            }
+            let mut cube = channels.clone();
+            cube.extend_from_slice(&expected_index);
+            let cube_shape = arrays.shape(paths::MZ_MAJOR_INTENSITY)?;
+            if cube_shape != cube {
+                return Err(mismatch(
+                    paths::MZ_MAJOR_INTENSITY,
+                    format!("shape {cube_shape:?}, expected {cube:?} (channels, then the grid)"),
                 ));
             }
             rows[0].checked_mul(rows[1])

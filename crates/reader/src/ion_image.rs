@@ -145,11 +145,8 @@ impl Dataset {
             let cube = self.arrays.read_f64(paths::MZ_MAJOR_INTENSITY, &ranges).await?;
             for (c, plane) in cube.chunks_exact(pixels).enumerate() {
                 let mz = axis[first + c];
-                for (pixel, &value) in plane.iter().enumerate() {
-                    let spectrum = index[pixel];
-                    if spectrum != imzarr_format::NO_SPECTRUM {
-                        accumulator.add(spectrum as usize, mz, value, aggregation);
-                    }
+                for (pixel, spectrum) in index.occupied() {
+                    accumulator.add(spectrum as usize, mz, plane[pixel], aggregation);
                 }
             }
         }

@@ -21,6 +21,7 @@ mod blocking;
 mod dataset;
 mod error;
 mod ion_image;
+mod pixel_index;
 mod region;
 mod sharded;
 mod stored_spectra;

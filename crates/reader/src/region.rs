@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
-use imzarr_format::{AcquisitionMode, NO_SPECTRUM};
+use imzarr_format::AcquisitionMode;
 
 use crate::dataset::Dataset;
 use crate::error::{ReadError, Result};
@@ -68,8 +68,7 @@ impl Dataset {
         let index = self.pixel_index().await?;
         let mut stored: Vec<u64> = numbers
             .into_iter()
-            .map(|linear| index[linear])
-            .filter(|&s| s != NO_SPECTRUM)
+            .filter_map(|linear| index.at(linear))
             .map(u64::from)
             .collect();
         stored.sort_unstable();

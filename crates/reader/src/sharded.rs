@@ -36,8 +36,8 @@ type ShardIndex = Option<Vec<[u64; 2]>>;
 pub(crate) struct ShardedArray {
     path: String,
     pub(crate) shape: Vec<u64>,
-    /// Rows (along the first dimension) of one shard.
-    pub(crate) shard_rows: u64,
+    /// Shape of one shard.
+    pub(crate) shard_shape: Vec<u64>,
     inner_shape: Vec<u64>,
     chunks_per_shard: Vec<u64>,
     pub(crate) element_size: usize,
@@ -120,8 +120,8 @@ impl ShardedArray {
         let element_size = fill_value.as_ne_bytes().len();
         Ok(Self {
             path: path.to_string(),
-            shard_rows: shard_shape[0],
             chunks_per_shard: shard_shape.iter().zip(&inner_shape).map(|(s, c)| s / c).collect(),
+            shard_shape,
             shape,
             inner_shape,
             element_size,
@@ -225,7 +225,6 @@ impl ShardedArray {
             .map(|((r, c), f)| (r.end - 1) / c + 1 - f)
             .collect();
         grid_indices(&counts)
-            .into_iter()
             .map(|offset| {
                 let chunk: Vec<u64> = offset.iter().zip(&first).map(|(o, f)| o + f).collect();
                 let shard: Vec<u64> = chunk.iter().zip(&self.chunks_per_shard).map(|(c, n)| c / n).collect();

@@ -1,7 +1,8 @@
 //! Checks a store against the specification and reports every problem found.
 
+use imzarr_format::region::grid_indices;
 use imzarr_format::schema::{NodeKind, validate_node};
-use imzarr_format::{AcquisitionMode, NO_SPECTRUM, paths};
+use imzarr_format::{AcquisitionMode, paths};
 use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
 use serde_json::Value;
 
@@ -169,14 +170,23 @@ async fn check_contents(
         if document["node_type"] != "array" {
             continue;
         }
-        let (Ok(shape), Ok(rows)) = (dataset.arrays.shape(path), dataset.arrays.shard_rows(path)) else {
+        let (Ok(shape), Ok(shard_shape)) = (dataset.arrays.shape(path), dataset.arrays.shard_shape(path)) else {
             continue;
         };
-        // One shard's rows at a time, so that memory stays at a shard whatever the array's size.
+        // One shard at a time, so that memory stays at a shard whatever the array's size.
+        let shard_grid: Vec<u64> = shape
+            .iter()
+            .zip(&shard_shape)
+            .map(|(&s, &c)| s.div_ceil(c.max(1)))
+            .collect();
         let mut failed = false;
-        for start in (0..shape[0]).step_by(rows.max(1) as usize) {
-            let mut ranges: Vec<_> = shape.iter().map(|&s| 0..s).collect();
-            ranges[0] = start..(start + rows).min(shape[0]);
+        for shard in grid_indices(&shard_grid) {
+            let ranges: Vec<_> = shard
+                .iter()
+                .zip(&shard_shape)
+                .zip(&shape)
+                .map(|((&i, &c), &s)| i * c..((i + 1) * c).min(s))
+                .collect();
             if let Err(e) = dataset.arrays.read_raw(path, &ranges).await {
                 report.problems.push(e.to_string());
                 failed = true;
@@ -190,7 +200,7 @@ async fn check_contents(
     let n = dataset.attributes.counts.spectra;
     if let Ok(index) = dataset.pixel_index().await {
         let mut seen = vec![false; n as usize];
-        for &s in index.iter().filter(|&&s| s != NO_SPECTRUM) {
+        for (_, s) in index.occupied() {
             match seen.get_mut(s as usize) {
                 Some(slot) if !*slot => *slot = true,
                 Some(_) => report

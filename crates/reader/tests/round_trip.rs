@@ -263,4 +263,14 @@ async fn scattered_coordinates_round_trip() {
         write_at_positions(&path, mode, &positions).unwrap();
         check(&path, &ConvertOptions::default()).await;
     }
+    // A 3000 x 2000 grid holding five spectra: the reader builds its pixel index from the
+    // coordinate tables instead of reading six million entries of `pixels/index`.
+    let path = dir.path().join("far_apart.imzML");
+    write_at_positions(
+        &path,
+        Mode::Processed,
+        &[(1, 1), (2, 1), (1, 3), (3000, 2000), (2999, 2000)],
+    )
+    .unwrap();
+    check(&path, &ConvertOptions::default()).await;
 }
