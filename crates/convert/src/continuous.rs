@@ -8,7 +8,7 @@ use crate::layout;
 use crate::options::ConvertOptions;
 use crate::progress::Phase;
 use crate::source::Source;
-use crate::spatial_shards::OccupiedShards;
+use crate::spatial_shards::ShardGrid;
 use crate::spectrum_stats::SpectrumStats;
 use crate::spill::Spill;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -29,14 +29,14 @@ pub(crate) async fn write(
         message,
     };
     let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
-    let positions: Vec<[u64; 3]> = source.order.iter().map(|&i| source.positions[i]).collect();
-    let occupied = OccupiedShards::new(&positions, &spatial, &cube_spec.shard_shape[1..]);
+    let shard_grid = ShardGrid::new(&spatial, &cube_spec.shard_shape[1..]);
+    let occupied = shard_grid.occupied(source.order.iter().map(|&i| source.positions[i]));
     let shard_channels = cube_spec.shard_shape[0];
     // The cube is transposed in the shards that hold spectra only: bytes of one channel there.
-    let channel_bytes = occupied.len() as u64 * occupied.area() * int_size;
+    let channel_bytes = occupied.len() as u64 * shard_grid.area() * int_size;
     let budget = options.sort_budget();
     let values_bytes = source.order.len() as u64 * channels * int_size;
-    check_sparsity(source, &occupied, channels * channel_bytes, values_bytes).map_err(unsupported)?;
+    check_sparsity(source, occupied.len(), channels * channel_bytes, values_bytes).map_err(unsupported)?;
     let blocks = ChannelBlocks::plan(
         channels,
         shard_channels,
@@ -46,7 +46,7 @@ pub(crate) async fn write(
         .ok_or_else(|| {
             unsupported(format!(
                 "one shard of m/z channels of the m/z-major cube ({shard_channels} channels x {} pixels in {} spatial shards) does not fit the memory budget of {} MiB; raise --memory",
-                occupied.area(),
+                shard_grid.area(),
                 occupied.len(),
                 options.memory_bytes >> 20
             ))
@@ -131,9 +131,15 @@ pub(crate) async fn write(
 
     progress.enter(Phase::WritingMzMajor);
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;
-    let cube_layout = CubeLayout::new(&occupied, shard_channels);
-    let pixel_at: Vec<u64> = (0..positions.len())
-        .map(|k| cube_layout.pixel_at(&occupied, k))
+    let cube_layout = CubeLayout {
+        slots: occupied.len() as u64,
+        area: shard_grid.area(),
+        shard_channels,
+    };
+    let pixel_at: Vec<u64> = source
+        .order
+        .iter()
+        .map(|&i| cube_layout.pixel_at(&shard_grid, &occupied, source.positions[i]))
         .collect();
     let mut buckets = spill.map(|spill| spill.into_buckets().into_iter());
     let mut cube = Vec::new();
@@ -174,7 +180,7 @@ pub(crate) async fn write(
         for (k, shard) in cube.chunks_exact(shard_bytes).enumerate() {
             let (channel_shard, slot) = (k / occupied.len(), k % occupied.len());
             let mut indices = vec![channels.start / shard_channels + channel_shard as u64];
-            indices.extend(occupied.shard_indices(slot));
+            indices.extend(shard_grid.indices(occupied[slot]));
             let mut buffer = store.shard_buffer(shard_bytes);
             buffer.extend_from_slice(shard);
             store.write_shard(&cube_array, &indices, buffer).await?;
@@ -191,7 +197,7 @@ pub(crate) async fn write(
 /// given in micrometres): its transpose would take that many times longer.
 fn check_sparsity(
     source: &Source,
-    occupied: &OccupiedShards,
+    occupied: usize,
     cube_bytes: u64,
     values_bytes: u64,
 ) -> std::result::Result<(), String> {
@@ -206,7 +212,7 @@ fn check_sparsity(
         source.grid.depth,
         cube_bytes as f64 / values_bytes.max(1) as f64,
         values_bytes,
-        occupied.len(),
+        occupied,
     ))
 }
 
@@ -226,14 +232,6 @@ struct CubeLayout {
 }
 
 impl CubeLayout {
-    fn new(occupied: &OccupiedShards, shard_channels: u64) -> Self {
-        Self {
-            slots: occupied.len() as u64,
-            area: occupied.area(),
-            shard_channels,
-        }
-    }
-
     /// Elements of one shard.
     fn shard_elements(&self) -> u64 {
         self.shard_channels * self.area
@@ -250,10 +248,11 @@ impl CubeLayout {
         shard * self.slots * self.shard_elements() + within * self.area
     }
 
-    /// Offset of the pixel of spectrum `k` (stored order).
-    fn pixel_at(&self, occupied: &OccupiedShards, k: usize) -> u64 {
-        let (slot, local) = occupied.place(k);
-        slot as u64 * self.shard_elements() + local
+    /// Offset of `pixel` (`[x, y, z]`; in one of the `occupied` shards of `grid`).
+    fn pixel_at(&self, grid: &ShardGrid, occupied: &[u64], pixel: [u64; 3]) -> u64 {
+        let (number, local) = grid.locate(pixel);
+        let slot = occupied.partition_point(|&n| n < number) as u64;
+        slot * self.shard_elements() + local
     }
 }
 

@@ -97,10 +97,10 @@ pub(crate) async fn write(
     }
 
     let spatial = source.spatial_shape();
-    let pixels: Vec<[u64; 3]> = source.order.iter().map(|&i| source.positions[i]).collect();
-    let stored: Vec<u8> = (0..pixels.len() as u32).flat_map(u32::to_le_bytes).collect();
+    let stored: Vec<u8> = (0..source.order.len() as u32).flat_map(u32::to_le_bytes).collect();
     let spec = layout::spatial(&spatial, "uint32", json!(NO_SPECTRUM), options);
     let array = store.create_array(paths::PIXELS_INDEX, spec).await?;
     let fill = NO_SPECTRUM.to_le_bytes();
-    write_scattered(store, &array, &pixels, &stored, &fill, spatial.len()).await
+    let pixel = |k: usize| source.positions[source.order[k]];
+    write_scattered(store, &array, pixel, &stored, &fill, spatial.len()).await
 }

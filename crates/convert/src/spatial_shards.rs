@@ -8,62 +8,21 @@ use crate::blocks::fill_buffer;
 use crate::error::Result;
 use crate::store_writer::{ArrayWriter, StoreWriter};
 
-/// The shards of a spatial grid that hold at least one of a list of pixels, and where each of
-/// those pixels lies in them.
-pub(crate) struct OccupiedShards {
-    /// Shards along each spatial dimension of the grid.
-    grid: Vec<u64>,
+/// The spatial shards of a grid: which shard a pixel is in, and where in it.
+pub(crate) struct ShardGrid {
+    /// Shards along each spatial dimension.
+    counts: Vec<u64>,
     /// Spatial shape of one shard.
     shard_shape: Vec<u64>,
-    /// Row-major number of each occupied shard in `grid`, ascending.
-    shards: Vec<u64>,
-    /// Per pixel, in the order given: the position of its shard in `shards`.
-    slot: Vec<usize>,
-    /// Per pixel: its row-major offset inside its shard's block.
-    local: Vec<u64>,
 }
 
-impl OccupiedShards {
-    /// Locates `pixels` (each `[x, y, z]`) in a grid of spatial shape `spatial` (`[y, x]`, or
-    /// `[z, y, x]` for 3-D grids) cut into shards of spatial shape `shard_shape`.
-    pub(crate) fn new(pixels: &[[u64; 3]], spatial: &[u64], shard_shape: &[u64]) -> Self {
-        let dims = spatial.len();
-        let grid: Vec<u64> = spatial
-            .iter()
-            .zip(shard_shape)
-            .map(|(&extent, &shard)| extent.div_ceil(shard.max(1)))
-            .collect();
-        let (mut numbers, mut local) = (Vec::with_capacity(pixels.len()), Vec::with_capacity(pixels.len()));
-        for &[x, y, z] in pixels {
-            let coordinates = [z, y, x];
-            let (mut number, mut offset) = (0u64, 0u64);
-            for (d, &c) in coordinates[3 - dims..].iter().enumerate() {
-                let shard = shard_shape[d].max(1);
-                number = number * grid[d] + c / shard;
-                offset = offset * shard + c % shard;
-            }
-            numbers.push(number);
-            local.push(offset);
-        }
-        let mut shards = numbers.clone();
-        shards.sort_unstable();
-        shards.dedup();
-        let slot = numbers
-            .iter()
-            .map(|n| shards.binary_search(n).unwrap_or_default())
-            .collect();
-        Self {
-            grid,
-            shard_shape: shard_shape.to_vec(),
-            shards,
-            slot,
-            local,
-        }
-    }
-
-    /// Number of occupied shards.
-    pub(crate) fn len(&self) -> usize {
-        self.shards.len()
+impl ShardGrid {
+    /// The shards of spatial shape `shard_shape` of a grid of spatial shape `spatial` (`[y, x]`,
+    /// or `[z, y, x]` for 3-D grids).
+    pub(crate) fn new(spatial: &[u64], shard_shape: &[u64]) -> Self {
+        let shard_shape: Vec<u64> = shard_shape.iter().map(|&s| s.max(1)).collect();
+        let counts = spatial.iter().zip(&shard_shape).map(|(&e, &s)| e.div_ceil(s)).collect();
+        Self { counts, shard_shape }
     }
 
     /// Pixels in one shard's block.
@@ -71,69 +30,71 @@ impl OccupiedShards {
         self.shard_shape.iter().product()
     }
 
-    /// The spatial shard-grid indices of the occupied shard at `slot`.
-    pub(crate) fn shard_indices(&self, slot: usize) -> Vec<u64> {
-        let mut number = self.shards[slot];
-        let mut indices = vec![0; self.grid.len()];
-        for d in (0..self.grid.len()).rev() {
-            indices[d] = number % self.grid[d].max(1);
-            number /= self.grid[d].max(1);
+    /// The row-major number of the shard that holds `pixel` (`[x, y, z]`), and the pixel's
+    /// row-major offset inside the shard's block.
+    pub(crate) fn locate(&self, [x, y, z]: [u64; 3]) -> (u64, u64) {
+        let dims = self.counts.len();
+        let (mut number, mut offset) = (0u64, 0u64);
+        for (d, &c) in [z, y, x][3 - dims..].iter().enumerate() {
+            let shard = self.shard_shape[d];
+            number = number * self.counts[d] + c / shard;
+            offset = offset * shard + c % shard;
+        }
+        (number, offset)
+    }
+
+    /// The shard-grid indices of shard `number`.
+    pub(crate) fn indices(&self, mut number: u64) -> Vec<u64> {
+        let mut indices = vec![0; self.counts.len()];
+        for d in (0..self.counts.len()).rev() {
+            indices[d] = number % self.counts[d].max(1);
+            number /= self.counts[d].max(1);
         }
         indices
     }
 
-    /// Where pixel `k` lies: the slot of its shard and its offset inside the shard's block.
-    pub(crate) fn place(&self, k: usize) -> (usize, u64) {
-        (self.slot[k], self.local[k])
-    }
-
-    /// The pixels of each occupied shard, slot by slot: `(starts, pixels)` with the pixels of
-    /// slot `s` at `pixels[starts[s]..starts[s + 1]]`, in the order given.
-    fn pixels_by_slot(&self) -> (Vec<usize>, Vec<usize>) {
-        let mut starts = vec![0usize; self.shards.len() + 1];
-        for &s in &self.slot {
-            starts[s + 1] += 1;
-        }
-        for s in 0..self.shards.len() {
-            starts[s + 1] += starts[s];
-        }
-        let mut next = starts.clone();
-        let mut pixels = vec![0usize; self.slot.len()];
-        for (k, &s) in self.slot.iter().enumerate() {
-            pixels[next[s]] = k;
-            next[s] += 1;
-        }
-        (starts, pixels)
+    /// The numbers of the shards that hold at least one of `pixels`, ascending.
+    pub(crate) fn occupied(&self, pixels: impl Iterator<Item = [u64; 3]>) -> Vec<u64> {
+        let mut numbers: Vec<u64> = pixels.map(|p| self.locate(p).0).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers.shrink_to_fit();
+        numbers
     }
 }
 
 /// Writes a spatial array (its spatial dimensions last, after dimensions of extent one such as
-/// an image's channel): `values` holds one element (`fill.len()` bytes) for each of `pixels`
-/// (each `[x, y, z]`), every other pixel is `fill`. Shards holding none of `pixels` are not
-/// written.
+/// an image's channel): pixel `pixel(k)` (`[x, y, z]`) holds element `k` of `values` (elements
+/// of `fill.len()` bytes), every other pixel is `fill`. Shards holding none of the pixels are
+/// not written.
 pub(crate) async fn write_scattered(
     store: &mut StoreWriter,
     array: &ArrayWriter,
-    pixels: &[[u64; 3]],
+    pixel: impl Fn(usize) -> [u64; 3],
     values: &[u8],
     fill: &[u8],
     spatial_dims: usize,
 ) -> Result<()> {
     let spec = &array.spec;
     let leading = spec.shape.len() - spatial_dims;
-    let occupied = OccupiedShards::new(pixels, &spec.shape[leading..], &spec.shard_shape[leading..]);
+    let grid = ShardGrid::new(&spec.shape[leading..], &spec.shard_shape[leading..]);
     let element = fill.len();
+    let count = values.len() / element.max(1);
     let shard_bytes = spec.shard_bytes();
-    let (starts, by_slot) = occupied.pixels_by_slot();
-    for slot in 0..occupied.len() {
+    // The pixels by shard: four bytes each, whatever the grid.
+    let mut by_shard: Vec<u32> = (0..count as u32).collect();
+    by_shard.sort_unstable_by_key(|&k| grid.locate(pixel(k as usize)).0);
+    let shard_of = |k: &u32| grid.locate(pixel(*k as usize)).0;
+    for run in by_shard.chunk_by(|a, b| shard_of(a) == shard_of(b)) {
         let mut buffer = store.shard_buffer(shard_bytes);
         fill_buffer(&mut buffer, fill, shard_bytes);
-        for &k in &by_slot[starts[slot]..starts[slot + 1]] {
-            let at = occupied.local[k] as usize * element;
+        for &k in run {
+            let k = k as usize;
+            let at = grid.locate(pixel(k)).1 as usize * element;
             buffer[at..at + element].copy_from_slice(&values[k * element..(k + 1) * element]);
         }
         let mut shard = vec![0u64; leading];
-        shard.extend(occupied.shard_indices(slot));
+        shard.extend(grid.indices(shard_of(&run[0])));
         store.write_shard(array, &shard, buffer).await?;
     }
     Ok(())
@@ -144,17 +105,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pixels_are_placed_in_their_shards_and_only_occupied_shards_are_listed() {
+    fn pixels_are_located_in_their_shards_and_only_occupied_shards_are_listed() {
         // A 10 x 7 grid (y, x) in shards of 4 x 3: a 3 x 3 shard grid.
+        let grid = ShardGrid::new(&[10, 7], &[4, 3]);
+        assert_eq!(grid.area(), 12);
         let pixels = [[0, 0, 0], [6, 9, 0], [2, 1, 0], [5, 0, 0], [4, 5, 0]];
-        let occupied = OccupiedShards::new(&pixels, &[10, 7], &[4, 3]);
-        assert_eq!(occupied.area(), 12);
-        // Shards (0,0), (2,2), (0,1) and (1,1), numbered 0, 8, 1 and 4.
-        assert_eq!(occupied.len(), 4);
-        let located: Vec<(Vec<u64>, u64)> = (0..pixels.len())
-            .map(|k| {
-                let (slot, local) = occupied.place(k);
-                (occupied.shard_indices(slot), local)
+        let located: Vec<(Vec<u64>, u64)> = pixels
+            .iter()
+            .map(|&p| {
+                let (number, offset) = grid.locate(p);
+                (grid.indices(number), offset)
             })
             .collect();
         assert_eq!(located[0], (vec![0, 0], 0));
@@ -163,19 +123,15 @@ mod tests {
         assert_eq!(located[2], (vec![0, 0], 5));
         assert_eq!(located[3], (vec![0, 1], 2));
         assert_eq!(located[4], (vec![1, 1], 4));
-        let (starts, by_slot) = occupied.pixels_by_slot();
-        assert_eq!(starts, vec![0, 2, 3, 4, 5]);
-        assert_eq!(by_slot, vec![0, 2, 3, 4, 1]);
+        assert_eq!(grid.occupied(pixels.into_iter()), vec![0, 1, 4, 8]);
     }
 
     #[test]
     fn three_dimensional_grids_number_shards_by_plane() {
         // 2 planes of 5 x 5, shards of one plane by 5 x 5.
-        let pixels = [[4, 4, 1], [0, 0, 0]];
-        let occupied = OccupiedShards::new(&pixels, &[2, 5, 5], &[1, 5, 5]);
-        assert_eq!(occupied.len(), 2);
-        assert_eq!(occupied.shard_indices(occupied.place(0).0), vec![1, 0, 0]);
-        assert_eq!(occupied.place(0).1, 24);
-        assert_eq!(occupied.shard_indices(occupied.place(1).0), vec![0, 0, 0]);
+        let grid = ShardGrid::new(&[2, 5, 5], &[1, 5, 5]);
+        let (number, offset) = grid.locate([4, 4, 1]);
+        assert_eq!((grid.indices(number), offset), (vec![1, 0, 0], 24));
+        assert_eq!(grid.locate([0, 0, 0]), (0, 0));
     }
 }

@@ -16,10 +16,9 @@ type Pixels = Vec<([u64; 3], f64)>;
 
 /// Halves an image given by its pixels, averaging the finite values of each 2x2 block (in
 /// row-major order within the block); a block without any is NaN.
-fn downsample(pixels: &[([u64; 3], f64)]) -> Pixels {
+fn downsample(pixels: impl Iterator<Item = ([u64; 3], f64)>) -> Pixels {
     let mut by_block: Vec<([u64; 3], u64, f64)> = pixels
-        .iter()
-        .map(|&([x, y, z], v)| ([z, y / 2, x / 2], (y % 2) * 2 + x % 2, v))
+        .map(|([x, y, z], v)| ([z, y / 2, x / 2], (y % 2) * 2 + x % 2, v))
         .collect();
     by_block.sort_unstable_by_key(|&(block, within, _)| (block, within));
     by_block
@@ -40,25 +39,28 @@ pub(crate) async fn write(
     options: &ConvertOptions,
 ) -> Result<()> {
     let (depth, height, width) = (source.grid.depth, source.grid.height, source.grid.width);
-    let mut image: Pixels = source
-        .order
-        .iter()
-        .zip(&stats.tic)
-        .map(|(&i, &tic)| (source.positions[i], tic))
-        .collect();
+    let source_pixel = |k: usize| source.positions[source.order[k]];
+    let mut image: Pixels = Vec::new();
     let levels = multiscale_levels(height, width);
     for (level, &(h, w)) in levels.iter().enumerate() {
-        if level > 0 {
-            image = downsample(&image);
-        }
         let spatial: Vec<u64> = if depth > 1 { vec![depth, h, w] } else { vec![h, w] };
         let spec = layout::image_level(&spatial, options);
         let array = store
             .create_array(&format!("{}/{level}", paths::IMAGES_TIC), spec)
             .await?;
-        let pixels: Vec<[u64; 3]> = image.iter().map(|p| p.0).collect();
+        let fill = f64::NAN.to_le_bytes();
+        if level == 0 {
+            let values: Vec<u8> = stats.tic.iter().flat_map(|v| v.to_le_bytes()).collect();
+            write_scattered(store, &array, source_pixel, &values, &fill, spatial.len()).await?;
+            continue;
+        }
+        image = if level == 1 {
+            downsample((0..source.order.len()).map(|k| (source_pixel(k), stats.tic[k])))
+        } else {
+            downsample(image.into_iter())
+        };
         let values: Vec<u8> = image.iter().flat_map(|p| p.1.to_le_bytes()).collect();
-        write_scattered(store, &array, &pixels, &values, &f64::NAN.to_le_bytes(), spatial.len()).await?;
+        write_scattered(store, &array, |k| image[k].0, &values, &fill, spatial.len()).await?;
     }
     let pixel_size = source.imzml.header.pixel_size.as_ref().map(|p| (p.x_um, p.y_um));
     let mut attributes = Map::new();
@@ -83,11 +85,11 @@ mod tests {
             ([0, 1, 0], f64::NAN),
             ([2, 1, 0], 7.0),
         ];
-        let half = downsample(&image);
+        let half = downsample(image.into_iter());
         assert_eq!(half.len(), 2);
         assert_eq!(half[0], ([0, 0, 0], (1.0 + 5.0) / 2.0));
         assert_eq!(half[1], ([1, 0, 0], (3.0 + 7.0) / 2.0));
-        let nothing_finite = downsample(&[([5, 3, 1], f64::INFINITY)]);
+        let nothing_finite = downsample([([5, 3, 1], f64::INFINITY)].into_iter());
         assert_eq!(nothing_finite.len(), 1);
         assert_eq!(nothing_finite[0].0, [2, 1, 1]);
         assert!(nothing_finite[0].1.is_nan());
@@ -132,7 +134,7 @@ mod tests {
             }
         }
         pixels.reverse();
-        let sparse = downsample(&pixels);
+        let sparse = downsample(pixels.into_iter());
         let expected = dense_downsample(&dense, height, width);
         let mut from_sparse = vec![f64::NAN; expected.len()];
         for ([x, y, _], v) in sparse {
