@@ -143,7 +143,8 @@ pub(crate) async fn write(
         .collect();
     let mut buckets = spill.map(|spill| spill.into_buckets().into_iter());
     let mut cube = Vec::new();
-    for channels in blocks.iter() {
+    // Spectra without a single channel (every array empty) leave the cube empty.
+    for channels in blocks.iter().filter(|channels| !channels.is_empty()) {
         let width = (channels.end - channels.start) as usize;
         let row_bytes = width * element;
         let channel_at: Vec<u64> = (0..width as u64).map(|c| cube_layout.channel_at(c)).collect();

@@ -274,3 +274,50 @@ async fn scattered_coordinates_round_trip() {
     .unwrap();
     check(&path, &ConvertOptions::default()).await;
 }
+
+/// Spectra without a single point, some or all of them: the store holds them as empty, and
+/// ion images count no points, whatever the mode the converter settles on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spectra_without_points_round_trip() {
+    use imzarr_imzml::{ArrayBytes, ImzmlWriter, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    for some_points in [false, true] {
+        let path = dir.path().join(format!("empty_{some_points}.imzML"));
+        let mut writer = ImzmlWriter::create(&path, WriterOptions::default()).unwrap();
+        for x in 1..=3u64 {
+            let n = if some_points && x == 2 { 4 } else { 0 };
+            let mz: Vec<f64> = (0..n).map(|i| 100.0 + i as f64).collect();
+            let intensity: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            writer
+                .write_spectrum(
+                    x,
+                    1,
+                    None,
+                    &ArrayBytes::from_f64(DataType::F64, &mz),
+                    &ArrayBytes::from_f64(DataType::F32, &intensity),
+                )
+                .unwrap();
+        }
+        writer.finish().unwrap();
+        let target = dir.path().join(format!("empty_{some_points}.imzarr"));
+        common::convert_into(&path, &target, &ConvertOptions::default()).await;
+        let dataset = Dataset::open(target.to_str().unwrap()).await.unwrap();
+        for x in 1..=3i64 {
+            let spectrum = dataset.spectrum(x, 1).await.unwrap().unwrap();
+            let expected = if some_points && x == 2 { 4 } else { 0 };
+            assert_eq!(spectrum.mz.len(), expected, "{some_points}: m/z at x = {x}");
+            assert_eq!(
+                spectrum.intensity.len(),
+                expected,
+                "{some_points}: intensity at x = {x}"
+            );
+        }
+        let image = dataset.ion_image(MzWindow::da(101.0, 0.1)).await.unwrap();
+        assert_eq!(
+            image.points,
+            u64::from(some_points),
+            "{some_points}: points in the window"
+        );
+        assert_eq!(image.image.values, vec![0.0, if some_points { 1.0 } else { 0.0 }, 0.0]);
+    }
+}
