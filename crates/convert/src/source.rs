@@ -116,7 +116,7 @@ impl Source {
         }
         if let Some(other) = imzml.spectra.iter().find(|s| !s.other_arrays.is_empty()) {
             return Err(unsupported(format!(
-                "spectrum {} has arrays other than m/z and intensity ({}); they are not stored yet",
+                "spectrum {} has arrays other than m/z and intensity ({}); they are not stored yet (--drop-other-arrays converts without them)",
                 other.index,
                 other
                     .other_arrays

@@ -124,15 +124,16 @@ impl ArrayBuilder {
             )
             .record(quirks);
         }
-        let length = self
+        // A defaultArrayLength of 0 is what most writers put on every spectrum, next to the
+        // real length in IMS:1000103: it does not say that the array is empty.
+        let declared = self
             .length
             .or(self.attribute_length)
-            .or(default_length)
-            .ok_or_else(|| ImzmlError::MissingTerm {
-                path: path.to_path_buf(),
-                context: context(),
-                term: "IMS:1000103 external array length",
-            })?;
+            .or(default_length.filter(|&d| d > 0));
+        let length = match declared {
+            Some(length) => length,
+            None => self.length_from_encoded(compression, path, context, quirks)?,
+        };
         let dtype = self.resolve_dtype(length, compression, path, context, quirks)?;
         let decoded_bytes = length
             .checked_mul(dtype.size() as u64)
@@ -227,6 +228,55 @@ impl ArrayBuilder {
     }
 
     /// Picks the one precision term; where a writer declared several, the byte lengths decide.
+    /// The length of an array that declares none (no IMS:1000103, no `arrayLength`, a
+    /// `defaultArrayLength` absent or 0): the encoded length of an uncompressed array over the
+    /// size of its one precision, or 0 where the encoded length is 0 too. Anything else is the
+    /// missing term, never a silently empty array.
+    fn length_from_encoded(
+        &self,
+        compression: Compression,
+        path: &Path,
+        context: &dyn Fn() -> String,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<u64> {
+        let missing = || ImzmlError::MissingTerm {
+            path: path.to_path_buf(),
+            context: context(),
+            term: "IMS:1000103 external array length",
+        };
+        let mut dtypes = self.dtypes.clone();
+        dtypes.sort_by_key(|d| d.accession());
+        dtypes.dedup();
+        match (compression, self.encoded_length, dtypes.as_slice()) {
+            (_, Some(0), _) => Ok(0),
+            (Compression::None, Some(encoded), [dtype]) => {
+                let size = dtype.size() as u64;
+                if !encoded.is_multiple_of(size) {
+                    return Err(ImzmlError::format(
+                        path,
+                        context(),
+                        format!(
+                            "no array length (IMS:1000103), and the encoded length of {encoded} bytes is not a whole number of {} values",
+                            dtype.cv_name()
+                        ),
+                    ));
+                }
+                Quirk::new(
+                    "array-length-from-encoded-length",
+                    format!(
+                        "{}: no array length (IMS:1000103); {encoded} bytes of {} give {}",
+                        context(),
+                        dtype.cv_name(),
+                        encoded / size
+                    ),
+                )
+                .record(quirks);
+                Ok(encoded / size)
+            }
+            _ => Err(missing()),
+        }
+    }
+
     fn resolve_dtype(
         &self,
         length: u64,

@@ -36,6 +36,9 @@ pub(crate) fn finish(
     unwrap_32bit_offsets(&mut spectra, ibd_len, &mut quirks);
     check_coordinates(path, &spectra)?;
     remove_duplicate_pixels(path, &mut spectra, options.allow_duplicate_pixels, &mut quirks)?;
+    if options.drop_other_arrays {
+        drop_other_arrays(&mut spectra, &mut quirks);
+    }
     let mode = actual_mode(&spectra);
     match terms.declared_mode {
         Some(declared) if declared != mode => Quirk::new(
@@ -120,6 +123,26 @@ fn check_coordinates(path: &Path, spectra: &[SpectrumEntry]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Leaves out every binary array other than m/z and intensity, naming their kinds.
+fn drop_other_arrays(spectra: &mut [SpectrumEntry], quirks: &mut Vec<Quirk>) {
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut arrays = 0usize;
+    for spectrum in spectra.iter_mut() {
+        arrays += spectrum.other_arrays.len();
+        kinds.extend(spectrum.other_arrays.drain(..).map(|(kind, _)| kind));
+    }
+    if arrays > 0 {
+        Quirk::new(
+            "other-arrays-dropped",
+            format!(
+                "{arrays} arrays other than m/z and intensity were left out ({})",
+                kinds.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .record(quirks);
+    }
 }
 
 fn remove_duplicate_pixels(

@@ -38,4 +38,7 @@ pub struct ParseOptions {
     /// When true, a second spectrum at an already-used pixel is dropped (recorded as a quirk)
     /// instead of failing the parse.
     pub allow_duplicate_pixels: bool,
+    /// When true, binary arrays other than m/z and intensity (noise, resolution, ...) are left
+    /// out (recorded as a quirk) instead of being kept in `other_arrays` for the caller to refuse.
+    pub drop_other_arrays: bool,
 }

@@ -122,3 +122,83 @@ fn strict_mode_turns_a_repair_into_an_error() {
     let error = imzarr_imzml::parse_file_with(&path, &options).unwrap_err();
     assert!(error.to_string().contains("decimal-offset"), "{error}");
 }
+
+/// Adds to every spectrum a third binary array (a noise array, at the intensities' place).
+fn with_noise_arrays(xml: &str) -> String {
+    let noise_params = concat!(
+        r#"<cvParam cvRef="MS" accession="MS:1000786" name="non-standard data array" value="noise"/>"#,
+        r#"<cvParam cvRef="MS" accession="MS:1000521" name="32-bit float" value=""/>"#,
+        r#"<cvParam cvRef="MS" accession="MS:1000576" name="no compression" value=""/>"#,
+        r#"<cvParam cvRef="IMS" accession="IMS:1000101" name="external data" value="true"/>"#,
+    );
+    let mut parts: Vec<String> = xml.split("</binaryDataArrayList>").map(str::to_string).collect();
+    let last = parts.len() - 1;
+    for part in &mut parts[..last] {
+        let start = part.rfind("<binaryDataArray ").unwrap();
+        let intensity = part[start..].to_string();
+        assert!(intensity.contains(r#"ref="intensityArray""#));
+        part.push_str(&intensity.replace(r#"<referenceableParamGroupRef ref="intensityArray"/>"#, noise_params));
+    }
+    parts.join("</binaryDataArrayList>")
+}
+
+#[test]
+fn other_arrays_are_kept_for_the_caller_or_dropped_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let path = variant(dir.path(), "noise", &with_noise_arrays(&xml));
+    let kept = parse_file(&path).unwrap();
+    assert!(
+        kept.spectra.iter().all(|s| s.other_arrays.len() == 1),
+        "a noise array per spectrum"
+    );
+    assert_eq!(kept.spectra[0].other_arrays[0].0, "MS:1000786");
+    let options = imzarr_imzml::ParseOptions {
+        drop_other_arrays: true,
+        ..Default::default()
+    };
+    let dropped = imzarr_imzml::parse_file_with(&path, &options).unwrap();
+    assert!(dropped.spectra.iter().all(|s| s.other_arrays.is_empty()));
+    let quirk = dropped
+        .quirks
+        .iter()
+        .find(|q| q.kind == "other-arrays-dropped")
+        .unwrap();
+    assert!(
+        quirk.detail.starts_with("6 arrays") && quirk.detail.contains("MS:1000786"),
+        "{}",
+        quirk.detail
+    );
+    same_values(&dropped, &parse_file(good).unwrap());
+}
+
+/// Removes every cvParam with `accession` from `xml`.
+fn without_term(xml: &str, accession: &str) -> String {
+    xml.lines()
+        .filter(|line| !line.contains(&format!(r#"accession="{accession}""#)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_missing_array_length_comes_from_the_encoded_length_and_never_reads_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let no_length = without_term(&xml, "IMS:1000103");
+    assert_ne!(no_length, xml);
+    let imzml = parse_file(variant(dir.path(), "no_length", &no_length)).unwrap();
+    assert!(
+        imzml
+            .quirks
+            .iter()
+            .any(|q| q.kind == "array-length-from-encoded-length")
+    );
+    same_values(&imzml, &parse_file(good).unwrap());
+    // Without either length, the spectrum's defaultArrayLength="0" must not make it empty.
+    let neither = without_term(&no_length, "IMS:1000104");
+    let error = parse_file(variant(dir.path(), "neither", &neither)).unwrap_err();
+    assert!(
+        error.to_string().contains("IMS:1000103 external array length"),
+        "{error}"
+    );
+}
