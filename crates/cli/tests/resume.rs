@@ -1,26 +1,17 @@
 //! A conversion killed at several points and resumed each time gives the same store, byte for
 //! byte, as one uninterrupted run; an interrupted store is never taken for a complete one.
 
-use std::collections::BTreeMap;
+#[path = "../../convert/tests/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use common::objects;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 
 const BIN: &str = env!("CARGO_BIN_EXE_imzarr");
-
-fn objects(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            objects(root, &path, into);
-        } else {
-            let key = path.strip_prefix(root).unwrap().display().to_string();
-            into.insert(key, std::fs::read(&path).unwrap());
-        }
-    }
-}
 
 fn convert(input: &Path, output: &Path) -> Command {
     let mut command = Command::new(BIN);
@@ -99,9 +90,7 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
 /// Asserts that two local stores hold the same objects, byte for byte, apart from `ignored`
 /// keys in `other`; a clean store never holds a progress marker.
 fn assert_same_store(clean: &Path, other: &Path, ignored: &[&str]) {
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    objects(clean, clean, &mut a);
-    objects(other, other, &mut b);
+    let (a, mut b) = (objects(clean), objects(other));
     b.retain(|key, _| !ignored.contains(&key.as_str()));
     assert!(!a.contains_key("imzarr-progress.json"));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());

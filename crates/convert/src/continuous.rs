@@ -37,12 +37,7 @@ pub(crate) async fn write(
     let budget = options.sort_budget();
     let values_bytes = source.order.len() as u64 * channels * int_size;
     check_sparsity(source, occupied.len(), channels * channel_bytes, values_bytes).map_err(unsupported)?;
-    let blocks = ChannelBlocks::plan(
-        channels,
-        shard_channels,
-        channel_bytes,
-        block_memory(values_bytes, shard_channels * channel_bytes, budget.memory_bytes),
-    )
+    let blocks = ChannelBlocks::plan(channels, shard_channels, channel_bytes, values_bytes, budget.memory_bytes)
         .ok_or_else(|| {
             unsupported(format!(
                 "one shard of m/z channels of the m/z-major cube ({shard_channels} channels x {} pixels in {} spatial shards) does not fit the memory budget of {} MiB; raise --memory",
@@ -308,12 +303,20 @@ struct ChannelBlocks {
 }
 
 impl ChannelBlocks {
-    /// Blocks of whole shards of `shard_channels` channels whose part of the cube fits
-    /// `memory_bytes` (the rows that fill it stream through a few at a time); `None` when a
-    /// single shard does not.
-    fn plan(channels: u64, shard_channels: u64, channel_bytes: u64, memory_bytes: u64) -> Option<Self> {
+    /// Blocks of whole shards of `shard_channels` channels (`channel_bytes` each) for
+    /// `values_bytes` of intensities, as large as [`block_memory`] makes them within
+    /// `memory_bytes` (the rows that fill a block stream through a few at a time); `None` when
+    /// a single shard does not fit.
+    fn plan(
+        channels: u64,
+        shard_channels: u64,
+        channel_bytes: u64,
+        values_bytes: u64,
+        memory_bytes: u64,
+    ) -> Option<Self> {
         let shard_memory = shard_channels * channel_bytes;
-        let shards = memory_bytes.checked_div(shard_memory).unwrap_or(u64::MAX);
+        let block = block_memory(values_bytes, shard_memory, memory_bytes);
+        let shards = block.checked_div(shard_memory).unwrap_or(u64::MAX);
         (shards > 0).then(|| Self {
             channels,
             per_block: shards.saturating_mul(shard_channels).min(channels.max(1)),
@@ -345,14 +348,15 @@ mod tests {
 
     #[test]
     fn channel_blocks_are_whole_shards_within_the_budget() {
-        let blocks = ChannelBlocks::plan(1000, 64, 1 << 20, 150 << 20).unwrap();
+        // 4 GiB of values: blocks of 4 GiB / 32 passes = 128 MiB, two shards.
+        let blocks = ChannelBlocks::plan(1000, 64, 1 << 20, 4 << 30, 150 << 20).unwrap();
         assert_eq!(blocks.per_block, 128);
         let ranges: Vec<_> = blocks.iter().collect();
         assert_eq!(ranges.len(), 8);
         assert_eq!(ranges[0], 0..128);
         assert_eq!(ranges[7], 896..1000);
-        assert!(ChannelBlocks::plan(1000, 64, 1 << 20, 50 << 20).is_none());
-        let all = ChannelBlocks::plan(10, 64, 1 << 10, 1 << 30).unwrap();
+        assert!(ChannelBlocks::plan(1000, 64, 1 << 20, 0, 50 << 20).is_none());
+        let all = ChannelBlocks::plan(10, 64, 1 << 10, 0, 1 << 30).unwrap();
         assert_eq!(all.iter().collect::<Vec<_>>(), vec![0..10]);
     }
 }

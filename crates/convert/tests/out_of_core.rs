@@ -1,46 +1,23 @@
 //! The out-of-core paths (the m/z sort spilled to temporary files, the continuous cube
 //! transposed block by block) write the very same store as the in-memory paths.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{fixtures, objects};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_imzml::{Compression, DataType, Mode};
 use imzarr_store::StoreLocation;
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Every object of the store below `dir`, by relative path.
-fn objects(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            objects(root, &path, into);
-        } else {
-            let key = path.strip_prefix(root).unwrap().display().to_string();
-            into.insert(key, std::fs::read(&path).unwrap());
-        }
-    }
-}
 
 async fn store_of(input: &Path, target: &Path, options: &ConvertOptions) -> BTreeMap<String, Vec<u8>> {
     let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
     convert(input, location, options)
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
-    let mut all = BTreeMap::new();
-    objects(target, target, &mut all);
-    all
+    objects(target)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,22 +1,14 @@
 //! Every real fixture converts, and every `zarr.json` the converter writes passes the schemas
 //! of `spec/schemas/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{entries, fixtures};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_format::schema::{NodeKind, validate_node};
 use imzarr_store::StoreLocation;
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// Validates every `zarr.json` below `dir`; returns how many were checked.
 fn validate_tree(root: &Path, dir: &Path) -> usize {
@@ -143,7 +135,7 @@ async fn overwriting_a_store_of_the_other_mode_leaves_nothing_of_it() {
         fresh.push(alone);
     }
     let entries = |root: &Path| -> Vec<String> {
-        let mut found: Vec<String> = walk(root)
+        let mut found: Vec<String> = entries(root)
             .into_iter()
             .map(|p| p.strip_prefix(root).unwrap().display().to_string())
             .collect();
@@ -151,17 +143,4 @@ async fn overwriting_a_store_of_the_other_mode_leaves_nothing_of_it() {
         found
     };
     assert_eq!(entries(&store), entries(&fresh[1]));
-}
-
-/// Every file and directory below `root`.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(root).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        }
-        found.push(path);
-    }
-    found
 }

@@ -1,8 +1,11 @@
 //! Grids that are mostly empty, because a few spectra lie far from the rest: the converter
 //! writes the shards that hold spectra only, in memory that follows the spectra, not the grid.
 
+mod common;
+
 use std::path::Path;
 
+use common::objects;
 use imzarr_convert::{ConvertError, ConvertOptions, convert};
 use imzarr_imzml::Mode;
 use imzarr_imzml::synthetic::write_at_positions;
@@ -10,21 +13,11 @@ use imzarr_store::StoreLocation;
 
 /// The shard objects of the array at `array` (relative to `store`), as keys below `c/`.
 fn shards(store: &Path, array: &str) -> Vec<String> {
-    fn walk(dir: &Path, prefix: &str, found: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
-            if path.is_dir() {
-                walk(&path, &format!("{name}/"), found);
-            } else {
-                found.push(name);
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(&store.join(array).join("c"), "", &mut found);
-    found.sort();
-    found
+    let prefix = format!("{array}/c/");
+    objects(store)
+        .into_keys()
+        .filter_map(|key| key.strip_prefix(&prefix).map(str::to_string))
+        .collect()
 }
 
 async fn convert_positions(
