@@ -151,8 +151,23 @@ impl Dataset {
             .cloned()
     }
 
+    /// Refuses images of grids larger than [`MAX_IMAGE_PIXELS`]: a grid whose spectra lie far
+    /// apart (or forged metadata) may span more pixels than memory holds as one image.
+    pub(crate) fn check_image_size(&self) -> Result<()> {
+        let grid = &self.attributes.grid;
+        let pixels = grid.width.saturating_mul(grid.height).saturating_mul(grid.depth);
+        if pixels > MAX_IMAGE_PIXELS {
+            return Err(ReadError::Usage(format!(
+                "{}: the grid of {} x {} x {} pixels is larger than an image may be ({MAX_IMAGE_PIXELS} pixels); read its spectra or regions instead",
+                self.location, grid.width, grid.height, grid.depth
+            )));
+        }
+        Ok(())
+    }
+
     /// An image with `NaN` where no spectrum was acquired and `value(stored spectrum)` elsewhere.
     pub(crate) async fn image_from(&self, value: impl Fn(u32) -> f64) -> Result<Image> {
+        self.check_image_size()?;
         let index = self.pixel_index().await?;
         let grid = &self.attributes.grid;
         let mut values = vec![f64::NAN; (grid.width * grid.height * grid.depth) as usize];
@@ -169,6 +184,7 @@ impl Dataset {
 
     /// The total ion current at every pixel.
     pub async fn tic(&self) -> Result<Image> {
+        self.check_image_size()?;
         let n = self.attributes.counts.spectra;
         let tic = self.arrays.read_f64(paths::PIXELS_TIC, &[0..n]).await?;
         self.image_from(|s| tic[s as usize]).await
@@ -277,6 +293,10 @@ impl Dataset {
 
 /// Most pixels a grid may have (a pixel index of 16 GiB).
 const MAX_PIXELS: u64 = 1 << 32;
+
+/// Largest image a query returns, in pixels (2 GiB of `f64`): grids of real acquisitions stay
+/// far below it.
+const MAX_IMAGE_PIXELS: u64 = 1 << 28;
 
 /// Checks that the attribute block and the array shapes agree before any of them sizes an
 /// allocation: the grid is the pixel index's shape, the spectrum count the pixel table's

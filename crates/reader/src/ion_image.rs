@@ -66,6 +66,7 @@ impl Dataset {
         for window in windows {
             Self::check_window(window)?;
         }
+        self.check_image_size()?;
         let spectra = self.attributes.counts.spectra as usize;
         let mut accumulators: Vec<Accumulator> = windows
             .iter()

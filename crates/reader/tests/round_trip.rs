@@ -321,3 +321,34 @@ async fn spectra_without_points_round_trip() {
         assert_eq!(image.image.values, vec![0.0, if some_points { 1.0 } else { 0.0 }, 0.0]);
     }
 }
+
+/// A grid of 1.6 billion pixels holding four spectra: spectra read as anywhere else, while
+/// whole images of the grid are refused with an error instead of exhausting memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spectra_of_a_vast_sparse_grid_read_and_its_images_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vast.imzML");
+    let positions = [(1, 1), (40000, 1), (1, 40000), (40000, 40000)];
+    write_at_positions(&path, Mode::Processed, &positions).unwrap();
+    let target = dir.path().join("vast.imzarr");
+    common::convert_into(&path, &target, &ConvertOptions::default()).await;
+    let dataset = Dataset::open(target.to_str().unwrap()).await.unwrap();
+    let source = source_spectra(&path);
+    for (x, y, mz, intensity) in &source {
+        let spectrum = dataset.spectrum(*x, *y).await.unwrap().unwrap();
+        assert_eq!((&spectrum.mz, &spectrum.intensity), (mz, intensity), "({x}, {y})");
+    }
+    assert!(dataset.spectrum(2, 1).await.unwrap().is_none());
+    let region = Pixels::Rectangle {
+        x: 39990..40010,
+        y: 39990..40010,
+    };
+    let spectra: Vec<Spectrum> = dataset.spectra(&region).try_collect().await.unwrap();
+    assert_eq!(spectra.len(), 1);
+    for error in [
+        dataset.ion_image(MzWindow::da(500.0, 1.0)).await.unwrap_err(),
+        dataset.tic().await.unwrap_err(),
+    ] {
+        assert!(error.to_string().contains("larger than an image may be"), "{error}");
+    }
+}
