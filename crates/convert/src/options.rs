@@ -162,11 +162,18 @@ impl ConvertOptions {
         input_cache_of(self.memory_bytes)
     }
 
-    /// Inner chunks per shard for inner chunks of `inner_bytes`.
+    /// Inner chunks per shard for inner chunks of `inner_bytes`: as many as fill a shard, up
+    /// to [`MAX_CHUNKS_PER_SHARD`].
     pub(crate) fn chunks_per_shard(&self, inner_bytes: u64) -> u64 {
-        (self.shard_bytes / inner_bytes.max(1)).max(1)
+        (self.shard_bytes / inner_bytes.max(1)).clamp(1, MAX_CHUNKS_PER_SHARD)
     }
 }
+
+/// Most inner chunks in one shard: its index (16 bytes a chunk), which a reader fetches whole
+/// before its first read of the shard, stays within 64 KiB. Tiny inner chunks (one channel
+/// of a small grid) would otherwise fill a 32 MiB shard by the hundred thousand, and the first
+/// ion image would read a megabyte of index for a few hundred bytes of values.
+const MAX_CHUNKS_PER_SHARD: u64 = 4096;
 
 /// The planned part of a budget of `memory` bytes: seven eighths.
 fn planned_of(memory: u64) -> u64 {
@@ -181,6 +188,17 @@ fn input_cache_of(memory: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_fill_their_bytes_with_at_most_4096_inner_chunks() {
+        let options = ConvertOptions::default();
+        assert_eq!(options.shard_bytes, 32 << 20);
+        assert_eq!(options.chunks_per_shard(16 << 10), 2048);
+        assert_eq!(options.chunks_per_shard(8 << 10), 4096);
+        assert_eq!(options.chunks_per_shard(36), MAX_CHUNKS_PER_SHARD);
+        assert_eq!(options.chunks_per_shard(0), MAX_CHUNKS_PER_SHARD);
+        assert_eq!(options.chunks_per_shard(64 << 20), 1);
+    }
 
     #[test]
     fn budgets_too_small_for_the_shards_are_refused_with_the_minimum() {
