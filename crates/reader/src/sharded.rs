@@ -42,6 +42,10 @@ pub(crate) struct ShardedArray {
     chunks_per_shard: Vec<u64>,
     pub(crate) element_size: usize,
     pub(crate) data_type_name: String,
+    /// Whether a shard may be absent and read as the fill value: only in spatial arrays
+    /// (an `x` dimension), where no spectrum was acquired. Elsewhere every shard is written,
+    /// and a missing one means a damaged or partly copied store.
+    absent_shards_allowed: bool,
     data_type: DataType,
     fill_value: FillValue,
     inner_codecs: Arc<CodecChain>,
@@ -126,6 +130,9 @@ impl ShardedArray {
             inner_shape,
             element_size,
             data_type_name: document["data_type"].as_str().unwrap_or_default().to_string(),
+            absent_shards_allowed: document["dimension_names"]
+                .as_array()
+                .is_some_and(|names| names.iter().any(|n| n == "x")),
             data_type,
             fill_value,
             inner_codecs: Arc::new(inner_codecs),
@@ -164,7 +171,12 @@ impl ShardedArray {
             .await
             .map_err(|e| format!("storage: {e}"))?
         {
-            None => (None, None),
+            None if self.absent_shards_allowed => (None, None),
+            None => {
+                return Err(format!(
+                    "shard {key} is missing (every shard of this array is written: the store is damaged or partly copied)"
+                ));
+            }
             Some(bytes) => {
                 if (bytes.len() as u64) < length {
                     return Err(format!(

@@ -1,5 +1,6 @@
 //! A flipped byte anywhere in a stored shard is an error naming the array, never a wrong value:
-//! inner chunks and shard indexes are both protected by crc32c.
+//! inner chunks and shard indexes are both protected by crc32c. A shard missing from a value
+//! array (a partly copied store) is an error too, not the fill value.
 
 mod common;
 
@@ -64,6 +65,33 @@ async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
         .collect();
     // Stored spectra 0 and 1 (tile-major order): the first two pixels of the first row.
     check_flips(&store, &[(1, 1), (2, 1)], &positions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_shard_of_a_value_array_is_an_error_not_zeros() {
+    let input = common::fixture("pyimzml_example_processed");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    common::convert_into(&input, &store, &ConvertOptions::default()).await;
+    let url = store.to_str().unwrap();
+    assert!(imzarr::validate(url, true).await.unwrap().problems.is_empty());
+    std::fs::remove_file(store.join("spectra/intensity/c/0")).unwrap();
+    let dataset = Dataset::open(url).await.unwrap();
+    let error = dataset.spectrum(1, 1).await.unwrap_err();
+    assert!(
+        matches!(error, ReadError::Data { ref array, ref message, .. }
+            if array == "spectra/intensity" && message.contains("spectra/intensity/c/0 is missing")),
+        "{error}"
+    );
+    let report = imzarr::validate(url, true).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("spectra/intensity/c/0 is missing")),
+        "{:?}",
+        report.problems
+    );
 }
 
 /// Flips each byte of `positions` of the first `spectra/intensity` shard in turn and reads the
