@@ -7,6 +7,7 @@ use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::options::ConvertOptions;
 use crate::progress::Phase;
+use crate::shuffle_choice::intensity_shuffle;
 use crate::source::Source;
 use crate::spatial_shards::ShardGrid;
 use crate::spectrum_stats::SpectrumStats;
@@ -28,7 +29,11 @@ pub(crate) async fn write(
         input: source.input_name(),
         message,
     };
-    let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options);
+    let rows_spec = layout::spectrum_rows(source.order.len() as u64, channels, int_type, int_size, options);
+    let row_chunk: u64 = rows_spec.inner_shape.iter().product();
+    let shuffle = intensity_shuffle(source, row_chunk, options.codec)?;
+    let rows_spec = rows_spec.with_shuffle(shuffle);
+    let cube_spec = layout::channel_cube(channels, &spatial, int_type, int_size, options).with_shuffle(shuffle);
     let shard_grid = ShardGrid::new(&spatial, &cube_spec.shard_shape[1..]);
     let occupied = shard_grid.occupied(source.order.iter().map(|&i| source.positions[i]));
     let shard_channels = cube_spec.shard_shape[0];
@@ -94,7 +99,6 @@ pub(crate) async fn write(
         .write_full(&axis_array, &axis.bytes, &vec![0u8; mz_size as usize])
         .await?;
 
-    let rows_spec = layout::spectrum_rows(source.order.len() as u64, channels, int_type, int_size, options);
     let mut rows = ShardStream::new(store.create_array(paths::SPECTRA_INTENSITY, rows_spec).await?);
     let mut stats = SpectrumStats::with_capacity(source.order.len());
     stats.add_mz(first.index, &axis_values, &source.input_name())?;

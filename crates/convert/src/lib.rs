@@ -32,6 +32,7 @@ mod processed;
 mod progress;
 mod root_attributes;
 mod shard_pipeline;
+mod shuffle_choice;
 mod source;
 mod spatial_shards;
 mod spectrum_stats;

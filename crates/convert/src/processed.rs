@@ -1,6 +1,6 @@
 //! Processed data: spectrum-major point arrays, then the m/z-major arrays and their chunk index.
 
-use imzarr_format::paths;
+use imzarr_format::{Shuffle, paths};
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
@@ -11,6 +11,7 @@ use crate::layout;
 use crate::mz_sort::{MzPartition, RecordLayout, SortedBucket};
 use crate::options::ConvertOptions;
 use crate::progress::Phase;
+use crate::shuffle_choice::intensity_shuffle;
 use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -28,12 +29,14 @@ pub(crate) async fn write(
 ) -> Result<SpectrumStats> {
     let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
     let total_points: u64 = source.imzml.spectra.iter().map(|s| s.mz.length).sum();
+    let shuffle = intensity_shuffle(source, options.spectrum_chunk_points, options.codec)?;
     let (mut mz_stream, mut int_stream) = value_columns(
         store,
         source,
         [paths::SPECTRA_MZ, paths::SPECTRA_INTENSITY],
         total_points,
         options.spectrum_chunk_points,
+        shuffle,
         options,
     )
     .await?;
@@ -74,7 +77,7 @@ pub(crate) async fn write(
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
 
-    write_mz_major(store, options, partition, total_points, source).await?;
+    write_mz_major(store, options, partition, total_points, shuffle, source).await?;
     Ok(stats)
 }
 
@@ -172,40 +175,34 @@ fn sample_mz(source: &Source) -> Result<Vec<(f64, u32)>> {
 }
 
 /// Creates the m/z and intensity arrays (`paths`) of `points` values in the source's types,
-/// with inner chunks of `chunk` points, and streams for writing them.
+/// with inner chunks of `chunk` points (the intensities shuffled by `intensity_shuffle`), and
+/// streams for writing them.
 async fn value_columns(
     store: &mut StoreWriter,
     source: &Source,
     paths: [&str; 2],
     points: u64,
     chunk: u64,
+    intensity_shuffle: Shuffle,
     options: &ConvertOptions,
 ) -> Result<(ShardStream, ShardStream)> {
     let [mz_path, intensity_path] = paths;
-    let mz = column(store, mz_path, source.mz_dtype, points, chunk, options).await?;
-    let intensity = column(store, intensity_path, source.intensity_dtype, points, chunk, options).await?;
-    Ok((mz, intensity))
-}
-
-async fn column(
-    store: &mut StoreWriter,
-    path: &str,
-    dtype: imzarr_imzml::DataType,
-    points: u64,
-    chunk: u64,
-    options: &ConvertOptions,
-) -> Result<ShardStream> {
-    let name = dtype.zarr_name();
-    let spec = layout::vector(
-        points,
-        name,
-        dtype.size() as u64,
-        chunk,
-        layout::zero(name),
-        "point",
-        options,
-    );
-    Ok(ShardStream::new(store.create_array(path, spec).await?))
+    let column = |dtype: imzarr_imzml::DataType| {
+        let name = dtype.zarr_name();
+        layout::vector(
+            points,
+            name,
+            dtype.size() as u64,
+            chunk,
+            layout::zero(name),
+            "point",
+            options,
+        )
+    };
+    let mz = store.create_array(mz_path, column(source.mz_dtype)).await?;
+    let intensity_spec = column(source.intensity_dtype).with_shuffle(intensity_shuffle);
+    let intensity = store.create_array(intensity_path, intensity_spec).await?;
+    Ok((ShardStream::new(mz), ShardStream::new(intensity)))
 }
 
 /// Writes the three m/z-major columns and the chunk index from the sorted partition.
@@ -214,6 +211,7 @@ async fn write_mz_major(
     options: &ConvertOptions,
     partition: MzPartition,
     total: u64,
+    intensity_shuffle: Shuffle,
     source: &Source,
 ) -> Result<()> {
     let chunk = options.mz_chunk_points;
@@ -223,6 +221,7 @@ async fn write_mz_major(
         [paths::MZ_MAJOR_MZ, paths::MZ_MAJOR_INTENSITY],
         total,
         chunk,
+        intensity_shuffle,
         options,
     )
     .await?;

@@ -36,15 +36,36 @@ impl Codec {
         }
     }
 
-    fn metadata(self, typesize: usize) -> Value {
+    fn metadata(self, typesize: usize, shuffle: Shuffle) -> Value {
         let (cname, clevel) = match self {
             Codec::BloscLz4 { level } => ("lz4", level),
             Codec::BloscZstd { level } => ("zstd", level),
         };
         json!({
             "name": "blosc",
-            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": "shuffle", "typesize": typesize, "blocksize": 0}
+            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": shuffle.name(), "typesize": typesize, "blocksize": 0}
         })
+    }
+}
+
+/// How blosc reorders the bytes of an inner chunk before compressing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shuffle {
+    /// The k-th bytes of all elements together: runs of equal values (zeros) stay runs.
+    #[default]
+    Byte,
+    /// The k-th bits of all elements together: smaller for noisy values whose high bits
+    /// (sign, exponent) repeat.
+    Bit,
+}
+
+impl Shuffle {
+    /// The name in blosc's Zarr configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shuffle::Byte => "shuffle",
+            Shuffle::Bit => "bitshuffle",
+        }
     }
 }
 
@@ -65,6 +86,8 @@ pub struct ArraySpec {
     pub dimension_names: Vec<&'static str>,
     /// Inner-chunk compression.
     pub codec: Codec,
+    /// Inner-chunk shuffle before compression.
+    pub shuffle: Shuffle,
     /// User attributes.
     pub attributes: Map<String, Value>,
 }
@@ -99,8 +122,15 @@ impl ArraySpec {
             fill_value,
             dimension_names,
             codec,
+            shuffle: Shuffle::default(),
             attributes: Map::new(),
         }
+    }
+
+    /// The same array with inner chunks shuffled by `shuffle`.
+    pub fn with_shuffle(mut self, shuffle: Shuffle) -> Self {
+        self.shuffle = shuffle;
+        self
     }
 
     /// Bytes of one whole (uncompressed) shard.
@@ -143,7 +173,7 @@ impl ArraySpec {
                     "chunk_shape": self.inner_shape,
                     "codecs": [
                         {"name": "bytes", "configuration": {"endian": "little"}},
-                        self.codec.metadata(self.element_size()),
+                        self.codec.metadata(self.element_size(), self.shuffle),
                         {"name": "crc32c"}
                     ],
                     "index_codecs": [

@@ -11,7 +11,7 @@ mod pixel_order;
 pub mod region;
 pub mod schema;
 
-pub use array_spec::{ArraySpec, Codec, group_metadata};
+pub use array_spec::{ArraySpec, Codec, Shuffle, group_metadata};
 pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
     MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
