@@ -94,7 +94,8 @@ pub struct ArraySpec {
 
 impl ArraySpec {
     /// A spec whose inner chunks are `inner_shape` (each dimension at least 1 and at most the
-    /// shape) and whose shards hold `inner_per_shard` inner chunks along each dimension.
+    /// shape) and whose shards hold at most `inner_per_shard` inner chunks along each dimension,
+    /// as evenly as the shape allows.
     pub fn new(
         shape: Vec<u64>,
         data_type: &'static str,
@@ -110,8 +111,11 @@ impl ArraySpec {
             .zip(&shape)
             .zip(&inner_per_shard)
             .map(|((&c, &s), &n)| {
+                // As few shards as `n` inner chunks each allow, the chunks spread evenly among
+                // them: the last shard's index is then not mostly padding.
                 let needed = s.div_ceil(c).max(1);
-                c * n.clamp(1, needed)
+                let shards = needed.div_ceil(n.clamp(1, needed));
+                c * needed.div_ceil(shards)
             })
             .collect();
         Self {

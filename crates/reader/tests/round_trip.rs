@@ -256,7 +256,7 @@ async fn generated_data_of_every_dtype_and_mode_round_trips() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scattered_coordinates_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    // A 4200 x 5 grid: its spatial shards are 2048 pixels wide, and the middle one is empty.
+    // A 4200 x 5 grid: its spatial shards split it in three along x, and the middle one is empty.
     let positions = [(1, 1), (2, 1), (1, 3), (4200, 5), (4199, 4)];
     for mode in [Mode::Processed, Mode::Continuous] {
         let path = dir.path().join(format!("scattered_{mode:?}.imzML"));
