@@ -104,7 +104,9 @@ pub(crate) fn spectrum_rows(
 }
 
 /// Continuous m/z-major intensities `(channel, [z,] y, x)`: one channel by a spatial tile per
-/// inner chunk.
+/// inner chunk, or as many channels as make 16 KiB where a tile is smaller (a small grid):
+/// chunks of a few hundred bytes would pay blosc's header, an index entry and a checksum for
+/// every handful of values.
 pub(crate) fn channel_cube(
     channels: u64,
     spatial: &[u64],
@@ -122,6 +124,8 @@ pub(crate) fn channel_cube(
         inner.push(tile);
         spatial_per_shard.push(if depth_axis { 1 } else { 16 });
     }
+    let tile_bytes = inner[1..].iter().product::<u64>() * element_size;
+    inner[0] = (16384 / tile_bytes.max(1)).clamp(1, channels.max(1));
     let spatial_chunks: u64 = inner[1..]
         .iter()
         .zip(&shape[1..])
@@ -129,8 +133,8 @@ pub(crate) fn channel_cube(
         .map(|((&c, &s), &n)| s.div_ceil(c).min(n))
         .product();
     let inner_bytes: u64 = inner.iter().product::<u64>() * element_size;
-    let channels_per_shard = options.chunks_per_shard(inner_bytes * spatial_chunks);
-    let mut per_shard = vec![channels_per_shard];
+    let channel_chunks_per_shard = options.chunks_per_shard(inner_bytes * spatial_chunks);
+    let mut per_shard = vec![channel_chunks_per_shard];
     per_shard.extend(spatial_per_shard);
     let mut names = vec!["mz"];
     names.extend(spatial_names(spatial));
