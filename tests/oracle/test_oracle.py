@@ -130,3 +130,41 @@ def test_ome_zarr_models_rejects_broken_copies(stores, tmp_path, breakage):
     (copy / "zarr.json").write_text(json.dumps(group))
     result = subprocess.run([str(ROOT / ".venv" / "bin" / "ome-zarr-models"), "validate", str(copy)], capture_output=True, text=True)
     assert result.returncode != 0, f"{breakage} was accepted"
+
+
+@pytest.mark.parametrize("mode", ["processed", "continuous"])
+def test_a_grid_with_empty_shards_reads_in_zarr_python(tmp_path, mode):
+    """Spectra far apart along x: the shards of spatial arrays between them are not written,
+    and zarr-python reads them as the fill value; the TIC and the cube stay valid OME-Zarr."""
+    from pyimzml.ImzMLWriter import ImzMLWriter
+
+    positions = [(1, 1), (2, 1), (1, 3), (7000, 3), (6999, 2)]
+    source = tmp_path / f"far_{mode}.imzML"
+    rng = np.random.default_rng(3)
+    axis = np.linspace(100.0, 900.0, 32)
+    with ImzMLWriter(str(source), mode=mode, mz_dtype=np.float64, intensity_dtype=np.float32) as writer:
+        for x, y in positions:
+            mz = axis if mode == "continuous" else np.sort(rng.uniform(100.0, 900.0, 12))
+            writer.addSpectrum(mz, rng.uniform(1.0, 1000.0, len(mz)).astype(np.float32), (x, y, 1))
+    store = tmp_path / f"far_{mode}.imzarr"
+    run_imzarr("convert", str(source), str(store))
+    root = open_store(store)
+    index = root["pixels/index"]
+    # A 7000-pixel-wide grid cut into several shards along x, of which the middle ones are empty.
+    written = sorted(p.name for p in (store / "pixels" / "index" / "c" / "0").iterdir())
+    assert len(written) == 2 and index.shape[1] > 2 * index.shards[1], (written, index.shards)
+    values = index[:]
+    tic = root["images/tic/0"][0]
+    parser = ImzMLParser(str(source))
+    for k in range(len(positions)):
+        x, y = int(root["pixels/x"][k]), int(root["pixels/y"][k])
+        src = int(root["pixels/source_index"][k])
+        assert values[y, x] == k
+        assert tic[y, x] == pytest.approx(float(parser.getspectrum(src)[1].astype(np.float64).sum()))
+    assert (values == 4294967295).sum() == values.size - len(positions)
+    assert np.isnan(tic).sum() == tic.size - len(positions)
+    validator = str(ROOT / ".venv" / "bin" / "ome-zarr-models")
+    groups = [store / "images" / "tic"] + ([store / "mz_major"] if mode == "continuous" else [])
+    for group in groups:
+        result = subprocess.run([validator, "validate", str(group)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
