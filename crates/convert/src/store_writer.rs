@@ -253,39 +253,19 @@ impl StoreWriter {
 
     /// Writes a whole array held in memory (row-major bytes of its full shape).
     pub(crate) async fn write_full(&mut self, array: &ArrayWriter, data: &[u8], fill: &[u8]) -> Result<()> {
-        self.write_slab(array, 0, data, fill).await
-    }
-
-    /// Writes the slab of the array that starts at row `first_row` of its first dimension and
-    /// spans every other dimension whole: `data` holds its rows, row-major. The slab starts on
-    /// a shard boundary and ends on one or at the end of the array.
-    pub(crate) async fn write_slab(
-        &mut self,
-        array: &ArrayWriter,
-        first_row: u64,
-        data: &[u8],
-        fill: &[u8],
-    ) -> Result<()> {
         let spec = &array.spec;
-        let row_bytes = spec.shape[1..].iter().product::<u64>() * spec.element_size() as u64;
-        let mut slab_shape = spec.shape.clone();
-        slab_shape[0] = data.len() as u64 / row_bytes.max(1);
-        debug_assert!(first_row.is_multiple_of(spec.shard_shape[0]));
-        let mut shard_grid = spec.shard_grid();
-        shard_grid[0] = slab_shape[0].div_ceil(spec.shard_shape[0]);
-        for mut shard in grid_indices(&shard_grid) {
+        for shard in grid_indices(&spec.shard_grid()) {
             let start: Vec<u64> = shard.iter().zip(&spec.shard_shape).map(|(i, s)| i * s).collect();
             let buffer = self.shard_buffer(spec.shard_bytes());
             let block = extract_block(
                 data,
-                &slab_shape,
+                &spec.shape,
                 spec.element_size(),
                 &start,
                 &spec.shard_shape,
                 fill,
                 buffer,
             );
-            shard[0] += first_row / spec.shard_shape[0];
             self.write_shard(array, &shard, block).await?;
         }
         Ok(())
