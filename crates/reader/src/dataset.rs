@@ -184,7 +184,6 @@ impl Dataset {
 
     /// The total ion current at every pixel.
     pub async fn tic(&self) -> Result<Image> {
-        self.check_image_size()?;
         let n = self.attributes.counts.spectra;
         let tic = self.arrays.read_f64(paths::PIXELS_TIC, &[0..n]).await?;
         self.image_from(|s| tic[s as usize]).await

@@ -70,17 +70,7 @@ impl Dataset {
             return Ok(PixelIndex::Dense(index));
         }
         let grid = &self.attributes.grid;
-        let column = |path: &'static str| async move {
-            Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, &[0..spectra]).await?.0))
-        };
-        let z_column = async {
-            if grid.depth > 1 {
-                column(paths::PIXELS_Z).await
-            } else {
-                Ok(vec![0; spectra as usize])
-            }
-        };
-        let (x, y, z) = tokio::try_join!(column(paths::PIXELS_X), column(paths::PIXELS_Y), z_column)?;
+        let [x, y, z] = self.grid_positions(0..spectra).await?;
         let mut by_pixel = Vec::with_capacity(x.len());
         for (k, ((&x, &y), &z)) in x.iter().zip(&y).zip(&z).enumerate() {
             let (x, y, z) = (u64::from(x), u64::from(y), u64::from(z));

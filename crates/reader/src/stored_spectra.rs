@@ -130,23 +130,9 @@ impl Dataset {
                 "stored spectra {numbers:?} are outside 0..{count}"
             )));
         }
-        let grid = &self.attributes.grid;
-        let [ox, oy, oz] = grid.origin;
-        let column = |path: &'static str| {
-            let numbers = numbers.clone();
-            async move { Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, &[numbers]).await?.0)) }
-        };
-        let z_column = async {
-            if grid.depth > 1 {
-                column(paths::PIXELS_Z).await
-            } else {
-                Ok(vec![0; (numbers.end - numbers.start) as usize])
-            }
-        };
-        let (x, y, z, source_index, points) = tokio::try_join!(
-            column(paths::PIXELS_X),
-            column(paths::PIXELS_Y),
-            z_column,
+        let [ox, oy, oz] = self.attributes.grid.origin;
+        let ([x, y, z], source_index, points) = tokio::try_join!(
+            self.grid_positions(numbers.clone()),
             self.source_indexes(numbers.clone()),
             self.points(numbers.clone()),
         )?;
@@ -162,6 +148,24 @@ impl Dataset {
             source_index,
             points,
         })
+    }
+
+    /// The 0-based grid coordinates x, y and z of the stored spectra `numbers` (z all 0 on a
+    /// 2-D grid), from the coordinate tables.
+    pub(crate) async fn grid_positions(&self, numbers: Range<u64>) -> Result<[Vec<u32>; 3]> {
+        let column = |path: &'static str| {
+            let numbers = numbers.clone();
+            async move { Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, &[numbers]).await?.0)) }
+        };
+        let z_column = async {
+            if self.attributes.grid.depth > 1 {
+                column(paths::PIXELS_Z).await
+            } else {
+                Ok(vec![0; (numbers.end - numbers.start) as usize])
+            }
+        };
+        let (x, y, z) = tokio::try_join!(column(paths::PIXELS_X), column(paths::PIXELS_Y), z_column)?;
+        Ok([x, y, z])
     }
 
     /// The source imzML index of the stored spectra `numbers`.
