@@ -2,26 +2,18 @@
 //! modes: the exported file lists the source's spectra in the source's order, at the source's
 //! coordinates, with bit-identical arrays in the source's types, a new UUID and a correct SHA-1.
 
-use std::path::{Path, PathBuf};
+#[path = "../../convert/tests/common/mod.rs"]
+mod common;
 
+use std::path::Path;
+
+use common::fixtures;
 use imzarr::Dataset;
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_export::{ExportError, ExportOptions, export};
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_imzml::{Compression, DataType, Ibd, Imzml, Mode, parse_file};
 use imzarr_store::StoreLocation;
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "fixtures missing from {}", dir.display());
-    files
-}
 
 async fn convert_to_store(input: &Path, dir: &Path, options: &ConvertOptions) -> Dataset {
     let target = dir.join("store");

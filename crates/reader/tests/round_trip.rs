@@ -3,24 +3,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use futures::TryStreamExt;
 use imzarr::{Aggregation, Dataset, MzWindow, Pixels, Spectrum};
 use imzarr_convert::ConvertOptions;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_at_positions, write_synthetic};
 use imzarr_imzml::{DataType, Ibd, Mode, parse_file};
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// Source spectra as (x, y, mz, intensity) read with the imzML reader.
 fn source_spectra(input: &Path) -> Vec<(i64, i64, Vec<f64>, Vec<f64>)> {
@@ -205,7 +194,7 @@ async fn every_real_fixture_round_trips() {
         shard_bytes: 4096,
         ..ConvertOptions::default()
     };
-    for input in fixtures() {
+    for input in common::fixtures() {
         check(&input, &options).await;
     }
 }

@@ -1,5 +1,5 @@
-//! Helpers shared by the converter's test suites (and the command line's, by path): the real
-//! fixtures, and what a store holds on disk.
+//! Helpers shared by the converter's test suites (and, by path, by those of the command line,
+//! the reader and the export): the real fixtures, and what a store holds on disk.
 
 #![allow(dead_code)]
 
@@ -15,6 +15,7 @@ pub fn fixtures() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "imzML"))
         .collect();
     files.sort();
+    assert!(files.len() >= 10, "fixtures missing from {}", dir.display());
     files
 }
 

@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_store::StoreLocation;
 
+#[path = "../../../convert/tests/common/mod.rs"]
+mod shared;
+
+#[allow(unused_imports)] // each suite uses its own part, as above
+pub use shared::fixtures;
+
 /// The real fixture `name` (`fixtures/imzml/<name>.imzML`).
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
