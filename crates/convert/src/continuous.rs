@@ -140,7 +140,7 @@ pub(crate) async fn write(
         .iter()
         .map(|&i| cube_layout.pixel_at(&shard_grid, &occupied, source.positions[i]))
         .collect();
-    let mut buckets = spill.map(|spill| spill.into_buckets().into_iter());
+    let mut buckets = spill.map(Spill::into_buckets).transpose()?.map(Vec::into_iter);
     let mut cube = Vec::new();
     // Spectra without a single channel (every array empty) leave the cube empty.
     for channels in blocks.iter().filter(|channels| !channels.is_empty()) {

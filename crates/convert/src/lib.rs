@@ -51,7 +51,7 @@ use serde_json::{Map, Value};
 
 pub use error::{ConvertError, Result};
 pub use input::Input;
-pub use mz_sort::sort_keys;
+pub use mz_sort::order_by_key;
 pub use options::ConvertOptions;
 pub use progress::{Phase, Progress, ProgressSnapshot};
 pub use shard_pipeline::ShardEncoder;

@@ -70,12 +70,42 @@ impl Key {
     }
 }
 
-/// Orders the keys of a bucket's points: (order-preserving bits of the m/z, arrival). The m/z
-/// sort's hot loop. Measured on this project's machine, the standard pattern-defeating
-/// quicksort was as fast as an LSD radix sort of the whole key, and as a counting pass over
-/// `len / 4` bins of key bits followed by a sort of each bin.
-pub fn sort_keys(keys: &mut [(u64, u32)]) {
-    keys.sort_unstable();
+/// The order of `count` points by (key, arrival), as arrival numbers: `key(i)` is the key of
+/// the `i`-th point to arrive (order-preserving bits of its m/z). The m/z sort's hot loop.
+///
+/// Each point is packed into one `u64`, its key's offset from the smallest key above its
+/// arrival number, and those are sorted: twice as fast as sorting (key, arrival) pairs. When
+/// the keys span too many values for that, their lowest bits are left out of the packed
+/// word, and the points whose keys differ only there are then ordered by their whole keys.
+pub fn order_by_key(count: usize, key: impl Fn(usize) -> u64) -> Vec<u32> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let arrival_bits = u64::BITS - (count as u64 - 1).leading_zeros();
+    let (low, high) = (0..count).fold((u64::MAX, 0), |(low, high), i| {
+        let k = key(i);
+        (low.min(k), high.max(k))
+    });
+    let span_bits = u64::BITS - (high - low).leading_zeros();
+    let dropped = (span_bits + arrival_bits).saturating_sub(u64::BITS);
+    let arrival_mask = (1u64 << arrival_bits) - 1;
+    let mut packed: Vec<u64> = (0..count)
+        .map(|i| (((key(i) - low) >> dropped) << arrival_bits) | i as u64)
+        .collect();
+    packed.sort_unstable();
+    if dropped > 0 {
+        let arrival = |p: &u64| (p & arrival_mask) as usize;
+        let mut start = 0;
+        for end in 1..=count {
+            if end == count || packed[end] >> arrival_bits != packed[start] >> arrival_bits {
+                if end - start > 1 {
+                    packed[start..end].sort_unstable_by_key(|p| (key(arrival(p)), arrival(p)));
+                }
+                start = end;
+            }
+        }
+    }
+    packed.into_iter().map(|p| (p & arrival_mask) as u32).collect()
 }
 
 /// Bucket bounds: bucket `i` holds the keys in `[bounds[i-1], bounds[i])`.
@@ -194,41 +224,127 @@ impl MzPartition {
             order.sort_by_key(|&j| key(j));
             order
         });
-        let (mz_size, int_size) = (self.layout.mz.size(), self.layout.intensity.size());
-        let stored_bytes = stored.to_le_bytes();
+        let spectrum = Points {
+            stored,
+            mz,
+            raw_mz,
+            raw_intensity,
+            order: reordered.as_deref(),
+        };
+        // The usual value types get field widths the compiler knows: a point's copy is then
+        // three moves, not three calls of memcpy (the hot loop of the input's pass).
+        match (self.layout.mz.size(), self.layout.intensity.size()) {
+            (8, 4) => self.push_runs(&spectrum, Fixed::<8>, Fixed::<4>),
+            (8, 8) => self.push_runs(&spectrum, Fixed::<8>, Fixed::<8>),
+            (4, 4) => self.push_runs(&spectrum, Fixed::<4>, Fixed::<4>),
+            (4, 8) => self.push_runs(&spectrum, Fixed::<4>, Fixed::<8>),
+            (mz_width, intensity_width) => self.push_runs(&spectrum, mz_width, intensity_width),
+        }
+    }
+
+    /// Pushes the points of `spectrum` run by run: the points of a run go to one bucket.
+    fn push_runs(&mut self, spectrum: &Points, mz_width: impl Width, intensity_width: impl Width) -> Result<()> {
         let bounds = &self.bounds.0;
-        let mut bucket = 0;
-        for i in 0..mz.len() {
-            let j = reordered.as_ref().map_or(i, |order| order[i]);
-            let point = key(j);
-            if i == 0 {
-                bucket = self.bounds.bucket_of(point);
+        let count = spectrum.mz.len();
+        let Some(first) = (count > 0).then(|| spectrum.key(0)) else {
+            return Ok(());
+        };
+        let mut bucket = self.bounds.bucket_of(first);
+        let mut start = 0;
+        while start < count {
+            let mut end = start + 1;
+            while end < count && bounds.get(bucket).is_none_or(|&bound| spectrum.key(end) < bound) {
+                end += 1;
             }
-            while bucket < bounds.len() && bounds[bucket] <= point {
-                bucket += 1;
+            let bytes = (end - start) * (4 + mz_width.bytes() + intensity_width.bytes());
+            self.spill.push_with(bucket, bytes, |records| {
+                spectrum.append(records, start..end, mz_width, intensity_width);
+            })?;
+            if end < count {
+                let next = spectrum.key(end);
+                while bucket < bounds.len() && bounds[bucket] <= next {
+                    bucket += 1;
+                }
             }
-            self.spill.push_parts(
-                bucket,
-                &[
-                    &stored_bytes,
-                    &raw_mz[j * mz_size..(j + 1) * mz_size],
-                    &raw_intensity[j * int_size..(j + 1) * int_size],
-                ],
-            )?;
+            start = end;
         }
         Ok(())
     }
 
     /// The buckets, to be sorted one at a time, and the cutter that makes chunks of
     /// `chunk_points` of them.
-    pub(crate) fn into_sorted(self, chunk_points: usize) -> (SortedBuckets, ChunkCutter) {
+    pub(crate) fn into_sorted(self, chunk_points: usize) -> Result<(SortedBuckets, ChunkCutter)> {
         let buckets = SortedBuckets {
             layout: self.layout,
             budget: self.budget,
-            pending: self.spill.into_buckets().into(),
+            pending: self.spill.into_buckets()?.into(),
             splits: 0,
         };
-        (buckets, ChunkCutter::new(self.layout, chunk_points))
+        Ok((buckets, ChunkCutter::new(self.layout, chunk_points)))
+    }
+}
+
+/// The points of one spectrum on their way into the buckets.
+struct Points<'a> {
+    stored: u32,
+    mz: &'a [f64],
+    raw_mz: &'a [u8],
+    raw_intensity: &'a [u8],
+    /// The points in m/z order, when the source's order is not.
+    order: Option<&'a [usize]>,
+}
+
+impl Points<'_> {
+    /// The place in the source of the point `i`-th in m/z order.
+    fn source_place(&self, i: usize) -> usize {
+        self.order.map_or(i, |order| order[i])
+    }
+
+    fn key(&self, i: usize) -> Key {
+        Key::new(self.mz[self.source_place(i)], self.stored)
+    }
+
+    /// Appends the records of the points `run` (places in m/z order) to `records`.
+    fn append(
+        &self,
+        records: &mut Vec<u8>,
+        run: std::ops::Range<usize>,
+        mz_width: impl Width,
+        intensity_width: impl Width,
+    ) {
+        let (m, w) = (mz_width.bytes(), intensity_width.bytes());
+        let size = 4 + m + w;
+        let old = records.len();
+        records.resize(old + run.len() * size, 0);
+        let stored = self.stored.to_le_bytes();
+        for (record, i) in records[old..].chunks_exact_mut(size).zip(run) {
+            let j = self.source_place(i);
+            record[..4].copy_from_slice(&stored);
+            record[4..4 + m].copy_from_slice(&self.raw_mz[j * m..j * m + m]);
+            record[4 + m..].copy_from_slice(&self.raw_intensity[j * w..j * w + w]);
+        }
+    }
+}
+
+/// The byte width of a value type: known to the compiler ([`Fixed`]) or not (`usize`).
+trait Width: Copy {
+    fn bytes(self) -> usize;
+}
+
+/// A width the compiler knows.
+#[derive(Clone, Copy)]
+struct Fixed<const N: usize>;
+
+impl<const N: usize> Width for Fixed<N> {
+    #[inline(always)]
+    fn bytes(self) -> usize {
+        N
+    }
+}
+
+impl Width for usize {
+    fn bytes(self) -> usize {
+        self
     }
 }
 
@@ -241,10 +357,10 @@ pub(crate) struct MzChunk {
     pub(crate) mz_range: [f64; 2],
 }
 
-/// The records of one bucket in arrival order, and their keys in m/z order.
+/// The records of one bucket in arrival order, and their arrival numbers in m/z order.
 pub(crate) struct SortedBucket {
     records: Vec<u8>,
-    keys: Vec<(u64, u32)>,
+    by_mz: Vec<u32>,
 }
 
 /// The buckets, sorted one at a time.
@@ -277,13 +393,9 @@ impl SortedBuckets {
             let records = bucket.read_all(&self.budget.temp_dir)?;
             // Records arrive in (spectrum, m/z) order, so (m/z, arrival) orders them by
             // (m/z, spectrum), as `Key` does.
-            let mut keys: Vec<(u64, u32)> = records
-                .chunks_exact(self.layout.size())
-                .enumerate()
-                .map(|(i, record)| (self.layout.key(record).0, i as u32))
-                .collect();
-            sort_keys(&mut keys);
-            return Ok(Some(SortedBucket { records, keys }));
+            let size = self.layout.size();
+            let by_mz = order_by_key(records.len() / size, |i| self.layout.key(&records[i * size..]).0);
+            return Ok(Some(SortedBucket { records, by_mz }));
         }
     }
 
@@ -308,11 +420,11 @@ impl SortedBuckets {
         let count = self.budget.bucket_count(self.layout, bytes).max(2);
         let bounds = Bounds::from_sample(sample, count);
         let mut parts = Spill::new(bounds.buckets(), false, self.budget.buffers_bytes(), temp_dir)?;
-        let source = copy.into_buckets().pop().expect("one bucket");
+        let source = copy.into_buckets()?.pop().expect("one bucket");
         source.for_each_record(size, temp_dir, |record| {
             parts.push(bounds.bucket_of(self.layout.key(record)), record)
         })?;
-        let parts = parts.into_buckets();
+        let parts = parts.into_buckets()?;
         if let Some(whole) = parts.iter().find(|p| p.bytes() == bytes) {
             return Err(ConvertError::Unsupported {
                 input: temp_dir.display().to_string(),
@@ -358,7 +470,7 @@ impl ChunkCutter {
 
     /// The chunks completed by a sorted bucket.
     pub(crate) fn cut(&mut self, bucket: SortedBucket) -> Vec<MzChunk> {
-        let SortedBucket { records, keys: by_mz } = bucket;
+        let SortedBucket { records, by_mz } = bucket;
         let (layout, size, c) = (self.layout, self.layout.size(), self.chunk_points);
         let carried = self.carried.len() / size;
         let n = by_mz.len();
@@ -368,7 +480,7 @@ impl ChunkCutter {
         // Positions in the chunk stream: the carried records come first.
         let full = (carried + n) / c;
         let complete = full * c;
-        let mz_at = |p: usize| layout.mz_value(&records[by_mz[p].1 as usize * size..]);
+        let mz_at = |p: usize| layout.mz_value(&records[by_mz[p] as usize * size..]);
         // Smallest and largest m/z of each complete chunk (the carried ones are the smallest).
         let ranges: Vec<[f64; 2]> = (0..full)
             .map(|j| {
@@ -385,7 +497,7 @@ impl ChunkCutter {
             None => [self.carried_range[0], mz_at(n - 1)],
         };
         let mut slot = vec![CARRIED; n];
-        for (p, &(_, arrival)) in by_mz.iter().enumerate() {
+        for (p, &arrival) in by_mz.iter().enumerate() {
             if carried + p < complete {
                 slot[arrival as usize] = ((carried + p) / c) as u32;
             }
@@ -541,7 +653,7 @@ mod tests {
         }
         let buckets = partition.buckets();
         let spilled = !partition.spill.in_memory();
-        let (mut sorted, mut cutter) = partition.into_sorted(chunk);
+        let (mut sorted, mut cutter) = partition.into_sorted(chunk).unwrap();
         let mut chunks = Vec::new();
         while let Some(bucket) = sorted.next_bucket().unwrap() {
             chunks.extend(cutter.cut(bucket));
@@ -608,6 +720,37 @@ mod tests {
                 let hi = want.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
                 assert_eq!(chunk.mz_range, [lo, hi]);
             }
+        }
+    }
+
+    #[test]
+    fn points_are_ordered_by_key_then_arrival_whatever_the_span_of_the_keys() {
+        let mut state = 99u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state
+        };
+        // Narrow spans (every bit packed), spans that leave out low bits (keys equal but for
+        // them, and keys fully equal), the whole u64 range, and the m/z keys of a real bucket.
+        let cases: Vec<Vec<u64>> = vec![
+            (0..5000).map(|_| (1 << 40) | (next() % 1000)).collect(),
+            (0..5000).map(|_| ((next() % 50) << 50) | (next() % 8)).collect(),
+            (0..5000).map(|_| next()).collect(),
+            (0..5000).map(|_| [0, u64::MAX, 7][(next() % 3) as usize]).collect(),
+            (0..5000)
+                .map(|_| Key::new(100.0 + (next() % 2800) as f64 * 1e-3, 0).0)
+                .collect(),
+            vec![42],
+            vec![],
+        ];
+        for keys in cases {
+            let mut expected: Vec<(u64, u32)> = keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+            expected.sort_unstable();
+            let order = order_by_key(keys.len(), |i| keys[i]);
+            let got: Vec<(u64, u32)> = order.iter().map(|&i| (keys[i as usize], i)).collect();
+            assert_eq!(got, expected);
         }
     }
 

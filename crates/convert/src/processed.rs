@@ -236,7 +236,7 @@ async fn write_mz_major(
     // Buckets are sorted on one blocking thread and cut into chunks on another, while the
     // previous bucket's chunks are encoded and written. The sorting thread hands a bucket over
     // only when the cutting thread is ready for it: two buckets are held at most.
-    let (mut buckets, mut cutter) = partition.into_sorted(chunk as usize);
+    let (mut buckets, mut cutter) = partition.into_sorted(chunk as usize)?;
     let (sorted_sender, sorted) = std::sync::mpsc::sync_channel::<Result<SortedBucket>>(0);
     let sorting = tokio::task::spawn_blocking(move || {
         while let Some(bucket) = buckets.next_bucket().transpose() {

@@ -1,10 +1,14 @@
 //! Buckets of fixed-size records that live in memory when they fit the budget and in
 //! anonymous temporary files otherwise: the out-of-core half of the m/z sort and of the
-//! continuous transpose.
+//! continuous transpose. Full write buffers of spilled buckets go to the files on a thread of
+//! their own, so that the kernel's copy of the spilled bytes overlaps the work that produces them.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use crate::error::{ConvertError, Result};
 
@@ -14,21 +18,79 @@ pub(crate) const BUFFER_BYTES: usize = 256 << 10;
 /// Smallest write buffer of a spilled bucket.
 const MIN_BUFFER_BYTES: usize = 16 << 10;
 
-/// Where a bucket's records are.
-enum Storage {
-    Memory(Vec<u8>),
-    File(BufWriter<File>),
+/// Full write buffers queued for the writing thread (their memory is part of the buffers'
+/// share of the budget only up to this many more).
+const QUEUED_BUFFERS: usize = 4;
+
+/// A bucket while records are appended to it.
+struct Filling {
+    /// Its temporary file, `None` when the bucket stays in memory.
+    file: Option<Arc<File>>,
+    /// Records not yet handed to the file (all of them, in memory).
+    buffer: Vec<u8>,
+    bytes: u64,
 }
 
-/// One bucket: records appended in arrival order.
+/// One bucket, complete: records in arrival order.
 pub(crate) struct Bucket {
     storage: Storage,
     bytes: u64,
 }
 
+/// Where a complete bucket's records are.
+enum Storage {
+    Memory(Vec<u8>),
+    File(Arc<File>),
+}
+
+/// The thread that writes full buffers to the buckets' files, in the order they were queued.
+struct FileWriter {
+    queue: SyncSender<(Arc<File>, Vec<u8>)>,
+    /// Emptied buffers coming back to be filled again.
+    emptied: Receiver<Vec<u8>>,
+    thread: JoinHandle<std::io::Result<()>>,
+}
+
+impl FileWriter {
+    fn start() -> Self {
+        let (queue, queued) = sync_channel::<(Arc<File>, Vec<u8>)>(QUEUED_BUFFERS);
+        let (give_back, emptied) = sync_channel(QUEUED_BUFFERS + 1);
+        let thread = std::thread::spawn(move || {
+            for (file, mut buffer) in queued {
+                (&*file).write_all(&buffer)?;
+                buffer.clear();
+                let _ = give_back.try_send(buffer);
+            }
+            Ok(())
+        });
+        Self { queue, emptied, thread }
+    }
+
+    /// Queues `buffer` for `file`; returns an empty buffer to go on with.
+    fn write(&self, file: &Arc<File>, buffer: Vec<u8>, temp_dir: &Path) -> Result<Vec<u8>> {
+        let capacity = buffer.capacity();
+        if self.queue.send((file.clone(), buffer)).is_err() {
+            // The thread stopped at a failed write; its error comes with `finish`.
+            return Err(temp_error(temp_dir, std::io::Error::other("the spill writer stopped")));
+        }
+        Ok(self.emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(capacity)))
+    }
+
+    /// Waits until every queued buffer is written.
+    fn finish(self, temp_dir: &Path) -> Result<()> {
+        drop(self.queue);
+        match self.thread.join() {
+            Ok(written) => written.map_err(|e| temp_error(temp_dir, e)),
+            Err(_) => Err(temp_error(temp_dir, std::io::Error::other("the spill writer panicked"))),
+        }
+    }
+}
+
 /// `count` buckets of records.
 pub(crate) struct Spill {
-    buckets: Vec<Bucket>,
+    buckets: Vec<Filling>,
+    buffer_bytes: usize,
+    writer: Option<FileWriter>,
     temp_dir: PathBuf,
 }
 
@@ -42,19 +104,21 @@ impl Spill {
     /// `count` buckets, in memory or in temporary files under `temp_dir` whose write buffers
     /// share about `buffers_bytes` (each 16 to 256 KiB).
     pub(crate) fn new(count: usize, in_memory: bool, buffers_bytes: u64, temp_dir: &Path) -> Result<Self> {
-        let buffer = buffer_of(count, buffers_bytes);
+        let buffer_bytes = buffer_of(count, buffers_bytes);
         let mut buckets = Vec::with_capacity(count);
         for _ in 0..count {
-            let storage = if in_memory {
-                Storage::Memory(Vec::new())
+            let (file, buffer) = if in_memory {
+                (None, Vec::new())
             } else {
                 let file = tempfile::tempfile_in(temp_dir).map_err(|e| temp_error(temp_dir, e))?;
-                Storage::File(BufWriter::with_capacity(buffer, file))
+                (Some(Arc::new(file)), Vec::with_capacity(buffer_bytes))
             };
-            buckets.push(Bucket { storage, bytes: 0 });
+            buckets.push(Filling { file, buffer, bytes: 0 });
         }
         Ok(Self {
             buckets,
+            buffer_bytes,
+            writer: (!in_memory).then(FileWriter::start),
             temp_dir: temp_dir.to_path_buf(),
         })
     }
@@ -62,7 +126,7 @@ impl Spill {
     /// Whether the buckets are kept in memory.
     #[cfg(test)]
     pub(crate) fn in_memory(&self) -> bool {
-        self.buckets.iter().all(|b| matches!(b.storage, Storage::Memory(_)))
+        self.writer.is_none()
     }
 
     /// Number of buckets.
@@ -73,25 +137,60 @@ impl Spill {
 
     /// Appends `bytes` (whole records) to bucket `bucket`.
     pub(crate) fn push(&mut self, bucket: usize, bytes: &[u8]) -> Result<()> {
-        self.push_parts(bucket, &[bytes])
+        self.push_with(bucket, bytes.len(), |buffer| buffer.extend_from_slice(bytes))
     }
 
-    /// Appends the concatenation of `parts` (whole records) to bucket `bucket`.
-    pub(crate) fn push_parts(&mut self, bucket: usize, parts: &[&[u8]]) -> Result<()> {
+    /// Appends `bytes` bytes of whole records to bucket `bucket` with `fill`, which extends
+    /// the bucket's buffer by exactly that much.
+    pub(crate) fn push_with(&mut self, bucket: usize, bytes: usize, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        // A spilled bucket's buffer is handed over before it would outgrow its capacity (a
+        // grown buffer would stay twice as large), and after a push as large as itself.
+        if self.buckets[bucket].buffer.len() + bytes > self.buffer_bytes {
+            self.hand_over(bucket)?;
+        }
         let target = &mut self.buckets[bucket];
-        for bytes in parts {
-            target.bytes += bytes.len() as u64;
-            match &mut target.storage {
-                Storage::Memory(data) => data.extend_from_slice(bytes),
-                Storage::File(writer) => writer.write_all(bytes).map_err(|e| temp_error(&self.temp_dir, e))?,
-            }
+        fill(&mut target.buffer);
+        target.bytes += bytes as u64;
+        if target.buffer.len() >= self.buffer_bytes {
+            self.hand_over(bucket)?;
         }
         Ok(())
     }
 
-    /// The buckets, in order, ready to be read back.
-    pub(crate) fn into_buckets(self) -> Vec<Bucket> {
-        self.buckets
+    /// Hands the buffer of a spilled bucket to the writing thread.
+    fn hand_over(&mut self, bucket: usize) -> Result<()> {
+        let target = &mut self.buckets[bucket];
+        if let (Some(file), Some(writer)) = (&target.file, &self.writer)
+            && !target.buffer.is_empty()
+        {
+            let full = std::mem::take(&mut target.buffer);
+            target.buffer = writer.write(file, full, &self.temp_dir)?;
+        }
+        Ok(())
+    }
+
+    /// The buckets, in order, ready to be read back once every buffer is written.
+    pub(crate) fn into_buckets(mut self) -> Result<Vec<Bucket>> {
+        let mut buckets = Vec::with_capacity(self.buckets.len());
+        for filling in std::mem::take(&mut self.buckets) {
+            let storage = match (filling.file, &self.writer) {
+                (Some(file), Some(writer)) => {
+                    if !filling.buffer.is_empty() {
+                        writer.write(&file, filling.buffer, &self.temp_dir)?;
+                    }
+                    Storage::File(file)
+                }
+                _ => Storage::Memory(filling.buffer),
+            };
+            buckets.push(Bucket {
+                storage,
+                bytes: filling.bytes,
+            });
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.finish(&self.temp_dir)?;
+        }
+        Ok(buckets)
     }
 }
 
@@ -105,9 +204,9 @@ impl Bucket {
     pub(crate) fn read_all(self, temp_dir: &Path) -> Result<Vec<u8>> {
         match self.storage {
             Storage::Memory(data) => Ok(data),
-            Storage::File(writer) => {
+            Storage::File(file) => {
                 let mut data = Vec::with_capacity(self.bytes as usize);
-                rewound(writer, temp_dir)?
+                rewound(&file, temp_dir)?
                     .read_to_end(&mut data)
                     .map_err(|e| temp_error(temp_dir, e))?;
                 Ok(data)
@@ -139,8 +238,8 @@ impl Bucket {
         let whole_records = (self.bytes - self.bytes % record_size.max(1) as u64) as usize;
         match self.storage {
             Storage::Memory(data) => data[..whole_records].chunks(batch_bytes).try_for_each(each),
-            Storage::File(writer) => {
-                let mut reader = BufReader::with_capacity(BUFFER_BYTES, rewound(writer, temp_dir)?);
+            Storage::File(file) => {
+                let mut reader = BufReader::with_capacity(BUFFER_BYTES, rewound(&file, temp_dir)?);
                 let mut buffer = vec![0u8; batch_bytes.min(whole_records)];
                 let mut left = whole_records;
                 while left > 0 {
@@ -155,10 +254,11 @@ impl Bucket {
     }
 }
 
-fn rewound(writer: BufWriter<File>, temp_dir: &Path) -> Result<File> {
-    let mut file = writer.into_inner().map_err(|e| temp_error(temp_dir, e.into_error()))?;
-    file.seek(SeekFrom::Start(0)).map_err(|e| temp_error(temp_dir, e))?;
-    Ok(file)
+/// The file, positioned at its start for reading.
+fn rewound<'a>(file: &'a File, temp_dir: &Path) -> Result<&'a File> {
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(0)).map_err(|e| temp_error(temp_dir, e))?;
+    Ok(reader)
 }
 
 fn temp_error(temp_dir: &Path, error: std::io::Error) -> ConvertError {
@@ -180,7 +280,7 @@ mod tests {
             for i in 0u16..1000 {
                 spill.push((i % 3) as usize, &i.to_le_bytes()).unwrap();
             }
-            let buckets = spill.into_buckets();
+            let buckets = spill.into_buckets().unwrap();
             assert_eq!(buckets[0].bytes(), 334 * 2);
             let mut seen = Vec::new();
             for (b, bucket) in buckets.into_iter().enumerate() {
@@ -218,7 +318,7 @@ mod tests {
             }
             let mut sizes = Vec::new();
             let mut seen = Vec::new();
-            let bucket = spill.into_buckets().pop().unwrap();
+            let bucket = spill.into_buckets().unwrap().pop().unwrap();
             bucket
                 .for_each_batch(2, 4, dir.path(), |records| {
                     sizes.push(records.len());
