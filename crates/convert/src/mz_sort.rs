@@ -225,25 +225,19 @@ impl MzPartition {
             order
         });
         let spectrum = Points {
+            layout: self.layout,
             stored,
             mz,
             raw_mz,
             raw_intensity,
             order: reordered.as_deref(),
         };
-        // The usual value types get field widths the compiler knows: a point's copy is then
-        // three moves, not three calls of memcpy (the hot loop of the input's pass).
-        match (self.layout.mz.size(), self.layout.intensity.size()) {
-            (8, 4) => self.push_runs(&spectrum, Fixed::<8>, Fixed::<4>),
-            (8, 8) => self.push_runs(&spectrum, Fixed::<8>, Fixed::<8>),
-            (4, 4) => self.push_runs(&spectrum, Fixed::<4>, Fixed::<4>),
-            (4, 8) => self.push_runs(&spectrum, Fixed::<4>, Fixed::<8>),
-            (mz_width, intensity_width) => self.push_runs(&spectrum, mz_width, intensity_width),
-        }
+        self.push_runs(&spectrum)
     }
 
     /// Pushes the points of `spectrum` run by run: the points of a run go to one bucket.
-    fn push_runs(&mut self, spectrum: &Points, mz_width: impl Width, intensity_width: impl Width) -> Result<()> {
+    fn push_runs(&mut self, spectrum: &Points) -> Result<()> {
+        let size = self.layout.size();
         let bounds = &self.bounds.0;
         let count = spectrum.mz.len();
         let Some(first) = (count > 0).then(|| spectrum.key(0)) else {
@@ -256,9 +250,8 @@ impl MzPartition {
             while end < count && bounds.get(bucket).is_none_or(|&bound| spectrum.key(end) < bound) {
                 end += 1;
             }
-            let bytes = (end - start) * (4 + mz_width.bytes() + intensity_width.bytes());
-            self.spill.push_with(bucket, bytes, |records| {
-                spectrum.append(records, start..end, mz_width, intensity_width);
+            self.spill.push_with(bucket, (end - start) * size, |records| {
+                spectrum.append(records, start..end);
             })?;
             if end < count {
                 let next = spectrum.key(end);
@@ -286,6 +279,7 @@ impl MzPartition {
 
 /// The points of one spectrum on their way into the buckets.
 struct Points<'a> {
+    layout: RecordLayout,
     stored: u32,
     mz: &'a [f64],
     raw_mz: &'a [u8],
@@ -305,46 +299,27 @@ impl Points<'_> {
     }
 
     /// Appends the records of the points `run` (places in m/z order) to `records`.
-    fn append(
-        &self,
-        records: &mut Vec<u8>,
-        run: std::ops::Range<usize>,
-        mz_width: impl Width,
-        intensity_width: impl Width,
-    ) {
-        let (m, w) = (mz_width.bytes(), intensity_width.bytes());
-        let size = 4 + m + w;
-        let old = records.len();
-        records.resize(old + run.len() * size, 0);
+    fn append(&self, records: &mut Vec<u8>, run: std::ops::Range<usize>) {
+        let (m, w) = (self.layout.mz.size(), self.layout.intensity.size());
+        records.reserve(run.len() * self.layout.size());
         let stored = self.stored.to_le_bytes();
-        for (record, i) in records[old..].chunks_exact_mut(size).zip(run) {
+        for i in run {
             let j = self.source_place(i);
-            record[..4].copy_from_slice(&stored);
-            record[4..4 + m].copy_from_slice(&self.raw_mz[j * m..j * m + m]);
-            record[4 + m..].copy_from_slice(&self.raw_intensity[j * w..j * w + w]);
+            records.extend_from_slice(&stored);
+            extend_by_value(records, &self.raw_mz[j * m..j * m + m]);
+            extend_by_value(records, &self.raw_intensity[j * w..j * w + w]);
         }
     }
 }
 
-/// The byte width of a value type: known to the compiler ([`Fixed`]) or not (`usize`).
-trait Width: Copy {
-    fn bytes(self) -> usize;
-}
-
-/// A width the compiler knows.
-#[derive(Clone, Copy)]
-struct Fixed<const N: usize>;
-
-impl<const N: usize> Width for Fixed<N> {
-    #[inline(always)]
-    fn bytes(self) -> usize {
-        N
-    }
-}
-
-impl Width for usize {
-    fn bytes(self) -> usize {
-        self
+/// Appends one value of 1 to 8 bytes: with the usual widths as a move the compiler knows, not
+/// a call of memcpy (the hot loops of the m/z sort copy every point's fields one by one).
+#[inline(always)]
+fn extend_by_value(to: &mut Vec<u8>, value: &[u8]) {
+    match value.len() {
+        8 => to.extend_from_slice(&value[..8]),
+        4 => to.extend_from_slice(&value[..4]),
+        _ => to.extend_from_slice(value),
     }
 }
 
@@ -564,9 +539,9 @@ impl MzChunk {
     fn push(&mut self, layout: RecordLayout, record: &[u8]) {
         let (spectrum, values) = record.split_at(4);
         let (mz, intensity) = values.split_at(layout.mz.size());
-        self.spectrum.extend_from_slice(spectrum);
-        self.mz.extend_from_slice(mz);
-        self.intensity.extend_from_slice(intensity);
+        extend_by_value(&mut self.spectrum, spectrum);
+        extend_by_value(&mut self.mz, mz);
+        extend_by_value(&mut self.intensity, intensity);
     }
 }
 
