@@ -105,9 +105,9 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CodecName {
-    /// blosc-lz4 with byte shuffle: fast.
+    /// blosc-lz4: fast (intensities byte- or bit-shuffled, whichever compresses the file better).
     Lz4,
-    /// blosc-zstd with byte shuffle: smaller.
+    /// blosc-zstd: smaller, slower.
     Zstd,
 }
 

@@ -6,8 +6,8 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::error::{ConvertError, Result};
@@ -48,30 +48,42 @@ struct FileWriter {
     queue: SyncSender<(Arc<File>, Vec<u8>)>,
     /// Emptied buffers coming back to be filled again.
     emptied: Receiver<Vec<u8>>,
-    thread: JoinHandle<std::io::Result<()>>,
+    thread: JoinHandle<()>,
+    /// The write that failed, which stopped the thread.
+    failure: Arc<Mutex<Option<std::io::Error>>>,
 }
 
 impl FileWriter {
     fn start() -> Self {
         let (queue, queued) = sync_channel::<(Arc<File>, Vec<u8>)>(QUEUED_BUFFERS);
         let (give_back, emptied) = sync_channel(QUEUED_BUFFERS + 1);
+        let failure = Arc::new(Mutex::new(None));
+        let failed = failure.clone();
         let thread = std::thread::spawn(move || {
             for (file, mut buffer) in queued {
-                (&*file).write_all(&buffer)?;
+                if let Err(error) = (&*file).write_all(&buffer) {
+                    if let Ok(mut failed) = failed.lock() {
+                        *failed = Some(error);
+                    }
+                    return;
+                }
                 buffer.clear();
                 let _ = give_back.try_send(buffer);
             }
-            Ok(())
         });
-        Self { queue, emptied, thread }
+        Self {
+            queue,
+            emptied,
+            thread,
+            failure,
+        }
     }
 
     /// Queues `buffer` for `file`; returns an empty buffer to go on with.
     fn write(&self, file: &Arc<File>, buffer: Vec<u8>, temp_dir: &Path) -> Result<Vec<u8>> {
         let capacity = buffer.capacity();
         if self.queue.send((file.clone(), buffer)).is_err() {
-            // The thread stopped at a failed write; its error comes with `finish`.
-            return Err(temp_error(temp_dir, std::io::Error::other("the spill writer stopped")));
+            return Err(self.failed(temp_dir));
         }
         Ok(self.emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(capacity)))
     }
@@ -79,10 +91,25 @@ impl FileWriter {
     /// Waits until every queued buffer is written.
     fn finish(self, temp_dir: &Path) -> Result<()> {
         drop(self.queue);
-        match self.thread.join() {
-            Ok(written) => written.map_err(|e| temp_error(temp_dir, e)),
-            Err(_) => Err(temp_error(temp_dir, std::io::Error::other("the spill writer panicked"))),
+        let joined = self.thread.join();
+        match self.failure.lock().map(|mut failure| failure.take()) {
+            Ok(None) if joined.is_ok() => Ok(()),
+            Ok(Some(error)) => Err(temp_error(temp_dir, error)),
+            _ => Err(temp_error(temp_dir, std::io::Error::other("the spill writer panicked"))),
         }
+    }
+
+    /// The error of the write that stopped the thread.
+    fn failed(&self, temp_dir: &Path) -> ConvertError {
+        let error = self
+            .failure
+            .lock()
+            .ok()
+            .and_then(|failure| failure.as_ref().map(|e| std::io::Error::new(e.kind(), e.to_string())));
+        temp_error(
+            temp_dir,
+            error.unwrap_or_else(|| std::io::Error::other("the spill writer stopped")),
+        )
     }
 }
 
@@ -299,6 +326,34 @@ mod tests {
             let expected: Vec<u16> = (0..3).flat_map(|b| (0u16..1000).filter(move |i| i % 3 == b)).collect();
             assert_eq!(seen, expected, "in memory: {in_memory}");
         }
+    }
+
+    #[test]
+    fn a_failed_write_to_a_bucket_file_is_reported_with_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("read-only");
+        std::fs::write(&path, b"").unwrap();
+        let read_only = Arc::new(File::open(&path).unwrap());
+        let writer = FileWriter::start();
+        // Writes queue up until the thread has failed and stopped; the cause comes with the
+        // first error, from `write` or at the latest from `finish`.
+        let mut first_error = None;
+        for _ in 0..QUEUED_BUFFERS + 2 {
+            if let Err(e) = writer.write(&read_only, vec![1u8; 64], dir.path()) {
+                first_error = Some(e);
+                break;
+            }
+        }
+        let error = match first_error {
+            Some(e) => e,
+            None => writer.finish(dir.path()).unwrap_err(),
+        };
+        let message = error.to_string();
+        assert!(message.contains(&dir.path().display().to_string()), "{message}");
+        assert!(
+            message.contains("Bad file descriptor") || message.contains("os error 9"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -7,12 +7,12 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Codec {
-    /// blosc with lz4 and byte shuffle: fast.
+    /// blosc with lz4: fast. (The shuffle is chosen per array: see [`Shuffle`].)
     BloscLz4 {
         /// Level 0-9.
         level: u8,
     },
-    /// blosc with zstd and byte shuffle: smaller.
+    /// blosc with zstd: smaller.
     BloscZstd {
         /// Level 0-9.
         level: u8,
