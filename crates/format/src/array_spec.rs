@@ -184,7 +184,7 @@ impl ArraySpec {
                         {"name": "bytes", "configuration": {"endian": "little"}},
                         {"name": "crc32c"}
                     ],
-                    "index_location": "end"
+                    "index_location": "start"
                 }
             }],
             "attributes": self.attributes,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use imzarr_format::paths;
 use imzarr_imzml::DataType;
 use imzarr_store::ZarrsObjectStore;
 use serde_json::{Map, Value};
@@ -48,8 +49,12 @@ impl Arrays {
             let readable: Arc<dyn AsyncReadableStorageTraits> = storage.clone();
             let array = Array::new_with_metadata(readable, &format!("/{path}"), metadata)
                 .map_err(|e| metadata_error(e.to_string()))?;
-            let sharded = ShardedArray::new(path, document, array.data_type().clone(), array.fill_value().clone())
+            let mut sharded = ShardedArray::new(path, document, array.data_type().clone(), array.fill_value().clone())
                 .map_err(metadata_error)?;
+            // Ion images read the m/z-major layout a few chunks at a time.
+            if path.starts_with(&format!("{}/", paths::MZ_MAJOR)) {
+                sharded = sharded.with_entries_first();
+            }
             arrays.insert(path.to_string(), sharded);
         }
         Ok(Self {

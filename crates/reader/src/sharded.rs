@@ -3,6 +3,10 @@
 //! exact byte ranges are fetched (neighbours coalesced, several GETs in flight), and each chunk
 //! is decoded off the async threads by the array's inner codec chain, which checks every chunk's
 //! crc32c. (zarrs' partial decoders skip that check, so subsets are not read through them.)
+//!
+//! Arrays read a few chunks at a time (the m/z-major layout, by ion images) whose shard index
+//! is at the start of the shard fetch only the index entries a first read needs: 16 bytes a
+//! chunk instead of an index of up to 64 KiB. A shard read again has its whole index fetched.
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU64;
@@ -29,8 +33,39 @@ const WHOLE_SHARD_MOSTLY: u64 = 16 << 20;
 /// Marks an absent inner chunk in a shard index.
 const ABSENT: u64 = u64::MAX;
 
-/// Offsets and sizes of the inner chunks of one shard (`None`: the shard does not exist).
-type ShardIndex = Option<Vec<[u64; 2]>>;
+/// Bytes of one index entry: the offset and the size of an inner chunk.
+const ENTRY_BYTES: u64 = 16;
+
+/// What is known of the index of one shard.
+enum KnownIndex {
+    /// The shard does not exist.
+    Absent,
+    /// Every entry, checked against the index's crc32c.
+    Whole(Vec<[u64; 2]>),
+    /// The entries a first read needed, fetched on their own. The index's crc32c covers the
+    /// whole index, so it does not check them; the chunks they point at carry their own.
+    Entries(BTreeMap<usize, [u64; 2]>),
+}
+
+impl KnownIndex {
+    /// The entry of inner chunk `chunk`: `Err` when it is not known, `Ok(None)` when the shard
+    /// does not exist.
+    fn entry(&self, chunk: usize) -> Result<Option<[u64; 2]>, String> {
+        match self {
+            Self::Absent => Some(None),
+            Self::Whole(entries) => entries.get(chunk).copied().map(Some),
+            Self::Entries(entries) => entries.get(&chunk).copied().map(Some),
+        }
+        .ok_or_else(|| format!("no index entry for inner chunk {chunk}"))
+    }
+
+    fn knows_all(&self, chunks: &[usize]) -> bool {
+        match self {
+            Self::Absent | Self::Whole(_) => true,
+            Self::Entries(entries) => chunks.iter().all(|c| entries.contains_key(c)),
+        }
+    }
+}
 
 /// One array of the store, as its `zarr.json` describes it.
 pub(crate) struct ShardedArray {
@@ -49,7 +84,11 @@ pub(crate) struct ShardedArray {
     data_type: DataType,
     fill_value: FillValue,
     inner_codecs: Arc<CodecChain>,
-    indexes: Mutex<HashMap<Vec<u64>, Arc<ShardIndex>>>,
+    /// Whether shard indexes are at the start of their shards (else at the end).
+    index_at_start: bool,
+    /// Whether a first read of a shard fetches only the index entries it needs.
+    entries_first: bool,
+    indexes: Mutex<HashMap<Vec<u64>, Arc<KnownIndex>>>,
 }
 
 /// Where the encoded bytes of a needed inner chunk are in its shard.
@@ -94,9 +133,11 @@ impl ShardedArray {
             [only] if only["name"] == "sharding_indexed" => &only["configuration"],
             _ => return Err("arrays must have exactly one codec, sharding_indexed".into()),
         };
-        if sharding["index_location"] != "end" {
-            return Err("the shard index must be at the end".into());
-        }
+        let index_at_start = match sharding["index_location"].as_str() {
+            Some("start") => true,
+            Some("end") => false,
+            other => return Err(format!("shard index location {other:?} is neither start nor end")),
+        };
         let index_codecs: Vec<&str> = sharding["index_codecs"]
             .as_array()
             .into_iter()
@@ -136,8 +177,17 @@ impl ShardedArray {
             data_type,
             fill_value,
             inner_codecs: Arc::new(inner_codecs),
+            index_at_start,
+            entries_first: false,
             indexes: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Makes first reads of a shard fetch only the index entries they need (when the index is
+    /// at the start of the shard): for arrays that queries read a few chunks at a time.
+    pub(crate) fn with_entries_first(mut self) -> Self {
+        self.entries_first = self.index_at_start;
+        self
     }
 
     fn shard_key(&self, shard: &[u64]) -> String {
@@ -145,57 +195,124 @@ impl ShardedArray {
         format!("{}/c/{}", self.path, indices.join("/"))
     }
 
-    /// The index of `shard`, fetched with one suffix GET the first time. With `whole`, the GET
-    /// asks for as many bytes as any encoding of the shard can take, so that a shard of that size
-    /// arrives whole in the same round trip: its bytes are returned beside the index (`None`
-    /// when the object is larger, which the format does not forbid; its chunks are then fetched
-    /// by range like any other).
+    /// What is known of the index of `shard` once the entries of `chunks` are: cached, or
+    /// fetched with one GET (two when entries fetched on their own do not check out). A first
+    /// read of an array read that way fetches the entries it needs only; other reads fetch
+    /// the whole index, and with `whole` as many bytes as any encoding of the shard can take,
+    /// so that a shard of that size arrives whole in the same round trip: its bytes are
+    /// returned beside the index (`None` when the object is larger, which the format does not
+    /// forbid; its chunks are then fetched by range like any other).
     async fn shard_index(
         &self,
         store: &ZarrsObjectStore,
         shard: &[u64],
+        chunks: &[usize],
         whole: bool,
-    ) -> Result<(Arc<ShardIndex>, Option<Bytes>), String> {
-        if let Some(index) = self.indexes.lock().map_err(|e| e.to_string())?.get(shard) {
-            return Ok((index.clone(), None));
+    ) -> Result<(Arc<KnownIndex>, Option<Bytes>), String> {
+        let cached = self.indexes.lock().map_err(|e| e.to_string())?.get(shard).cloned();
+        if let Some(known) = &cached
+            && known.knows_all(chunks)
+        {
+            return Ok((known.clone(), None));
         }
-        let length = self.chunks_in_shard().saturating_mul(16).saturating_add(4);
+        let key = self.shard_key(shard);
+        let length = self.chunks_in_shard().saturating_mul(ENTRY_BYTES).saturating_add(4);
+        let entries = match cached {
+            None if self.entries_first => self.fetch_entries(store, &key, chunks, length).await?,
+            _ => None,
+        };
+        let (known, bytes) = match entries {
+            Some(known) => (known, None),
+            None => self.fetch_index(store, &key, length, whole).await?,
+        };
+        let known = Arc::new(known);
+        self.indexes
+            .lock()
+            .map_err(|e| e.to_string())?
+            .insert(shard.to_vec(), known.clone());
+        Ok((known, bytes))
+    }
+
+    /// The whole index (of `length` bytes) of shard `key`, checked against its crc32c, and the
+    /// whole shard when `whole` and it is small enough.
+    async fn fetch_index(
+        &self,
+        store: &ZarrsObjectStore,
+        key: &str,
+        length: u64,
+        whole: bool,
+    ) -> Result<(KnownIndex, Option<Bytes>), String> {
         let request = if whole {
             length + self.largest_encoding()
         } else {
             length
         };
-        let key = self.shard_key(shard);
-        let (index, bytes) = match store
-            .read(&key, ReadRange::Suffix(request))
-            .await
-            .map_err(|e| format!("storage: {e}"))?
-        {
-            None if self.absent_shards_allowed => (None, None),
-            None => {
-                return Err(format!(
-                    "shard {key} is missing (every shard of this array is written: the store is damaged or partly copied)"
-                ));
-            }
-            Some(bytes) => {
-                if (bytes.len() as u64) < length {
-                    return Err(format!(
-                        "shard {key}: {} bytes, too short for its index of {length} bytes",
-                        bytes.len()
-                    ));
-                }
-                let tail = &bytes[bytes.len() - length as usize..];
-                let index = parse_index(tail, length).map_err(|e| format!("shard {key}: {e}"))?;
-                let whole_object = whole && (bytes.len() as u64) < request;
-                (Some(index), whole_object.then_some(bytes))
-            }
+        let range = if self.index_at_start {
+            ReadRange::Bounded(0..request)
+        } else {
+            ReadRange::Suffix(request)
         };
-        let index = Arc::new(index);
-        self.indexes
-            .lock()
-            .map_err(|e| e.to_string())?
-            .insert(shard.to_vec(), index.clone());
-        Ok((index, bytes))
+        let Some(bytes) = self.fetch(store, key, range).await? else {
+            return Ok((self.absent(key)?, None));
+        };
+        if (bytes.len() as u64) < length {
+            return Err(format!(
+                "shard {key}: {} bytes, too short for its index of {length} bytes",
+                bytes.len()
+            ));
+        }
+        let index = if self.index_at_start {
+            &bytes[..length as usize]
+        } else {
+            &bytes[bytes.len() - length as usize..]
+        };
+        let entries = parse_index(index, length).map_err(|e| format!("shard {key}: {e}"))?;
+        let whole_object = whole && (bytes.len() as u64) < request;
+        Ok((KnownIndex::Whole(entries), whole_object.then_some(bytes)))
+    }
+
+    /// The entries of `chunks` in the index (of `length` bytes, at the start) of shard `key`,
+    /// with their neighbours, fetched with one GET when they are few. `None` when they are not,
+    /// or when they do not check out (see [`chained_entries`]): the whole index is read then.
+    async fn fetch_entries(
+        &self,
+        store: &ZarrsObjectStore,
+        key: &str,
+        chunks: &[usize],
+        length: u64,
+    ) -> Result<Option<KnownIndex>, String> {
+        let (Some(&first), Some(&last)) = (chunks.iter().min(), chunks.iter().max()) else {
+            return Ok(None);
+        };
+        let window = first.saturating_sub(1)..(last + 2).min(self.chunks_in_shard() as usize);
+        let bytes_wanted = window.len() as u64 * ENTRY_BYTES;
+        if bytes_wanted * 8 > length {
+            return Ok(None);
+        }
+        let range = window.start as u64 * ENTRY_BYTES..window.end as u64 * ENTRY_BYTES;
+        Ok(match self.fetch(store, key, ReadRange::Bounded(range)).await? {
+            None => Some(self.absent(key)?),
+            Some(bytes) if bytes.len() as u64 != bytes_wanted => None,
+            Some(bytes) => {
+                let entries: Vec<[u64; 2]> = parse_entries(&bytes).collect();
+                chained_entries(window.start, &entries, chunks, length).map(KnownIndex::Entries)
+            }
+        })
+    }
+
+    async fn fetch(&self, store: &ZarrsObjectStore, key: &str, range: ReadRange) -> Result<Option<Bytes>, String> {
+        store.read(key, range).await.map_err(|e| format!("storage: {e}"))
+    }
+
+    /// A shard that does not exist: the fill value where that is allowed, else an error.
+    fn absent(&self, key: &str) -> Result<KnownIndex, String> {
+        if self.absent_shards_allowed {
+            Ok(KnownIndex::Absent)
+        } else {
+            Err(format!(
+                "shard {key} is missing (every shard of this array is written: the store is damaged or partly copied)"
+            ))
+        }
     }
 
     /// Inner chunks of one shard (saturating: the metadata may be forged).
@@ -276,19 +393,23 @@ impl ShardedArray {
         let needed = self.plan(ranges);
 
         // Shard indexes (cached after the first read of a shard); small shards come whole.
-        let mut chunks_of_shard: BTreeMap<Vec<u64>, u64> = BTreeMap::new();
+        let mut chunks_of_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
         for n in &needed {
-            *chunks_of_shard.entry(n.shard.clone()).or_default() += 1;
+            chunks_of_shard
+                .entry(n.shard.clone())
+                .or_default()
+                .push(n.chunk_in_shard);
         }
-        let fetched_indexes: Vec<(Vec<u64>, Arc<ShardIndex>, Option<Bytes>)> =
-            stream::iter(chunks_of_shard.into_iter().map(|(shard, count)| async move {
-                let (index, whole) = self.shard_index(store, &shard, self.read_whole(count)).await?;
-                Ok::<_, String>((shard, index, whole))
+        let fetched_indexes: Vec<(Vec<u64>, Arc<KnownIndex>, Option<Bytes>)> =
+            stream::iter(chunks_of_shard.into_iter().map(|(shard, chunks)| async move {
+                let whole = self.read_whole(chunks.len() as u64);
+                let (index, bytes) = self.shard_index(store, &shard, &chunks, whole).await?;
+                Ok::<_, String>((shard, index, bytes))
             }))
             .buffer_unordered(CONCURRENT_GETS)
             .try_collect()
             .await?;
-        let mut indexes: HashMap<Vec<u64>, Arc<ShardIndex>> = HashMap::new();
+        let mut indexes: HashMap<Vec<u64>, Arc<KnownIndex>> = HashMap::new();
         let mut whole_shards: HashMap<Vec<u64>, Bytes> = HashMap::new();
         for (shard, index, whole) in fetched_indexes {
             if let Some(bytes) = whole {
@@ -300,18 +421,20 @@ impl ShardedArray {
         // Byte ranges of the present chunks, per shard, coalesced into GETs.
         let mut wanted: BTreeMap<Vec<u64>, Vec<ChunkBytes>> = BTreeMap::new();
         for (i, n) in needed.iter().enumerate() {
-            if let Some(entries) = indexes[&n.shard].as_ref() {
-                let [offset, size] = entries[n.chunk_in_shard];
-                if offset != ABSENT {
-                    if offset.checked_add(size).is_none() {
-                        return Err(format!("shard index entry ({offset}, {size}) overflows"));
-                    }
-                    wanted.entry(n.shard.clone()).or_default().push(ChunkBytes {
-                        offset,
-                        size,
-                        needed: i,
-                    });
+            let entry = indexes[&n.shard]
+                .entry(n.chunk_in_shard)
+                .map_err(|e| format!("shard {}: {e}", self.shard_key(&n.shard)))?;
+            if let Some([offset, size]) = entry
+                && offset != ABSENT
+            {
+                if offset.checked_add(size).is_none() {
+                    return Err(format!("shard index entry ({offset}, {size}) overflows"));
                 }
+                wanted.entry(n.shard.clone()).or_default().push(ChunkBytes {
+                    offset,
+                    size,
+                    needed: i,
+                });
             }
         }
         let mut gets: Vec<Get> = Vec::new();
@@ -428,6 +551,51 @@ fn u64s(value: &Value) -> Option<Vec<u64>> {
     value.as_array()?.iter().map(Value::as_u64).collect()
 }
 
+/// The index entries `entries`, read on their own from `first` on, if they check out for the
+/// needed `chunks`: every chunk is stored whole, in order, right after the index (of
+/// `index_bytes`), so each present chunk must begin where the previous present one ends (or
+/// where the index ends), and absent ones are marked in both words. A needed chunk's offset is
+/// trusted only when a present chunk before it in the window ends there (or it is the first
+/// chunk of the shard), and its size only when a present chunk after it begins where it ends.
+/// So a flipped byte in any entry used breaks the chain and sends the read to the whole,
+/// crc32c-checked index instead of to the wrong bytes.
+fn chained_entries(
+    first: usize,
+    entries: &[[u64; 2]],
+    chunks: &[usize],
+    index_bytes: u64,
+) -> Option<BTreeMap<usize, [u64; 2]>> {
+    let mut previous_end = (first == 0).then_some(index_bytes);
+    let mut verified_start = std::collections::BTreeSet::new();
+    let mut verified_end = std::collections::BTreeSet::new();
+    let mut last_present: Option<usize> = None;
+    for (i, &[offset, size]) in entries.iter().enumerate() {
+        let chunk = first + i;
+        if offset == ABSENT || size == ABSENT {
+            if offset != size {
+                return None;
+            }
+            continue;
+        }
+        if let Some(end) = previous_end {
+            if offset != end {
+                return None;
+            }
+            verified_start.insert(chunk);
+        }
+        if let Some(before) = last_present {
+            verified_end.insert(before);
+        }
+        previous_end = Some(offset.checked_add(size)?);
+        last_present = Some(chunk);
+    }
+    let checked = chunks.iter().all(|&chunk| {
+        let [offset, _] = entries[chunk - first];
+        offset == ABSENT || (verified_start.contains(&chunk) && verified_end.contains(&chunk))
+    });
+    checked.then(|| (first..).zip(entries.iter().copied()).collect())
+}
+
 /// Parses a shard index: little-endian (offset, size) pairs followed by their crc32c.
 fn parse_index(bytes: &[u8], expected: u64) -> Result<Vec<[u64; 2]>, String> {
     if bytes.len() as u64 != expected {
@@ -438,11 +606,65 @@ fn parse_index(bytes: &[u8], expected: u64) -> Result<Vec<[u64; 2]>, String> {
     if crc32c::crc32c(pairs) != stored {
         return Err("shard index checksum (crc32c) mismatch: the shard is corrupt".into());
     }
-    Ok(pairs
-        .chunks_exact(16)
-        .map(|p| {
-            let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            [word(&p[..8]), word(&p[8..])]
-        })
-        .collect())
+    Ok(parse_entries(pairs).collect())
+}
+
+/// Little-endian (offset, size) pairs.
+fn parse_entries(pairs: &[u8]) -> impl Iterator<Item = [u64; 2]> + '_ {
+    pairs.chunks_exact(ENTRY_BYTES as usize).map(|p| {
+        let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        [word(&p[..8]), word(&p[8..])]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries of chunks stored back to back after an index of 100 bytes, sizes 10, 20, ...;
+    /// `absent` chunks marked absent.
+    fn chain(count: usize, absent: &[usize]) -> Vec<[u64; 2]> {
+        let mut offset = 100;
+        (0..count)
+            .map(|c| {
+                if absent.contains(&c) {
+                    return [ABSENT, ABSENT];
+                }
+                let size = 10 * (c as u64 + 1);
+                offset += size;
+                [offset - size, size]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn entries_read_on_their_own_are_used_only_when_their_neighbours_vouch_for_them() {
+        let all = chain(8, &[]);
+        // A window from the first chunk: its offset is where the index ends.
+        assert!(chained_entries(0, &all[0..3], &[0, 1], 100).is_some());
+        // Chunks 3 and 4 with chunks 2 and 5 around them.
+        assert!(chained_entries(2, &all[2..6], &[3, 4], 100).is_some());
+        // Without a chunk after it, a size cannot be trusted; without one before, an offset.
+        assert!(chained_entries(6, &all[6..8], &[7], 100).is_none());
+        assert!(chained_entries(3, &all[3..5], &[3], 100).is_none());
+        // An entry pointing at the next chunk (a valid chunk of its own), or off by one.
+        for (chunk, wrong) in [
+            (3, all[4]),
+            (3, [all[3][0] + 1, all[3][1]]),
+            (3, [all[3][0], all[3][1] - 1]),
+        ] {
+            let mut entries = all[2..6].to_vec();
+            entries[chunk - 2] = wrong;
+            assert!(chained_entries(2, &entries, &[3], 100).is_none(), "{wrong:?}");
+        }
+        // Absent chunks need no neighbours; present ones skip over absent ones; half-absent
+        // entries are corrupt.
+        let gaps = chain(8, &[3, 5]);
+        assert!(chained_entries(2, &gaps[2..7], &[3, 4], 100).is_some());
+        let mut half = gaps.clone();
+        half[3] = [ABSENT, 0];
+        assert!(chained_entries(2, &half[2..7], &[3, 4], 100).is_none());
+        // The first chunk's offset must be the index's length.
+        assert!(chained_entries(0, &all[0..3], &[0], 96).is_none());
+    }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use imzarr::{Dataset, ReadError};
+use imzarr::{Dataset, MzWindow, ReadError};
 use imzarr_convert::ConvertOptions;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 
@@ -30,8 +30,8 @@ async fn every_flipped_byte_of_a_shard_is_detected() {
     check_flips(&store, &pixels, &positions).await;
 }
 
-/// The same with shards too large to be fetched whole: the shard index comes by a suffix GET and
-/// the chunk by a ranged GET. Flips in the chunk the reads need and in the index are detected.
+/// The same with shards too large to be fetched whole: the shard index comes by a ranged GET and
+/// the chunk by another. Flips in the chunk the reads need and in the index are detected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,28 +52,128 @@ async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
     };
     common::convert_into(&input, &store, &options).await;
     let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
-    // The shard index: 16 bytes per inner chunk and a crc32c, at the end.
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("spectra/intensity/zarr.json")).unwrap()).unwrap();
-    let shard = metadata["chunk_grid"]["configuration"]["chunk_shape"][0]
-        .as_u64()
-        .unwrap();
-    let inner = metadata["codecs"][0]["configuration"]["chunk_shape"][0]
-        .as_u64()
-        .unwrap();
-    let chunks = (shard / inner) as usize;
+    // The shard index: 16 bytes per inner chunk and a crc32c, at the start.
+    let chunks = inner_chunks_per_shard(&store, "spectra/intensity");
     assert!(chunks > 1, "several inner chunks per shard");
-    let index_start = pristine.len() - (chunks * 16 + 4);
+    let index_end = chunks * 16 + 4;
     let word = |at: usize| u64::from_le_bytes(pristine[at..at + 8].try_into().unwrap()) as usize;
-    let (offset, size) = (word(index_start), word(index_start + 8));
-    assert!(size > 0 && offset + size <= index_start, "chunk 0 at {offset}+{size}");
+    let (offset, size) = (word(0), word(8));
+    assert!(size > 0 && offset == index_end, "chunk 0 at {offset}+{size}");
     let positions: Vec<usize> = (offset..offset + size)
         .step_by((size / 29).max(1))
-        .chain((index_start..pristine.len()).step_by(97))
-        .chain([offset + size - 1, pristine.len() - 1])
+        .chain((0..index_end).step_by(97))
+        .chain([offset + size - 1, index_end - 1])
         .collect();
     // Stored spectra 0 and 1 (tile-major order): the first two pixels of the first row.
     check_flips(&store, &[(1, 1), (2, 1)], &positions).await;
+}
+
+/// An ion image reads only the index entries it needs (and their neighbours), which the
+/// index's crc32c cannot check: a flip in any of them, or in the chunks they point at, is
+/// still an error, never a wrong image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flipped_bytes_in_index_entries_read_on_their_own_are_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.imzML");
+    let spec = SyntheticSpec {
+        width: 40,
+        height: 30,
+        points_per_spectrum: 2000,
+        skip_every: 0,
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+    let store = dir.path().join("store");
+    let options = ConvertOptions {
+        mz_chunk_points: 512,
+        shard_bytes: 1 << 20,
+        ..ConvertOptions::default()
+    };
+    common::convert_into(&input, &store, &options).await;
+    let url = store.to_str().unwrap();
+    let array = "mz_major/intensity";
+    let chunks = inner_chunks_per_shard(&store, array);
+    let index_end = chunks * 16 + 4;
+
+    // A narrow window low in the m/z range: a few chunks early in the first shard.
+    // (An image at the top of the range first, so that the m/z chunk index and the pixel
+    // index are loaded, and the shards of the low window are read for the first time.)
+    let dataset = Dataset::open(url).await.unwrap();
+    let probe = dataset.spectrum(1, 1).await.unwrap().unwrap();
+    dataset
+        .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() - 3], 5.0))
+        .await
+        .unwrap();
+    let window = MzWindow::ppm(probe.mz[0], 5.0);
+    let before = dataset.stats();
+    let expected = dataset.ion_image(window).await.unwrap();
+    let cost = dataset.stats().since(&before);
+    assert!(expected.points > 0);
+    assert!(
+        cost.bytes_read < 2 * index_end as u64,
+        "the image read {} bytes: whole indexes ({index_end} bytes each), not entries",
+        cost.bytes_read
+    );
+
+    // The chunks whose entries the image read: those holding the window's points.
+    let shard = store.join(format!("{array}/c/0"));
+    let pristine = std::fs::read(&shard).unwrap();
+    let entry = |c: usize| {
+        let word = |at: usize| u64::from_le_bytes(pristine[at..at + 8].try_into().unwrap()) as usize;
+        (word(c * 16), word(c * 16 + 8))
+    };
+    let mut positions = Vec::new();
+    let mut checked_chunks = 0;
+    for c in 0..chunks {
+        let (offset, size) = entry(c);
+        // Chunks near the window's m/z: the first ones of the shard, since the window is low.
+        if c < 16 {
+            positions.extend(c * 16..c * 16 + 16);
+            positions.extend((offset..offset + size).step_by((size / 7).max(1)));
+            checked_chunks += 1;
+        }
+    }
+    assert!(checked_chunks > 2);
+    // Single flipped bytes, and entries pointing at the next chunk: a chunk whose own crc32c
+    // holds, so only the order of the entries can tell.
+    let flips = positions.iter().map(|&position| {
+        let mut corrupted = pristine.clone();
+        corrupted[position] ^= 0x5A;
+        (format!("byte {position}"), corrupted)
+    });
+    let misdirected = (0..16).map(|c| {
+        let mut corrupted = pristine.clone();
+        corrupted.copy_within((c + 1) * 16..(c + 2) * 16, c * 16);
+        (format!("entry {c} pointing at chunk {}", c + 1), corrupted)
+    });
+    let mut detected = (0, 0);
+    for (i, (what, corrupted)) in flips.chain(misdirected).enumerate() {
+        std::fs::write(&shard, &corrupted).unwrap();
+        let dataset = Dataset::open(url).await.unwrap();
+        match dataset.ion_image(window).await {
+            Ok(got) => assert_eq!(got, expected, "{what}: the image silently changed"),
+            Err(error) => {
+                assert!(
+                    matches!(error, ReadError::Data { array: ref a, .. } if a == array),
+                    "{what}: {error}"
+                );
+                if i < positions.len() {
+                    detected.0 += 1;
+                } else {
+                    detected.1 += 1;
+                }
+            }
+        }
+    }
+    std::fs::write(&shard, &pristine).unwrap();
+    // Corruption of the entries and chunks the image used is detected; of the others (chunks
+    // of other m/z), it changes nothing the image reads.
+    assert!(
+        detected.0 > 0 && detected.0 < positions.len(),
+        "{detected:?} of {}",
+        positions.len()
+    );
+    assert!(detected.1 > 0, "no misdirected entry was used");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,4 +240,17 @@ async fn check_flips(store: &Path, pixels: &[(i64, i64)], positions: &[usize]) {
         );
     }
     std::fs::write(&shard, &pristine).unwrap();
+}
+
+/// Inner chunks in one shard of `array`.
+fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join(array).join("zarr.json")).unwrap()).unwrap();
+    let shard = metadata["chunk_grid"]["configuration"]["chunk_shape"][0]
+        .as_u64()
+        .unwrap();
+    let inner = metadata["codecs"][0]["configuration"]["chunk_shape"][0]
+        .as_u64()
+        .unwrap();
+    (shard / inner) as usize
 }

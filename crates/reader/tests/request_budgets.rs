@@ -1,7 +1,8 @@
 //! Requests per query, counted by the store adapter: what a remote user pays in round trips.
 //!
 //! Two stores of each mode: one of small shards (fetched whole with their index, one GET each)
-//! and one of shards too large for that (a suffix GET of the index, then ranged GETs of chunks).
+//! and one of shards too large for that (a ranged GET of the index, or of the entries an ion
+//! image needs, then ranged GETs of chunks).
 //!
 //! Budgets asserted (GETs): open 1. Spectrum: the first pays for the small index arrays (pixel
 //! index, source index, point offsets or m/z axis: one GET each, side by side) and the shard
