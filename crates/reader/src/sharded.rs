@@ -197,8 +197,8 @@ impl ShardedArray {
 
     /// What is known of the index of `shard` once the entries of `chunks` are: cached, or
     /// fetched with one GET (two when entries fetched on their own do not check out). A first
-    /// read of an array read that way fetches the entries it needs only; other reads fetch
-    /// the whole index, and with `whole` as many bytes as any encoding of the shard can take,
+    /// read of an array read that way fetches the entries it needs only, unless `whole`; other
+    /// reads fetch the whole index, and with `whole` as many bytes as any encoding of the shard can take,
     /// so that a shard of that size arrives whole in the same round trip: its bytes are
     /// returned beside the index (`None` when the object is larger, which the format does not
     /// forbid; its chunks are then fetched by range like any other).
@@ -218,7 +218,8 @@ impl ShardedArray {
         let key = self.shard_key(shard);
         let length = self.chunks_in_shard().saturating_mul(ENTRY_BYTES).saturating_add(4);
         let entries = match cached {
-            None if self.entries_first => self.fetch_entries(store, &key, chunks, length).await?,
+            // (A shard small enough to come whole in one GET is better read so.)
+            None if self.entries_first && !whole => self.fetch_entries(store, &key, chunks, length).await?,
             _ => None,
         };
         let (known, bytes) = match entries {
