@@ -35,22 +35,11 @@ async fn every_flipped_byte_of_a_shard_is_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.imzML");
-    let spec = SyntheticSpec {
-        width: 40,
-        height: 30,
-        points_per_spectrum: 2000,
-        skip_every: 0,
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
-    let store = dir.path().join("store");
     let options = ConvertOptions {
         spectrum_chunk_points: 4096,
-        shard_bytes: 1 << 20,
         ..ConvertOptions::default()
     };
-    common::convert_into(&input, &store, &options).await;
+    let store = store_of_large_shards(dir.path(), options).await;
     let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
     // The shard index: 16 bytes per inner chunk and a crc32c, at the start.
     let chunks = inner_chunks_per_shard(&store, "spectra/intensity");
@@ -74,22 +63,11 @@ async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_bytes_in_index_entries_read_on_their_own_are_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.imzML");
-    let spec = SyntheticSpec {
-        width: 40,
-        height: 30,
-        points_per_spectrum: 2000,
-        skip_every: 0,
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
-    let store = dir.path().join("store");
     let options = ConvertOptions {
         mz_chunk_points: 512,
-        shard_bytes: 1 << 20,
         ..ConvertOptions::default()
     };
-    common::convert_into(&input, &store, &options).await;
+    let store = store_of_large_shards(dir.path(), options).await;
     let url = store.to_str().unwrap();
     let array = "mz_major/intensity";
     let chunks = inner_chunks_per_shard(&store, array);
@@ -253,4 +231,25 @@ fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
         .as_u64()
         .unwrap();
     (shard / inner) as usize
+}
+
+/// A store in `dir` of 1,200 processed spectra of about 2,000 points, converted with `options`
+/// and shards of 1 MiB: too large to be fetched whole, so that indexes and chunks come by range.
+async fn store_of_large_shards(dir: &Path, options: ConvertOptions) -> std::path::PathBuf {
+    let input = dir.join("input.imzML");
+    let spec = SyntheticSpec {
+        width: 40,
+        height: 30,
+        points_per_spectrum: 2000,
+        skip_every: 0,
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+    let store = dir.join("store");
+    let options = ConvertOptions {
+        shard_bytes: 1 << 20,
+        ..options
+    };
+    common::convert_into(&input, &store, &options).await;
+    store
 }
