@@ -472,10 +472,9 @@ impl ShardedArray {
             }
         }
         let fetched: Vec<(Bytes, Get)> = stream::iter(gets.into_iter().map(|get| async move {
-            let bytes = store
-                .read(&get.key, ReadRange::Bounded(get.range.clone()))
-                .await
-                .map_err(|e| format!("storage: {e}"))?
+            let bytes = self
+                .fetch(store, &get.key, ReadRange::Bounded(get.range.clone()))
+                .await?
                 .ok_or_else(|| format!("{} vanished", get.key))?;
             if bytes.len() as u64 != get.range.end - get.range.start {
                 return Err(format!(
@@ -567,33 +566,30 @@ fn chained_entries(
     index_bytes: u64,
 ) -> Option<BTreeMap<usize, [u64; 2]>> {
     let mut previous_end = (first == 0).then_some(index_bytes);
-    let mut verified_start = std::collections::BTreeSet::new();
-    let mut verified_end = std::collections::BTreeSet::new();
-    let mut last_present: Option<usize> = None;
+    // The first and the last present chunk of the window.
+    let mut present: Option<(usize, usize)> = None;
     for (i, &[offset, size]) in entries.iter().enumerate() {
-        let chunk = first + i;
         if offset == ABSENT || size == ABSENT {
             if offset != size {
                 return None;
             }
             continue;
         }
-        if let Some(end) = previous_end {
-            if offset != end {
-                return None;
-            }
-            verified_start.insert(chunk);
-        }
-        if let Some(before) = last_present {
-            verified_end.insert(before);
+        if previous_end.is_some_and(|end| offset != end) {
+            return None;
         }
         previous_end = Some(offset.checked_add(size)?);
-        last_present = Some(chunk);
+        let chunk = first + i;
+        present = Some((present.map_or(chunk, |(earliest, _)| earliest), chunk));
     }
-    let checked = chunks.iter().all(|&chunk| {
-        let [offset, _] = entries[chunk - first];
-        offset == ABSENT || (verified_start.contains(&chunk) && verified_end.contains(&chunk))
-    });
+    // The chain holds, so a present chunk's offset is vouched for by any present chunk before
+    // it (or by the index's end, from the first chunk of the shard on), and its size by any
+    // present chunk after it.
+    let vouched =
+        |chunk: usize| present.is_some_and(|(earliest, latest)| (first == 0 || earliest < chunk) && chunk < latest);
+    let checked = chunks
+        .iter()
+        .all(|&chunk| entries[chunk - first][0] == ABSENT || vouched(chunk));
     checked.then(|| (first..).zip(entries.iter().copied()).collect())
 }
 
