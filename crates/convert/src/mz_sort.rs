@@ -70,36 +70,34 @@ impl Key {
     }
 }
 
-/// The order of `count` points by (key, arrival), as arrival numbers: `key(i)` is the key of
-/// the `i`-th point to arrive (order-preserving bits of its m/z). The m/z sort's hot loop.
+/// The order of points by (key, arrival), as arrival numbers: `keys[i]` is the key of the
+/// `i`-th point to arrive (order-preserving bits of its m/z). The m/z sort's hot loop.
 ///
 /// Each point is packed into one `u64`, its key's offset from the smallest key above its
 /// arrival number, and those are sorted: twice as fast as sorting (key, arrival) pairs. When
 /// the keys span too many values for that, their lowest bits are left out of the packed
 /// word, and the points whose keys differ only there are then ordered by their whole keys.
-pub fn order_by_key(count: usize, key: impl Fn(usize) -> u64) -> Vec<u32> {
-    if count == 0 {
+pub fn order_by_key(keys: &[u64]) -> Vec<u32> {
+    let (Some(&low), Some(&high)) = (keys.iter().min(), keys.iter().max()) else {
         return Vec::new();
-    }
-    let arrival_bits = u64::BITS - (count as u64 - 1).leading_zeros();
-    let (low, high) = (0..count).fold((u64::MAX, 0), |(low, high), i| {
-        let k = key(i);
-        (low.min(k), high.max(k))
-    });
+    };
+    let arrival_bits = u64::BITS - (keys.len() as u64 - 1).leading_zeros();
     let span_bits = u64::BITS - (high - low).leading_zeros();
     let dropped = (span_bits + arrival_bits).saturating_sub(u64::BITS);
     let arrival_mask = (1u64 << arrival_bits) - 1;
-    let mut packed: Vec<u64> = (0..count)
-        .map(|i| (((key(i) - low) >> dropped) << arrival_bits) | i as u64)
+    let mut packed: Vec<u64> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &key)| (((key - low) >> dropped) << arrival_bits) | i as u64)
         .collect();
     packed.sort_unstable();
     if dropped > 0 {
         let arrival = |p: &u64| (p & arrival_mask) as usize;
         let mut start = 0;
-        for end in 1..=count {
-            if end == count || packed[end] >> arrival_bits != packed[start] >> arrival_bits {
+        for end in 1..=packed.len() {
+            if end == packed.len() || packed[end] >> arrival_bits != packed[start] >> arrival_bits {
                 if end - start > 1 {
-                    packed[start..end].sort_unstable_by_key(|p| (key(arrival(p)), arrival(p)));
+                    packed[start..end].sort_unstable_by_key(|p| (keys[arrival(p)], arrival(p)));
                 }
                 start = end;
             }
@@ -240,25 +238,23 @@ impl MzPartition {
         let size = self.layout.size();
         let bounds = &self.bounds.0;
         let count = spectrum.mz.len();
-        let Some(first) = (count > 0).then(|| spectrum.key(0)) else {
+        if count == 0 {
             return Ok(());
-        };
-        let mut bucket = self.bounds.bucket_of(first);
+        }
+        let mut bucket = self.bounds.bucket_of(spectrum.key(0));
         let mut start = 0;
         while start < count {
-            let mut end = start + 1;
-            while end < count && bounds.get(bucket).is_none_or(|&bound| spectrum.key(end) < bound) {
-                end += 1;
+            // Points ascend, so each run's bucket is found by walking on from the previous one.
+            let key = spectrum.key(start);
+            while bucket < bounds.len() && bounds[bucket] <= key {
+                bucket += 1;
             }
+            let end = (start + 1..count)
+                .find(|&i| bounds.get(bucket).is_some_and(|&bound| spectrum.key(i) >= bound))
+                .unwrap_or(count);
             self.spill.push_with(bucket, (end - start) * size, |records| {
                 spectrum.append(records, start..end);
             })?;
-            if end < count {
-                let next = spectrum.key(end);
-                while bucket < bounds.len() && bounds[bucket] <= next {
-                    bucket += 1;
-                }
-            }
             start = end;
         }
         Ok(())
@@ -369,7 +365,11 @@ impl SortedBuckets {
             // Records arrive in (spectrum, m/z) order, so (m/z, arrival) orders them by
             // (m/z, spectrum), as `Key` does.
             let size = self.layout.size();
-            let by_mz = order_by_key(records.len() / size, |i| self.layout.key(&records[i * size..]).0);
+            let keys: Vec<u64> = records
+                .chunks_exact(size)
+                .map(|record| self.layout.key(record).0)
+                .collect();
+            let by_mz = order_by_key(&keys);
             return Ok(Some(SortedBucket { records, by_mz }));
         }
     }
@@ -723,7 +723,7 @@ mod tests {
         for keys in cases {
             let mut expected: Vec<(u64, u32)> = keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
             expected.sort_unstable();
-            let order = order_by_key(keys.len(), |i| keys[i]);
+            let order = order_by_key(&keys);
             let got: Vec<(u64, u32)> = order.iter().map(|&i| (keys[i as usize], i)).collect();
             assert_eq!(got, expected);
         }
