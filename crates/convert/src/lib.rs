@@ -121,11 +121,12 @@ pub async fn convert(
         .await?;
 
     let processed = source.imzml.header.mode == Mode::Processed;
-    let (stats, channels) = if processed {
-        (processed::write(&source, &mut store, options).await?, None)
+    let (stats, channels, mz_blocks) = if processed {
+        let (stats, blocks) = processed::write(&source, &mut store, options).await?;
+        (stats, None, Some(blocks))
     } else {
         let (stats, channels) = continuous::write(&source, &mut store, options).await?;
-        (stats, Some(channels))
+        (stats, Some(channels), None)
     };
     progress.enter(Phase::Finishing);
     pixels::write(&source, &stats, processed, &mut store, options).await?;
@@ -149,7 +150,7 @@ pub async fn convert(
         message: "the input is still in use by a reading thread".into(),
     })?;
     source.finish_verification(verification).await?;
-    let attributes = root_attributes::build(&source, &stats, channels, options);
+    let attributes = root_attributes::build(&source, &stats, channels, mz_blocks, options);
     let mut root = Map::new();
     root.insert(
         "imzarr".into(),

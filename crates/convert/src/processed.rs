@@ -1,6 +1,6 @@
 //! Processed data: spectrum-major point arrays, then the m/z-major arrays and their chunk index.
 
-use imzarr_format::{Shuffle, paths};
+use imzarr_format::{MZ_INDEX_BLOCK_ROWS, MzIndexBlocks, Shuffle, paths};
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
@@ -26,7 +26,7 @@ pub(crate) async fn write(
     source: &Arc<Source>,
     store: &mut StoreWriter,
     options: &ConvertOptions,
-) -> Result<SpectrumStats> {
+) -> Result<(SpectrumStats, MzIndexBlocks)> {
     let (mz_size, int_size) = (source.mz_dtype.size(), source.intensity_dtype.size());
     let total_points: u64 = source.imzml.spectra.iter().map(|s| s.mz.length).sum();
     let shuffle = intensity_shuffle(source, options.spectrum_chunk_points, options.codec)?;
@@ -77,8 +77,8 @@ pub(crate) async fn write(
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
 
-    write_mz_major(store, options, partition, total_points, shuffle, source).await?;
-    Ok(stats)
+    let blocks = write_mz_major(store, options, partition, total_points, shuffle, source).await?;
+    Ok((stats, blocks))
 }
 
 /// Consecutive stored spectra, read and decoded: their raw values one after the other.
@@ -205,7 +205,8 @@ async fn value_columns(
     Ok((ShardStream::new(mz), ShardStream::new(intensity)))
 }
 
-/// Writes the three m/z-major columns and the chunk index from the sorted partition.
+/// Writes the three m/z-major columns and the chunk index from the sorted partition; returns
+/// the chunk index's coarse level, for the root attributes.
 async fn write_mz_major(
     store: &mut StoreWriter,
     options: &ConvertOptions,
@@ -213,7 +214,7 @@ async fn write_mz_major(
     total: u64,
     intensity_shuffle: Shuffle,
     source: &Source,
-) -> Result<()> {
+) -> Result<MzIndexBlocks> {
     let chunk = options.mz_chunk_points;
     let (mut mz_stream, mut int_stream) = value_columns(
         store,
@@ -230,7 +231,7 @@ async fn write_mz_major(
     spectrum_spec.codec = options.codec.for_ascending_integers();
     let mut spectrum_stream = ShardStream::new(store.create_array(paths::MZ_MAJOR_SPECTRUM, spectrum_spec).await?);
 
-    let mut ranges: Vec<f64> = Vec::with_capacity(2 * (total.div_ceil(chunk)) as usize);
+    let mut ranges: Vec<[f64; 2]> = Vec::with_capacity(total.div_ceil(chunk) as usize);
     let progress = options.progress();
     progress.enter(Phase::WritingMzMajor);
     // Buckets are sorted on one blocking thread and cut into chunks on another, while the
@@ -262,7 +263,7 @@ async fn write_mz_major(
     while let Some(batch) = batches.recv().await {
         for block in batch? {
             progress.advance((block.mz.len() + block.intensity.len()) as u64);
-            ranges.extend(block.mz_range);
+            ranges.push(block.mz_range);
             mz_stream.push(store, &block.mz).await?;
             int_stream.push(store, &block.intensity).await?;
             spectrum_stream.push(store, &block.spectrum).await?;
@@ -278,17 +279,19 @@ async fn write_mz_major(
     int_stream.finish(store).await?;
     spectrum_stream.finish(store).await?;
 
-    let chunks = (ranges.len() / 2) as u64;
+    // One block of the index per shard: an ion image reads the one its window's blocks name.
+    let chunks = ranges.len() as u64;
     let range_spec = imzarr_format::ArraySpec::new(
         vec![chunks, 2],
         "float64",
-        vec![65536, 2],
+        vec![MZ_INDEX_BLOCK_ROWS, 2],
         vec![1, 1],
         json!("NaN"),
         vec!["chunk", "bound"],
         options.codec,
     );
     let range_array = store.create_array(paths::MZ_MAJOR_CHUNK_MZ_RANGE, range_spec).await?;
-    let bytes: Vec<u8> = ranges.iter().flat_map(|v| v.to_le_bytes()).collect();
-    store.write_full(&range_array, &bytes, &f64::NAN.to_le_bytes()).await
+    let bytes: Vec<u8> = ranges.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+    store.write_full(&range_array, &bytes, &f64::NAN.to_le_bytes()).await?;
+    Ok(MzIndexBlocks::of(&ranges, MZ_INDEX_BLOCK_ROWS))
 }

@@ -2,7 +2,7 @@
 
 use imzarr_format::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
-    MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo,
+    MzIndexBlocks, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo,
 };
 use imzarr_imzml::{Mode, Polarity, SpectrumType, numbers::format_uuid};
 use serde_json::{Map, Value, json};
@@ -15,6 +15,7 @@ pub(crate) fn build(
     source: &Source,
     stats: &SpectrumStats,
     channels: Option<u64>,
+    mz_blocks: Option<MzIndexBlocks>,
     options: &ConvertOptions,
 ) -> ImzarrAttributes {
     let header = &source.imzml.header;
@@ -77,6 +78,7 @@ pub(crate) fn build(
         mz_index: (mode == AcquisitionMode::Processed).then(|| MzIndexInfo {
             chunk_points: options.mz_chunk_points,
             order_in_chunk: "spectrum".into(),
+            blocks: mz_blocks,
         }),
         source: SourceInfo {
             imzml_name: file_name(&source.imzml.path),

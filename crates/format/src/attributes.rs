@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::mz_blocks::MzIndexBlocks;
+
 /// Value of `format` in every imzarr store.
 pub const FORMAT_NAME: &str = "imzarr";
 /// Version of the specification this crate implements.
@@ -119,6 +121,10 @@ pub struct MzIndexInfo {
     /// Order of the points inside one inner chunk: `spectrum` (by stored spectrum number, then
     /// m/z).
     pub order_in_chunk: String,
+    /// The coarse level of the chunk index, when the writer wrote one (stores written before
+    /// it existed have none: their chunk index is read whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<MzIndexBlocks>,
 }
 
 /// The imzML the store was converted from.

@@ -4,6 +4,7 @@
 
 mod array_spec;
 mod attributes;
+mod mz_blocks;
 mod mz_window;
 mod ome;
 pub mod paths;
@@ -16,6 +17,7 @@ pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
     MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
+pub use mz_blocks::{MZ_INDEX_BLOCK_ROWS, MzIndexBlocks};
 pub use mz_window::{MzWindow, chunks_overlapping};
 pub use ome::{multiscale_levels, ome_multiscales, ome_mz_cube};
 pub use pixel_order::{TileOrder, tile_major_order};

@@ -39,11 +39,16 @@ impl MzWindow {
     }
 }
 
-/// Indices of the chunks whose `[min, max]` m/z range (sorted by `min`, chunks ordered by m/z
-/// so that maxima are non-decreasing too) overlaps `window`.
+/// Indices of the chunks whose `[min, max]` m/z range overlaps `window`, the chunks ordered by
+/// m/z in IEEE 754 total order (the order of the m/z-major points), so that both columns are
+/// non-decreasing in that order. NaN bounds (of NaN m/z values, which sort below `-inf` or
+/// above `inf` by their sign) select no window; `-0.0` and `0.0` both lie in a window that holds
+/// zero, as [`MzWindow::contains`] has it.
 pub fn chunks_overlapping(ranges: &[[f64; 2]], window: &MzWindow) -> std::ops::Range<usize> {
-    let first = ranges.partition_point(|r| r[1] < window.low);
-    let end = ranges.partition_point(|r| r[0] <= window.high);
+    let low = if window.low == 0.0 { -0.0 } else { window.low };
+    let high = if window.high == 0.0 { 0.0 } else { window.high };
+    let first = ranges.partition_point(|r| r[1].total_cmp(&low).is_lt());
+    let end = ranges.partition_point(|r| r[0].total_cmp(&high).is_le());
     first..end.max(first)
 }
 
@@ -72,6 +77,33 @@ mod tests {
             "above the range"
         );
         assert_eq!(chunks_overlapping(&ranges, &MzWindow { low: 0.0, high: 1e9 }), 0..4);
+    }
+
+    #[test]
+    fn window_search_follows_the_total_order_of_the_sorted_points() {
+        let negative_nan = -f64::NAN;
+        let ranges = [
+            [negative_nan, negative_nan],
+            [negative_nan, f64::NEG_INFINITY],
+            [-1.0, -0.0],
+            [0.0, 5.0],
+            [5.0, f64::INFINITY],
+            [f64::NAN, f64::NAN],
+        ];
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(0.0, 0.0)), 2..4, "both zeros");
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(3.0, 1.0)), 3..4);
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow::da(-1e300, 1.0)), 2..2);
+        assert_eq!(chunks_overlapping(&ranges, &MzWindow { low: 5.0, high: 1e300 }), 3..5);
+        assert_eq!(
+            chunks_overlapping(
+                &ranges,
+                &MzWindow {
+                    low: -1e300,
+                    high: 1e300
+                }
+            ),
+            2..5
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use zarrs::storage::{AsyncReadableStorageTraits, StoreKey};
 
 use crate::arrays::{Arrays, decode_f64};
 use crate::error::{ReadError, Result};
+use crate::mz_chunk_index::MzChunkIndex;
 use crate::pixel_index::PixelIndex;
 use crate::types::{Image, Spectrum};
 
@@ -20,7 +21,8 @@ pub struct Dataset {
     pub(crate) attributes: ImzarrAttributes,
     pub(crate) arrays: Arrays,
     pub(crate) pixel_index: OnceCell<Arc<PixelIndex>>,
-    pub(crate) chunk_ranges: OnceCell<Arc<Vec<[f64; 2]>>>,
+    /// The m/z chunk index (processed stores).
+    pub(crate) mz_chunk_index: Option<MzChunkIndex>,
     pub(crate) mz_axis_raw: OnceCell<(Arc<Vec<u8>>, String)>,
     pub(crate) point_offsets: OnceCell<Arc<Vec<u64>>>,
     pub(crate) source_index: OnceCell<Arc<Vec<u32>>>,
@@ -109,13 +111,17 @@ impl Dataset {
             })?;
         let arrays = Arrays::new(&display, storage.clone(), &consolidated)?;
         check_shapes(&display, &attributes, &arrays)?;
+        let mz_chunk_index = match attributes.mode {
+            AcquisitionMode::Processed => Some(MzChunkIndex::new(&display, &attributes, &arrays)?),
+            AcquisitionMode::Continuous => None,
+        };
         Ok(Self {
             location: display,
             storage,
             attributes,
             arrays,
             pixel_index: OnceCell::new(),
-            chunk_ranges: OnceCell::new(),
+            mz_chunk_index,
             mz_axis_raw: OnceCell::new(),
             point_offsets: OnceCell::new(),
             source_index: OnceCell::new(),
@@ -262,19 +268,13 @@ impl Dataset {
             .cloned()
     }
 
-    /// The m/z chunk index of a processed store, fetched once.
-    pub(crate) async fn chunk_ranges(&self) -> Result<Arc<Vec<[f64; 2]>>> {
-        self.chunk_ranges
-            .get_or_try_init(|| async {
-                let chunks = self.arrays.shape(paths::MZ_MAJOR_CHUNK_MZ_RANGE)?[0];
-                let flat = self
-                    .arrays
-                    .read_f64(paths::MZ_MAJOR_CHUNK_MZ_RANGE, &[0..chunks, 0..2])
-                    .await?;
-                Ok(Arc::new(flat.chunks_exact(2).map(|r| [r[0], r[1]]).collect()))
-            })
-            .await
-            .cloned()
+    /// The m/z chunk index of a processed store.
+    pub(crate) fn mz_chunk_index(&self) -> Result<&MzChunkIndex> {
+        self.mz_chunk_index.as_ref().ok_or_else(|| ReadError::Metadata {
+            location: self.location.clone(),
+            node: paths::MZ_MAJOR_CHUNK_MZ_RANGE.into(),
+            message: "a continuous store has no m/z chunk index".into(),
+        })
     }
 
     /// Checks a window before it is used.

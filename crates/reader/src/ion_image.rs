@@ -1,6 +1,6 @@
 //! Ion images: the m/z-major layout read for the windows asked, nothing else.
 
-use imzarr_format::{AcquisitionMode, MzWindow, chunks_overlapping, paths};
+use imzarr_format::{AcquisitionMode, MzWindow, paths};
 
 use crate::arrays::decode_u32;
 use crate::dataset::Dataset;
@@ -92,15 +92,15 @@ impl Dataset {
 
     async fn accumulate_processed(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
         // The pixel index is needed for the image at the end: fetched alongside, not after.
-        let (ranges, _) = tokio::try_join!(self.chunk_ranges(), self.pixel_index())?;
+        let windows: Vec<MzWindow> = accumulators.iter().map(|a| a.window).collect();
+        let (mut spans, _) = tokio::try_join!(
+            self.mz_chunk_index()?.chunks_overlapping(&self.arrays, &windows),
+            self.pixel_index()
+        )?;
         let chunk_points = self.attributes.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
         let total = self.attributes.counts.points;
         // Chunk spans of every window, merged where they overlap, so each chunk is read once.
-        let mut spans: Vec<std::ops::Range<usize>> = accumulators
-            .iter()
-            .map(|a| chunks_overlapping(&ranges, &a.window))
-            .filter(|r| !r.is_empty())
-            .collect();
+        spans.retain(|r| !r.is_empty());
         spans.sort_by_key(|r| r.start);
         let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
         for span in spans {

@@ -21,6 +21,7 @@ mod blocking;
 mod dataset;
 mod error;
 mod ion_image;
+mod mz_chunk_index;
 mod pixel_index;
 mod region;
 mod sharded;

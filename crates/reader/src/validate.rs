@@ -2,7 +2,7 @@
 
 use imzarr_format::region::grid_indices;
 use imzarr_format::schema::{NodeKind, validate_node};
-use imzarr_format::{AcquisitionMode, paths};
+use imzarr_format::{AcquisitionMode, MzIndexBlocks, paths};
 use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
 use serde_json::Value;
 
@@ -231,15 +231,35 @@ async fn check_contents(
                 ));
             }
         }
-        if let Ok(ranges) = dataset.chunk_ranges().await
-            && ranges
-                .windows(2)
-                .any(|w| w[0][0] > w[1][0] || w[0][1] > w[1][1] || w[0][0] > w[0][1])
+        if let Ok(index) = dataset.mz_chunk_index()
+            && let Ok(ranges) = index.all(&dataset.arrays).await
         {
-            report.problems.push(format!(
-                "{}: chunk m/z ranges are not ordered",
-                paths::MZ_MAJOR_CHUNK_MZ_RANGE
-            ));
+            let ordered = |a: f64, b: f64| a.total_cmp(&b).is_le();
+            if ranges
+                .windows(2)
+                .any(|w| !ordered(w[0][0], w[1][0]) || !ordered(w[0][1], w[1][1]))
+                || ranges.iter().any(|r| !ordered(r[0], r[1]))
+            {
+                report.problems.push(format!(
+                    "{}: chunk m/z ranges are not in m/z order",
+                    paths::MZ_MAJOR_CHUNK_MZ_RANGE
+                ));
+            }
+            let (rows, coarse) = index.coarse();
+            let stored = dataset.attributes.mz_index.as_ref().and_then(|i| i.blocks.as_ref());
+            let same_bits = |a: &[[f64; 2]], b: &[[f64; 2]]| {
+                a.len() == b.len()
+                    && a.iter()
+                        .flatten()
+                        .zip(b.iter().flatten())
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+            };
+            if stored.is_some() && !same_bits(&MzIndexBlocks::of(&ranges, rows).mz_range, coarse) {
+                report.problems.push(format!(
+                    "imzarr.mz_index.blocks: the blocks' m/z ranges are not those of the rows of {}",
+                    paths::MZ_MAJOR_CHUNK_MZ_RANGE
+                ));
+            }
         }
         if let Ok((bytes, _)) = dataset
             .arrays
