@@ -202,7 +202,9 @@ pub async fn convert_and_query(
         .ok_or_else(|| anyhow::anyhow!("no spectrum at (1, 1)"))?;
     let peak = probe.mz.len() * 3 / 7;
     let centre = probe.mz[peak];
-    // Warm the cached index arrays, as a session would.
+    // Warm the cached index arrays, as a session would (the pixel index; the m/z chunk index is
+    // read a block at a time, and the measured window's block is most likely another one: the
+    // first read below pays for it).
     dataset
         .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() / 5], 5.0))
         .await?;
@@ -210,7 +212,7 @@ pub async fn convert_and_query(
         &dataset,
         mode,
         centre,
-        &format!("ion image 5 ppm, {label} {size_mb} MB, local, first in its shard"),
+        &format!("ion image 5 ppm, {label} {size_mb} MB, local, first in its shard (and its m/z index block)"),
     )
     .await?;
     rows.push(row_cold);
