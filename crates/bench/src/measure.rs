@@ -208,11 +208,15 @@ pub async fn convert_and_query(
     dataset
         .ion_image(MzWindow::ppm(probe.mz[probe.mz.len() / 5], 5.0))
         .await?;
+    let first_also = match mode {
+        Mode::Processed => " (and in its block of the m/z chunk index)",
+        Mode::Continuous => "",
+    };
     let (image, ion_seconds, row_cold) = ion_image_row(
         &dataset,
         mode,
         centre,
-        &format!("ion image 5 ppm, {label} {size_mb} MB, local, first in its shard (and its m/z index block)"),
+        &format!("ion image 5 ppm, {label} {size_mb} MB, local, first in its shard{first_also}"),
     )
     .await?;
     rows.push(row_cold);
