@@ -10,6 +10,23 @@ use crate::region::{MeanSpectrum, Pixels};
 use crate::types::{Aggregation, Image, IonImage, Spectrum};
 
 /// A [`Dataset`] with blocking methods. Do not use it from inside an async runtime.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("example.imzarr");
+/// # let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/imzml/cardinal1_example_continuous.imzML");
+/// # let output = imzarr_store::StoreLocation::from_url(path.to_str().unwrap(), true)?;
+/// # tokio::runtime::Runtime::new()?.block_on(imzarr_convert::convert(std::path::Path::new(fixture), output, &Default::default()))?;
+/// # let url = path.to_str().unwrap();
+/// use imzarr::{BlockingDataset, MzWindow};
+///
+/// let dataset = BlockingDataset::open(url)?;
+/// let spectrum = dataset.spectrum(2, 2)?.expect("a spectrum at (2, 2)");
+/// let ion = dataset.ion_image(MzWindow::da(spectrum.mz[100], 0.5))?;
+/// assert_eq!(ion.image.values.len(), 9);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct BlockingDataset {
     runtime: tokio::runtime::Runtime,
