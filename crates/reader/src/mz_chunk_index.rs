@@ -120,7 +120,7 @@ impl MzChunkIndex {
             if local.is_empty() {
                 continue;
             }
-            let start = block * self.block_rows as usize;
+            let start = self.first_row(block) as usize;
             let global = start + local.start..start + local.end;
             found = Some(match found {
                 Some(so_far) => so_far.start..global.end,
@@ -148,9 +148,15 @@ impl MzChunkIndex {
         (self.block_rows, &self.block_ranges)
     }
 
+    /// The first row of `block` (the number of rows for the block past the last), however
+    /// large the coarse level says its blocks are.
+    fn first_row(&self, block: usize) -> u64 {
+        (block as u64).saturating_mul(self.block_rows).min(self.chunks)
+    }
+
     /// Fetches the blocks of `run` (not empty) in one read, its shards fetched concurrently.
     async fn fetch(&self, arrays: &Arrays, run: Range<usize>) -> Result<()> {
-        let rows = run.start as u64 * self.block_rows..(run.end as u64 * self.block_rows).min(self.chunks);
+        let rows = self.first_row(run.start)..self.first_row(run.end);
         let flat = arrays.read_f64(paths::MZ_MAJOR_CHUNK_MZ_RANGE, &[rows, 0..2]).await?;
         let pairs: Vec<[f64; 2]> = flat.chunks_exact(2).map(|r| [r[0], r[1]]).collect();
         for (offset, block_rows) in pairs.chunks(self.block_rows as usize).enumerate() {

@@ -164,6 +164,27 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
             "{what}: {error}"
         );
     }
+    // One block as large as a u64 allows, covering every row: read whole, the same images.
+    let copy = dir.path().join("one huge block");
+    copy_dir(&store, &copy);
+    edit_blocks(&copy, |m| {
+        let ranges = m["blocks"]["mz_range"].as_array().unwrap().clone();
+        let whole = Value::from(vec![ranges[0][0].clone(), ranges[ranges.len() - 1][1].clone()]);
+        m["blocks"] = serde_json::json!({"rows": u64::MAX, "mz_range": [whole]});
+    });
+    let (huge, plain) = (
+        Dataset::open(copy.to_str().unwrap()).await.unwrap(),
+        Dataset::open(store.to_str().unwrap()).await.unwrap(),
+    );
+    let [low, high] = plain.attributes().mz_range.unwrap();
+    for window in [MzWindow::da((low + high) / 2.0, 1.0), MzWindow { low, high }] {
+        let (a, b) = (
+            huge.ion_image(window).await.unwrap(),
+            plain.ion_image(window).await.unwrap(),
+        );
+        assert_eq!(bits(&a.image.values), bits(&b.image.values), "{window:?}");
+    }
+
     // Rows that disagree with the blocks' ranges (in order, covering the index) are found by
     // validation.
     let copy = dir.path().join("shifted");
