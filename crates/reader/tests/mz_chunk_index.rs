@@ -200,3 +200,84 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
         report.problems
     );
 }
+
+/// m/z values at the edges of the finite doubles (both zeros, negative values, subnormals, the
+/// largest magnitudes; the converter refuses NaN and infinities) sort into the m/z-major layout
+/// in total order, one point per chunk so that they bound chunks and blocks; every window finds
+/// exactly the points `MzWindow::contains` accepts, checked against a sum over the source
+/// arrays (integer intensities, so sums are exact in any order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn special_mz_values_are_found_by_the_windows_that_hold_them() {
+    use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, SpectrumType, WriterOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("special.imzML");
+    let options = WriterOptions {
+        mode: Mode::Processed,
+        spectrum_type: SpectrumType::Centroid,
+        ..WriterOptions::default()
+    };
+    let mut writer = ImzmlWriter::create(&input, options).unwrap();
+    let special = [-f64::MAX, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1e-300, f64::MAX];
+    let (width, height) = (6u64, 5u64);
+    let mut source = Vec::new();
+    for y in 1..=height {
+        for x in 1..=width {
+            let k = (y * width + x) as usize;
+            let mut mz: Vec<f64> = (0..90).map(|i| 100.0 + ((i * 7 + k * 3) % 400) as f64 * 0.5).collect();
+            mz.extend(special.iter().cycle().skip(k % special.len()).take(10));
+            mz.sort_by(f64::total_cmp);
+            let intensity: Vec<f64> = (0..mz.len()).map(|i| ((i + k) % 13) as f64).collect();
+            writer
+                .write_spectrum(
+                    x,
+                    y,
+                    None,
+                    &ArrayBytes::from_f64(DataType::F64, &mz),
+                    &ArrayBytes::from_f64(DataType::F32, &intensity),
+                )
+                .unwrap();
+            source.push(((x, y), mz, intensity));
+        }
+    }
+    writer.finish().unwrap();
+    let store = dir.path().join("store");
+    let options = ConvertOptions {
+        mz_chunk_points: 1,
+        ..ConvertOptions::default()
+    };
+    common::convert_into(&input, &store, &options).await;
+    let dataset = Dataset::open(store.to_str().unwrap()).await.unwrap();
+    let blocks = dataset.attributes().mz_index.clone().unwrap().blocks.unwrap();
+    assert!(blocks.mz_range.len() >= 2, "{} blocks", blocks.mz_range.len());
+
+    let windows = [
+        MzWindow::da(0.0, 0.0),
+        MzWindow::da(-1.0, 0.5),
+        MzWindow::da(0.0, 1.0),
+        MzWindow {
+            low: -f64::MAX,
+            high: f64::MAX,
+        },
+        MzWindow::da(0.0, 1e-320),
+        MzWindow {
+            low: 1e-300,
+            high: 150.0,
+        },
+        MzWindow::da(299.5, 0.0),
+        MzWindow::da(-5.0, 1.0),
+    ];
+    for window in windows {
+        let image = dataset.ion_image(window).await.unwrap();
+        for ((x, y), mz, intensity) in &source {
+            let expected: f64 = mz
+                .iter()
+                .zip(intensity)
+                .filter(|(m, _)| window.contains(**m))
+                .map(|(_, i)| i)
+                .sum();
+            let got = image.image.get(x - 1, y - 1, 0).unwrap();
+            assert_eq!(got, expected, "{window:?} at ({x}, {y})");
+        }
+    }
+}
