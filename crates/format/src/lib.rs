@@ -18,7 +18,7 @@ pub use attributes::{
     MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
 pub use mz_blocks::{MZ_INDEX_BLOCK_ROWS, MzIndexBlocks};
-pub use mz_window::{MzWindow, chunks_overlapping};
+pub use mz_window::{MzWindow, chunks_overlapping, ranges_in_mz_order};
 pub use ome::{multiscale_levels, ome_multiscales, ome_mz_cube};
 pub use pixel_order::{TileOrder, tile_major_order};
 

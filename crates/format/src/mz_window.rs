@@ -52,6 +52,16 @@ pub fn chunks_overlapping(ranges: &[[f64; 2]], window: &MzWindow) -> std::ops::R
     first..end.max(first)
 }
 
+/// Whether `[min, max]` ranges are in the order [`chunks_overlapping`] searches: each `min ≤ max`,
+/// and both columns non-decreasing, in IEEE 754 total order.
+pub fn ranges_in_mz_order(ranges: &[[f64; 2]]) -> bool {
+    let ordered = |a: f64, b: f64| a.total_cmp(&b).is_le();
+    ranges.iter().all(|r| ordered(r[0], r[1]))
+        && ranges
+            .windows(2)
+            .all(|w| ordered(w[0][0], w[1][0]) && ordered(w[0][1], w[1][1]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +114,16 @@ mod tests {
             ),
             2..5
         );
+    }
+
+    #[test]
+    fn ranges_out_of_order_are_told_apart() {
+        assert!(ranges_in_mz_order(&[[1.0, 2.0], [2.0, 2.0], [2.5, 9.0]]));
+        assert!(ranges_in_mz_order(&[[-0.0, 0.0], [0.0, 1.0]]));
+        assert!(!ranges_in_mz_order(&[[2.0, 1.0]]), "min above max");
+        assert!(!ranges_in_mz_order(&[[1.0, 5.0], [0.5, 6.0]]), "minima decrease");
+        assert!(!ranges_in_mz_order(&[[1.0, 5.0], [2.0, 4.0]]), "maxima decrease");
+        assert!(!ranges_in_mz_order(&[[0.0, 0.0], [-0.0, 1.0]]), "0.0 before -0.0");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt, stream};
-use imzarr_format::{ImzarrAttributes, MzWindow, chunks_overlapping, paths};
+use imzarr_format::{ImzarrAttributes, MzWindow, chunks_overlapping, paths, ranges_in_mz_order};
 use tokio::sync::OnceCell;
 
 use crate::arrays::Arrays;
@@ -51,13 +51,7 @@ impl MzChunkIndex {
                         ),
                     });
                 }
-                let ordered = |a: f64, b: f64| a.total_cmp(&b).is_le();
-                let in_order = coarse.mz_range.iter().all(|r| ordered(r[0], r[1]))
-                    && coarse
-                        .mz_range
-                        .windows(2)
-                        .all(|w| ordered(w[0][0], w[1][0]) && ordered(w[0][1], w[1][1]));
-                if !in_order {
+                if !ranges_in_mz_order(&coarse.mz_range) {
                     return Err(ReadError::Metadata {
                         location: location.to_string(),
                         node: "zarr.json".into(),

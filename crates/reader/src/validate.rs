@@ -2,7 +2,7 @@
 
 use imzarr_format::region::grid_indices;
 use imzarr_format::schema::{NodeKind, validate_node};
-use imzarr_format::{AcquisitionMode, MzIndexBlocks, paths};
+use imzarr_format::{AcquisitionMode, MzIndexBlocks, paths, ranges_in_mz_order};
 use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
 use serde_json::Value;
 
@@ -234,12 +234,7 @@ async fn check_contents(
         if let Ok(index) = dataset.mz_chunk_index()
             && let Ok(ranges) = index.all(&dataset.arrays).await
         {
-            let ordered = |a: f64, b: f64| a.total_cmp(&b).is_le();
-            if ranges
-                .windows(2)
-                .any(|w| !ordered(w[0][0], w[1][0]) || !ordered(w[0][1], w[1][1]))
-                || ranges.iter().any(|r| !ordered(r[0], r[1]))
-            {
+            if !ranges_in_mz_order(&ranges) {
                 report.problems.push(format!(
                     "{}: chunk m/z ranges are not in m/z order",
                     paths::MZ_MAJOR_CHUNK_MZ_RANGE
