@@ -38,25 +38,22 @@ impl MzChunkIndex {
         let coarse = attributes.mz_index.as_ref().and_then(|index| index.blocks.as_ref());
         let (block_rows, block_ranges) = match coarse {
             Some(coarse) => {
+                let refuse = |problem: String| ReadError::Metadata {
+                    location: location.to_string(),
+                    node: "zarr.json".into(),
+                    message: format!("imzarr.mz_index.blocks: {problem}"),
+                };
                 let expected = chunks.div_ceil(coarse.rows.max(1));
                 if coarse.rows == 0 || coarse.mz_range.len() as u64 != expected || expected > MAX_BLOCKS {
-                    return Err(ReadError::Metadata {
-                        location: location.to_string(),
-                        node: "zarr.json".into(),
-                        message: format!(
-                            "imzarr.mz_index.blocks: {} blocks of {} rows do not cover the {chunks} rows of {}",
-                            coarse.mz_range.len(),
-                            coarse.rows,
-                            paths::MZ_MAJOR_CHUNK_MZ_RANGE
-                        ),
-                    });
+                    return Err(refuse(format!(
+                        "{} blocks of {} rows do not cover the {chunks} rows of {}",
+                        coarse.mz_range.len(),
+                        coarse.rows,
+                        paths::MZ_MAJOR_CHUNK_MZ_RANGE
+                    )));
                 }
                 if !ranges_in_mz_order(&coarse.mz_range) {
-                    return Err(ReadError::Metadata {
-                        location: location.to_string(),
-                        node: "zarr.json".into(),
-                        message: "imzarr.mz_index.blocks: the blocks' m/z ranges are not in m/z order".into(),
-                    });
+                    return Err(refuse("the blocks' m/z ranges are not in m/z order".into()));
                 }
                 (coarse.rows, coarse.mz_range.clone())
             }
@@ -135,11 +132,6 @@ impl MzChunkIndex {
             .filter_map(OnceCell::get)
             .flat_map(|rows| rows.iter().copied())
             .collect())
-    }
-
-    /// The coarse level: rows per block and each block's `[min, max]` (for validation).
-    pub(crate) fn coarse(&self) -> (u64, &[[f64; 2]]) {
-        (self.block_rows, &self.block_ranges)
     }
 
     /// The first row of `block` (the number of rows for the block past the last), however

@@ -240,8 +240,6 @@ async fn check_contents(
                     paths::MZ_MAJOR_CHUNK_MZ_RANGE
                 ));
             }
-            let (rows, coarse) = index.coarse();
-            let stored = dataset.attributes.mz_index.as_ref().and_then(|i| i.blocks.as_ref());
             let same_bits = |a: &[[f64; 2]], b: &[[f64; 2]]| {
                 a.len() == b.len()
                     && a.iter()
@@ -249,7 +247,9 @@ async fn check_contents(
                         .zip(b.iter().flatten())
                         .all(|(x, y)| x.to_bits() == y.to_bits())
             };
-            if stored.is_some() && !same_bits(&MzIndexBlocks::of(&ranges, rows).mz_range, coarse) {
+            if let Some(stored) = dataset.attributes.mz_index.as_ref().and_then(|i| i.blocks.as_ref())
+                && !same_bits(&MzIndexBlocks::of(&ranges, stored.rows).mz_range, &stored.mz_range)
+            {
                 report.problems.push(format!(
                     "imzarr.mz_index.blocks: the blocks' m/z ranges are not those of the rows of {}",
                     paths::MZ_MAJOR_CHUNK_MZ_RANGE
