@@ -195,13 +195,16 @@ impl ShardedArray {
         format!("{}/c/{}", self.path, indices.join("/"))
     }
 
-    /// What is known of the index of `shard` once the entries of `chunks` are: cached, or
-    /// fetched with one GET (two when entries fetched on their own do not check out). A first
-    /// read of an array read that way fetches the entries it needs only, unless `whole`; other
-    /// reads fetch the whole index, and with `whole` as many bytes as any encoding of the shard can take,
-    /// so that a shard of that size arrives whole in the same round trip: its bytes are
-    /// returned beside the index (`None` when the object is larger, which the format does not
-    /// forbid; its chunks are then fetched by range like any other).
+    /// What is known of the index of `shard`, including the entries of `chunks`: from the
+    /// cache when it has them, else fetched and cached.
+    ///
+    /// - First read of a shard of an entries-first array (and not `whole`): only the entries
+    ///   of `chunks` and their neighbours, one GET; the whole index too when they do not check
+    ///   out.
+    /// - Otherwise the whole index, one GET. With `whole`, the GET asks for as many bytes as
+    ///   any encoding of the shard can take, so that a shard of that size arrives whole in the
+    ///   same round trip: its bytes are returned beside the index (`None` when the object is
+    ///   larger, which the format does not forbid; its chunks are then fetched by range).
     async fn shard_index(
         &self,
         store: &ZarrsObjectStore,
