@@ -8,7 +8,7 @@ use std::path::Path;
 
 use imzarr::{Dataset, MzWindow, ReadError};
 use imzarr_convert::ConvertOptions;
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::Mode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flipped_byte_of_a_shard_is_detected() {
@@ -240,20 +240,9 @@ fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
 /// A store in `dir` of 1,200 processed spectra of about 2,000 points, converted with `options`
 /// and shards of 1 MiB: too large to be fetched whole, so that indexes and chunks come by range.
 async fn store_of_large_shards(dir: &Path, options: ConvertOptions) -> std::path::PathBuf {
-    let input = dir.join("input.imzML");
-    let spec = SyntheticSpec {
-        width: 40,
-        height: 30,
-        points_per_spectrum: 2000,
-        skip_every: 0,
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
-    let store = dir.join("store");
     let options = ConvertOptions {
         shard_bytes: 1 << 20,
         ..options
     };
-    common::convert_into(&input, &store, &options).await;
-    store
+    common::generated_store(dir, Mode::Processed, 2000, &options).await
 }

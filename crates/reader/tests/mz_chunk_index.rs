@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use imzarr::{Aggregation, Dataset, MzWindow, ReadError};
 use imzarr_convert::ConvertOptions;
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::Mode;
 use serde_json::Value;
 
 const INDEX: &str = "mz_major/chunk_mz_range";
@@ -17,21 +17,11 @@ const INDEX: &str = "mz_major/chunk_mz_range";
 /// A processed store whose chunk index has several blocks (chunks of 4 points), and a copy of it
 /// without the coarse level.
 async fn stores(dir: &Path) -> (PathBuf, PathBuf) {
-    let input = dir.join("input.imzML");
-    let spec = SyntheticSpec {
-        width: 40,
-        height: 30,
-        skip_every: 0,
-        points_per_spectrum: 100,
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
-    let store = dir.join("store");
     let options = ConvertOptions {
         mz_chunk_points: 4,
         ..ConvertOptions::default()
     };
-    common::convert_into(&input, &store, &options).await;
+    let store = common::generated_store(dir, Mode::Processed, 100, &options).await;
     let plain = dir.join("without-coarse-level");
     copy_dir(&store, &plain);
     edit_blocks(&plain, |mz_index| {

@@ -18,31 +18,21 @@ mod common;
 use imzarr::{Dataset, MzWindow};
 use imzarr_convert::ConvertOptions;
 use imzarr_imzml::Mode;
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::synthetic::SyntheticSpec;
 
 async fn store_of(mode: Mode, large_shards: bool, dir: &std::path::Path) -> String {
-    let base = match mode {
-        Mode::Processed => SyntheticSpec::small_processed(),
-        Mode::Continuous => SyntheticSpec::small_continuous(),
+    let points = match (large_shards, mode) {
+        (true, _) => 2000,
+        (false, Mode::Processed) => SyntheticSpec::small_processed().points_per_spectrum,
+        (false, Mode::Continuous) => SyntheticSpec::small_continuous().points_per_spectrum,
     };
-    let spec = SyntheticSpec {
-        width: 40,
-        height: 30,
-        mode,
-        skip_every: 0,
-        points_per_spectrum: if large_shards { 2000 } else { base.points_per_spectrum },
-        ..base
-    };
-    let input = dir.join("input.imzML");
-    write_synthetic(&input, &spec).unwrap();
-    let target = dir.join("store");
     let options = ConvertOptions {
         shard_bytes: if large_shards { 2 << 20 } else { 64 << 10 },
         mz_chunk_points: 512,
         ..ConvertOptions::default()
     };
-    common::convert_into(&input, &target, &options).await;
-    target.to_str().unwrap().to_string()
+    let store = common::generated_store(dir, mode, points, &options).await;
+    store.to_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

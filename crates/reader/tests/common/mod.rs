@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use imzarr_convert::{ConvertOptions, convert};
+use imzarr_imzml::Mode;
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
 use imzarr_store::StoreLocation;
 
 #[path = "../../../convert/tests/common/mod.rs"]
@@ -26,4 +28,27 @@ pub async fn convert_into(input: &Path, target: &Path, options: &ConvertOptions)
     convert(input, location, options)
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+}
+
+/// A store at `dir/store`, converted with `options` from generated data written to
+/// `dir/input.imzML`: 40 x 30 pixels, each with a spectrum (about `points` points, or
+/// channels).
+pub async fn generated_store(dir: &Path, mode: Mode, points: usize, options: &ConvertOptions) -> PathBuf {
+    let base = match mode {
+        Mode::Processed => SyntheticSpec::small_processed(),
+        Mode::Continuous => SyntheticSpec::small_continuous(),
+    };
+    let spec = SyntheticSpec {
+        width: 40,
+        height: 30,
+        mode,
+        skip_every: 0,
+        points_per_spectrum: points,
+        ..base
+    };
+    let input = dir.join("input.imzML");
+    write_synthetic(&input, &spec).unwrap();
+    let store = dir.join("store");
+    convert_into(&input, &store, options).await;
+    store
 }
