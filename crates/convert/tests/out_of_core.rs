@@ -35,10 +35,7 @@ async fn a_small_memory_budget_gives_the_same_store() {
     .enumerate()
     {
         let path = work.path().join(format!("generated{i}.imzML"));
-        let base = match mode {
-            Mode::Processed => SyntheticSpec::small_processed(),
-            Mode::Continuous => SyntheticSpec::small_continuous(),
-        };
+        let base = SyntheticSpec::small(mode);
         let spec = SyntheticSpec {
             width: 40,
             height: 30,

@@ -90,10 +90,7 @@ async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
             (DataType::F64, DataType::I16),
             (DataType::F64, DataType::I8),
         ] {
-            let base = match mode {
-                Mode::Processed => SyntheticSpec::small_processed(),
-                Mode::Continuous => SyntheticSpec::small_continuous(),
-            };
+            let base = SyntheticSpec::small(mode);
             cases.push(SyntheticSpec {
                 mode,
                 mz_dtype,

@@ -60,6 +60,14 @@ impl SyntheticSpec {
         }
     }
 
+    /// The small dataset of `mode`: [`Self::small_processed`] or [`Self::small_continuous`].
+    pub fn small(mode: Mode) -> Self {
+        match mode {
+            Mode::Processed => Self::small_processed(),
+            Mode::Continuous => Self::small_continuous(),
+        }
+    }
+
     /// Approximate size of the `.ibd` this spec produces, in bytes.
     pub fn approximate_ibd_bytes(&self) -> u64 {
         let spectra = self.width * self.height;

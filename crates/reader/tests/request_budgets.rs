@@ -21,10 +21,10 @@ use imzarr_imzml::Mode;
 use imzarr_imzml::synthetic::SyntheticSpec;
 
 async fn store_of(mode: Mode, large_shards: bool, dir: &std::path::Path) -> String {
-    let points = match (large_shards, mode) {
-        (true, _) => 2000,
-        (false, Mode::Processed) => SyntheticSpec::small_processed().points_per_spectrum,
-        (false, Mode::Continuous) => SyntheticSpec::small_continuous().points_per_spectrum,
+    let points = if large_shards {
+        2000
+    } else {
+        SyntheticSpec::small(mode).points_per_spectrum
     };
     let options = ConvertOptions {
         shard_bytes: if large_shards { 2 << 20 } else { 64 << 10 },

@@ -34,10 +34,7 @@ pub async fn convert_into(input: &Path, target: &Path, options: &ConvertOptions)
 /// `dir/input.imzML`: 40 x 30 pixels, each with a spectrum (about `points` points, or
 /// channels).
 pub async fn generated_store(dir: &Path, mode: Mode, points: usize, options: &ConvertOptions) -> PathBuf {
-    let base = match mode {
-        Mode::Processed => SyntheticSpec::small_processed(),
-        Mode::Continuous => SyntheticSpec::small_continuous(),
-    };
+    let base = SyntheticSpec::small(mode);
     let spec = SyntheticSpec {
         width: 40,
         height: 30,
