@@ -3,6 +3,7 @@
 //! Memory is constant in the number of spectra apart from the returned per-spectrum index
 //! (about 100 bytes a spectrum) and the header tree (bounded by [`Limits`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use quick_xml::encoding::DecodingReader;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
@@ -387,9 +389,7 @@ impl<'p> Parser<'p> {
         };
         for attr in element.attributes() {
             let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
-            let value = attr
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| self.xml_error(e.to_string()))?;
+            let value = normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?;
             if value.len() > self.limits.max_text_bytes {
                 return Err(self.text_limit(value.len()));
             }
@@ -420,12 +420,13 @@ impl<'p> Parser<'p> {
         // Duplicate keys are not checked on this hot path: the last value wins.
         for attr in element.attributes().with_checks(false) {
             let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
-            match attr.key.local_name().as_ref() {
-                "accession" => accession = Some(attr.value),
-                "value" => value = Some(attr.value),
-                "unitAccession" => unit = Some(attr.value),
-                _ => {}
-            }
+            let slot = match attr.key.local_name().as_ref() {
+                "accession" => &mut accession,
+                "value" => &mut value,
+                "unitAccession" => &mut unit,
+                _ => continue,
+            };
+            *slot = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
         }
         let accession = accession.ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
         let value = value.unwrap_or_default();
@@ -643,8 +644,15 @@ fn attribute(element: &BytesStart<'_>, key: &str, path: &Path) -> Result<Option<
     for attr in element.attributes().with_checks(false) {
         let attr = attr.map_err(|e| ImzmlError::format(path, "attribute", e.to_string()))?;
         if attr.key.local_name().as_ref() == key {
-            return Ok(Some(attr.value.into_owned()));
+            let value = normalized(&attr).map_err(|e| ImzmlError::format(path, "attribute", e.to_string()))?;
+            return Ok(Some(value.into_owned()));
         }
     }
     Ok(None)
+}
+
+/// The value of an attribute as XML defines it: character and entity references replaced,
+/// white space normalized (borrowed, without a copy, when there is neither).
+fn normalized<'a>(attr: &Attribute<'a>) -> quick_xml::Result<Cow<'a, str>> {
+    attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
 }

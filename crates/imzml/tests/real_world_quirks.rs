@@ -84,6 +84,28 @@ fn offsets_in_scientific_notation_are_read() {
 }
 
 #[test]
+fn character_references_in_attribute_values_are_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    // XML lets any attribute value spell characters as references: a file run through an
+    // XML library may come back with them, and pyimzML (through ElementTree) reads them.
+    let referenced = xml
+        .replace(
+            r#"name="external offset" value="16""#,
+            r#"name="external offset" value="&#49;&#x36;""#,
+        )
+        .replace(r#"name="position x" value="2""#, r#"name="position x" value="&#x32;""#)
+        .replace(r#"id="spectrum1""#, r#"id="spectrum&amp;1""#)
+        .replace(r#"ref="spectrum1""#, r#"ref="spectrum&#38;1""#);
+    assert_ne!(referenced, xml);
+    let imzml = parse_file(variant(dir.path(), "references", &referenced)).unwrap();
+    let good = parse_file(good).unwrap();
+    let positions = |imzml: &Imzml| imzml.spectra.iter().map(|s| (s.x, s.y)).collect::<Vec<_>>();
+    assert_eq!(positions(&imzml), positions(&good));
+    same_values(&imzml, &good);
+}
+
+#[test]
 fn a_mode_label_that_contradicts_the_offsets_is_overruled() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SyntheticSpec {
