@@ -4,7 +4,8 @@ use imzarr_format::{AcquisitionMode, MzWindow, paths};
 
 use crate::arrays::decode_u32;
 use crate::dataset::Dataset;
-use crate::error::Result;
+use crate::error::{ReadError, Result};
+use crate::mz_chunk_index::MzChunkIndex;
 use crate::types::{Aggregation, IonImage};
 
 /// Per-window accumulator over stored spectra.
@@ -93,10 +94,8 @@ impl Dataset {
     async fn accumulate_processed(&self, accumulators: &mut [Accumulator], aggregation: Aggregation) -> Result<()> {
         // The pixel index is needed for the image at the end: fetched alongside, not after.
         let windows: Vec<MzWindow> = accumulators.iter().map(|a| a.window).collect();
-        let (mut spans, _) = tokio::try_join!(
-            self.mz_chunk_index()?.chunks_overlapping(&self.arrays, &windows),
-            self.pixel_index()
-        )?;
+        let index = self.mz_chunk_index()?;
+        let (mut spans, _) = tokio::try_join!(index.chunks_overlapping(&self.arrays, &windows), self.pixel_index())?;
         let chunk_points = self.attributes.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
         let total = self.attributes.counts.points;
         // Chunk spans of every window, merged where they overlap, so each chunk is read once.
@@ -119,12 +118,60 @@ impl Dataset {
                     .read_raw(paths::MZ_MAJOR_SPECTRUM, std::slice::from_ref(&points)),
             )?;
             let spectrum = decode_u32(&spectrum.0);
+            self.check_points(index, span.start, chunk_points as usize, &mz, &spectrum)?;
             for accumulator in accumulators.iter_mut() {
                 for i in 0..mz.len() {
                     if accumulator.window.contains(mz[i]) {
                         accumulator.add(spectrum[i] as usize, mz[i], intensity[i], aggregation);
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses points that would be misread (checksums cannot catch a writer that wrote them
+    /// so): a spectrum number beyond the stored spectra, or an m/z outside the range the m/z
+    /// chunk index gives the point's chunk (the search for other windows would miss it).
+    /// `mz` and `spectrum` are the points of whole chunks from chunk `first_chunk` on.
+    fn check_points(
+        &self,
+        index: &MzChunkIndex,
+        first_chunk: usize,
+        chunk_points: usize,
+        mz: &[f64],
+        spectrum: &[u32],
+    ) -> Result<()> {
+        let spectra = self.attributes.counts.spectra;
+        let error = |array: &str, message: String| ReadError::Data {
+            location: self.location.clone(),
+            array: array.into(),
+            message,
+        };
+        let point = |chunk: usize, k: usize| chunk as u64 * chunk_points as u64 + k as u64;
+        for (c, (mz, spectrum)) in mz.chunks(chunk_points).zip(spectrum.chunks(chunk_points)).enumerate() {
+            let chunk = first_chunk + c;
+            if let Some(k) = spectrum.iter().position(|&s| u64::from(s) >= spectra) {
+                return Err(error(
+                    paths::MZ_MAJOR_SPECTRUM,
+                    format!(
+                        "point {} names spectrum {}, but the store holds {spectra}",
+                        point(chunk, k),
+                        spectrum[k]
+                    ),
+                ));
+            }
+            let [low, high] = index.row(chunk).unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+            if let Some(k) = mz.iter().position(|&m| m < low || m > high) {
+                return Err(error(
+                    paths::MZ_MAJOR_MZ,
+                    format!(
+                        "point {} has m/z {}, outside the range [{low}, {high}] {} gives its chunk {chunk}",
+                        point(chunk, k),
+                        mz[k],
+                        paths::MZ_MAJOR_CHUNK_MZ_RANGE
+                    ),
+                ));
             }
         }
         Ok(())

@@ -21,6 +21,8 @@ const CONCURRENT_RUNS: usize = 4;
 
 /// The blocks of the m/z chunk index, each fetched on first use and kept.
 pub(crate) struct MzChunkIndex {
+    /// The store, for errors.
+    location: String,
     /// Rows of the chunk index.
     chunks: u64,
     /// Rows per block.
@@ -63,6 +65,7 @@ impl MzChunkIndex {
         };
         let blocks = block_ranges.iter().map(|_| OnceCell::new()).collect();
         Ok(Self {
+            location: location.to_string(),
             chunks,
             block_rows,
             block_ranges,
@@ -146,9 +149,38 @@ impl MzChunkIndex {
         let flat = arrays.read_f64(paths::MZ_MAJOR_CHUNK_MZ_RANGE, &[rows, 0..2]).await?;
         let pairs: Vec<[f64; 2]> = flat.chunks_exact(2).map(|r| [r[0], r[1]]).collect();
         for (offset, block_rows) in pairs.chunks(self.block_rows as usize).enumerate() {
+            let block = run.start + offset;
+            self.check_rows(block, block_rows)?;
             // A query that fetched the same block meanwhile set the same rows.
-            let _ = self.blocks[run.start + offset].set(Arc::new(block_rows.to_vec()));
+            let _ = self.blocks[block].set(Arc::new(block_rows.to_vec()));
         }
         Ok(())
+    }
+
+    /// Refuses rows that the search would misread: out of m/z order, or outside the range
+    /// the coarse level gives their block (checksums cannot catch a writer that wrote them so).
+    fn check_rows(&self, block: usize, rows: &[[f64; 2]]) -> Result<()> {
+        let [low, high] = self.block_ranges[block];
+        let problem = if !ranges_in_mz_order(rows) {
+            "are not in m/z order"
+        } else if rows.first().is_some_and(|first| first[0] < low) || rows.last().is_some_and(|last| last[1] > high) {
+            "reach outside the m/z range imzarr.mz_index.blocks gives their block"
+        } else {
+            return Ok(());
+        };
+        let first = self.first_row(block);
+        Err(ReadError::Data {
+            location: self.location.clone(),
+            array: paths::MZ_MAJOR_CHUNK_MZ_RANGE.into(),
+            message: format!("rows {first}..{} {problem}", first + rows.len() as u64),
+        })
+    }
+
+    /// The `[min, max]` m/z of inner chunk `chunk`, if its block was fetched.
+    pub(crate) fn row(&self, chunk: usize) -> Option<[f64; 2]> {
+        let block = chunk as u64 / self.block_rows;
+        let rows = self.blocks.get(usize::try_from(block).ok()?)?.get()?;
+        rows.get((chunk as u64 - self.first_row(block as usize)) as usize)
+            .copied()
     }
 }

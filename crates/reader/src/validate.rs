@@ -2,11 +2,13 @@
 
 use imzarr_format::region::grid_indices;
 use imzarr_format::schema::{NodeKind, validate_node};
-use imzarr_format::{AcquisitionMode, MzIndexBlocks, paths, ranges_in_mz_order};
+use imzarr_format::{AcquisitionMode, paths};
 use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
 use serde_json::Value;
 
-use crate::arrays::{decode_u32, decode_u64};
+use crate::arrays::decode_u64;
+
+mod mz_major;
 use crate::dataset::Dataset;
 use crate::error::Result;
 
@@ -231,41 +233,6 @@ async fn check_contents(
                 ));
             }
         }
-        if let Ok(index) = dataset.mz_chunk_index()
-            && let Ok(ranges) = index.all(&dataset.arrays).await
-        {
-            if !ranges_in_mz_order(&ranges) {
-                report.problems.push(format!(
-                    "{}: chunk m/z ranges are not in m/z order",
-                    paths::MZ_MAJOR_CHUNK_MZ_RANGE
-                ));
-            }
-            let same_bits = |a: &[[f64; 2]], b: &[[f64; 2]]| {
-                a.len() == b.len()
-                    && a.iter()
-                        .flatten()
-                        .zip(b.iter().flatten())
-                        .all(|(x, y)| x.to_bits() == y.to_bits())
-            };
-            if let Some(stored) = dataset.attributes.mz_index.as_ref().and_then(|i| i.blocks.as_ref())
-                && !same_bits(&MzIndexBlocks::of(&ranges, stored.rows).mz_range, &stored.mz_range)
-            {
-                report.problems.push(format!(
-                    "imzarr.mz_index.blocks: the blocks' m/z ranges are not those of the rows of {}",
-                    paths::MZ_MAJOR_CHUNK_MZ_RANGE
-                ));
-            }
-        }
-        if let Ok((bytes, _)) = dataset
-            .arrays
-            .read_raw(paths::MZ_MAJOR_SPECTRUM, &[0..dataset.attributes.counts.points])
-            .await
-            && decode_u32(&bytes).iter().any(|&s| s as u64 >= n)
-        {
-            report.problems.push(format!(
-                "{}: a point names a spectrum beyond the {n} stored",
-                paths::MZ_MAJOR_SPECTRUM
-            ));
-        }
+        mz_major::check(dataset, report).await;
     }
 }
