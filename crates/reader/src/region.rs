@@ -15,6 +15,9 @@ use crate::types::Spectrum;
 const MAX_GAP: u64 = 64;
 /// Points read at once at most (unless one spectrum alone is larger).
 const RUN_POINTS: u64 = 4 << 20;
+/// Runs fetched at once, in order (each at most [`RUN_POINTS`] points: 16 MiB of 32-bit
+/// intensities): over object storage, their round trips overlap.
+const RUNS_IN_FLIGHT: usize = 3;
 
 /// A set of pixels, in source coordinates (as written in the imzML), on the first z plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +89,14 @@ impl Dataset {
             Ok::<_, ReadError>(stream::iter(runs))
         })
         .try_flatten()
-        .and_then(move |(run, wanted)| async move {
+        .map_ok(move |(run, wanted)| async move {
             let spectra = self.stored_spectra(run.clone()).await?;
             Ok(stream::iter(wanted.into_iter().map(move |k| {
                 Ok::<_, ReadError>(spectra.spectrum((k - run.start) as usize))
             })))
         })
+        // The next runs are fetched while the caller takes the spectra of the first.
+        .try_buffered(RUNS_IN_FLIGHT)
         .try_flatten()
     }
 

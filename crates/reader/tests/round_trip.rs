@@ -341,3 +341,40 @@ async fn spectra_of_a_vast_sparse_grid_read_and_its_images_are_refused() {
         assert!(error.to_string().contains("larger than an image may be"), "{error}");
     }
 }
+
+/// A pixel list whose spectra lie far apart in stored order is read in many runs, several
+/// fetched at once: the stream still gives them in stored order, each equal to a single read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spectra_read_in_many_runs_come_in_stored_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for mode in [Mode::Processed, Mode::Continuous] {
+        let dir = dir.path().join(format!("{mode:?}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = common::generated_store(&dir, mode, 40, &ConvertOptions::default()).await;
+        let dataset = Dataset::open(store.to_str().unwrap()).await.unwrap();
+        let [ox, oy, _] = dataset.attributes().grid.origin;
+        // Every 97th pixel of the 40 x 30 grid, listed backwards: 13 runs (stored spectra
+        // more than 64 apart are read in separate runs).
+        let mut list: Vec<(i64, i64)> = (0..1200i64).step_by(97).map(|p| (ox + p % 40, oy + p / 40)).collect();
+        list.reverse();
+        let pixels = Pixels::List(list.clone());
+        let numbers = dataset.stored_numbers(&pixels).await.unwrap();
+        assert_eq!(numbers.len(), list.len());
+        assert!(
+            numbers.windows(2).filter(|w| w[1] - w[0] > 64).count() >= 8,
+            "{numbers:?}"
+        );
+        let spectra: Vec<Spectrum> = dataset.spectra(&pixels).try_collect().await.unwrap();
+        let mut order = Vec::new();
+        for spectrum in &spectra {
+            let number = dataset
+                .spectrum_number(spectrum.x, spectrum.y, spectrum.z)
+                .await
+                .unwrap();
+            order.push(u64::from(number.unwrap()));
+            let single = dataset.spectrum(spectrum.x, spectrum.y).await.unwrap().unwrap();
+            assert_eq!(&single, spectrum, "{mode:?}");
+        }
+        assert_eq!(order, numbers, "{mode:?}: spectra in stored order");
+    }
+}
