@@ -230,10 +230,11 @@ impl ShardedArray {
             None => self.fetch_index(store, &key, length, whole).await?,
         };
         let known = Arc::new(known);
-        self.indexes
-            .lock()
-            .map_err(|e| e.to_string())?
-            .insert(shard.to_vec(), known.clone());
+        remember(
+            &mut *self.indexes.lock().map_err(|e| e.to_string())?,
+            shard,
+            known.clone(),
+        );
         Ok((known, bytes))
     }
 
@@ -596,6 +597,16 @@ fn chained_entries(
     checked.then(|| (first..).zip(entries.iter().copied()).collect())
 }
 
+/// Caches what a fetch learnt of the index of `shard`. A read side by side may have cached
+/// the whole index (or the shard's absence) meanwhile: entries fetched on their own do not
+/// replace it.
+fn remember(indexes: &mut HashMap<Vec<u64>, Arc<KnownIndex>>, shard: &[u64], known: Arc<KnownIndex>) {
+    let cached = indexes.entry(shard.to_vec()).or_insert_with(|| known.clone());
+    if matches!(**cached, KnownIndex::Entries(_)) {
+        *cached = known;
+    }
+}
+
 /// Parses a shard index: little-endian (offset, size) pairs followed by their crc32c.
 fn parse_index(bytes: &[u8], expected: u64) -> Result<Vec<[u64; 2]>, String> {
     if bytes.len() as u64 != expected {
@@ -635,6 +646,21 @@ mod tests {
                 [offset - size, size]
             })
             .collect()
+    }
+
+    #[test]
+    fn entries_fetched_side_by_side_do_not_replace_a_whole_index() {
+        let entries = |chunk: usize| Arc::new(KnownIndex::Entries(BTreeMap::from([(chunk, [100, 10])])));
+        let whole = Arc::new(KnownIndex::Whole(chain(4, &[])));
+        let mut indexes = HashMap::new();
+        remember(&mut indexes, &[0], entries(0));
+        assert!(indexes[&vec![0]].knows_all(&[0]) && !indexes[&vec![0]].knows_all(&[1]));
+        remember(&mut indexes, &[0], whole.clone());
+        remember(&mut indexes, &[0], entries(2));
+        assert!(indexes[&vec![0]].knows_all(&[0, 1, 2, 3]), "the whole index stays");
+        remember(&mut indexes, &[1], Arc::new(KnownIndex::Absent));
+        remember(&mut indexes, &[1], entries(0));
+        assert!(matches!(*indexes[&vec![1]], KnownIndex::Absent));
     }
 
     #[test]
