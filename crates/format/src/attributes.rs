@@ -52,6 +52,14 @@ pub struct ImzarrAttributes {
     pub conversion: ConversionInfo,
 }
 
+impl ImzarrAttributes {
+    /// Points per inner chunk of the m/z-major arrays (processed stores); 1 when the store
+    /// declares none or 0, so that it can divide.
+    pub fn mz_chunk_points(&self) -> u64 {
+        self.mz_index.as_ref().map_or(1, |index| index.chunk_points.max(1))
+    }
+}
+
 /// The pixel grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 

@@ -96,7 +96,7 @@ impl Dataset {
         let windows: Vec<MzWindow> = accumulators.iter().map(|a| a.window).collect();
         let index = self.mz_chunk_index()?;
         let (mut spans, _) = tokio::try_join!(index.chunks_overlapping(&self.arrays, &windows), self.pixel_index())?;
-        let chunk_points = self.attributes.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
+        let chunk_points = self.attributes.mz_chunk_points();
         let total = self.attributes.counts.points;
         // Chunk spans of every window, merged where they overlap, so each chunk is read once.
         spans.retain(|r| !r.is_empty());

@@ -7,10 +7,10 @@ use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
 use serde_json::Value;
 
 use crate::arrays::decode_u64;
-
-mod mz_major;
 use crate::dataset::Dataset;
 use crate::error::Result;
+
+mod mz_major;
 
 /// What [`validate`] found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,7 +126,7 @@ fn expected_shapes(dataset: &Dataset) -> Vec<(&'static str, Vec<u64>)> {
     }
     match a.mode {
         AcquisitionMode::Processed => {
-            let chunk = a.mz_index.as_ref().map_or(1, |i| i.chunk_points.max(1));
+            let chunk = a.mz_chunk_points();
             shapes.extend([
                 (paths::PIXELS_POINT_OFFSET, vec![n + 1]),
                 (paths::SPECTRA_MZ, vec![points]),

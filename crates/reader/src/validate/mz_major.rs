@@ -14,11 +14,8 @@ const POINTS_PER_STEP: u64 = 1 << 22;
 
 /// Adds to `report` every inconsistency of the m/z-major points and the m/z chunk index.
 pub(super) async fn check(dataset: &Dataset, report: &mut ValidationReport) {
-    let rows = match dataset.mz_chunk_index() {
-        Ok(index) => index.all(&dataset.arrays).await,
-        Err(e) => Err(e),
-    };
-    let rows = match rows {
+    let rows = async { dataset.mz_chunk_index()?.all(&dataset.arrays).await };
+    let rows = match rows.await {
         Ok(rows) => rows,
         Err(e) => return report.problems.push(e.to_string()),
     };
@@ -39,11 +36,7 @@ pub(super) async fn check(dataset: &Dataset, report: &mut ValidationReport) {
 async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<(), String> {
     let spectra = dataset.attributes.counts.spectra;
     let points = dataset.attributes.counts.points;
-    let chunk_points = dataset
-        .attributes
-        .mz_index
-        .as_ref()
-        .map_or(1, |i| i.chunk_points.max(1));
+    let chunk_points = dataset.attributes.mz_chunk_points();
     let step = (POINTS_PER_STEP / chunk_points).max(1) * chunk_points;
     let mut start = 0;
     while start < points {
