@@ -13,17 +13,24 @@ use zarrs::storage::{
 use crate::counters::RequestCounters;
 use crate::location::StoreLocation;
 use crate::retry::retry_idempotent;
+use crate::single_flight::SingleFlight;
 
 /// Most ranged GETs of one key in flight at once.
 const RANGE_CONCURRENCY: usize = 8;
 
 /// zarrs storage over an object store and a prefix, without a HEAD before ranged reads, with
-/// every request counted.
+/// every request counted. Identical reads in flight at the same time (by this adapter and its
+/// clones) are sent once.
 #[derive(Debug, Clone)]
 pub struct ZarrsObjectStore {
     location: StoreLocation,
     counters: RequestCounters,
+    reads: Arc<SingleFlight<(String, ReadRange), ReadResult>>,
 }
+
+/// What a read answers: the bytes, `None` for a missing object, or the error's message (shared
+/// by every caller waiting on the read, so it must be cloneable).
+type ReadResult = Result<Option<Bytes>, String>;
 
 impl ZarrsObjectStore {
     /// Wraps a location.
@@ -31,6 +38,7 @@ impl ZarrsObjectStore {
         Self {
             location,
             counters: RequestCounters::default(),
+            reads: Arc::default(),
         }
     }
 
@@ -51,30 +59,25 @@ impl ZarrsObjectStore {
     /// Reads `range` of the object at `key` (relative to the store's prefix) with one GET;
     /// `None` when the object does not exist.
     pub async fn read(&self, key: &str, range: ReadRange) -> Result<Option<Bytes>, StorageError> {
-        let range = match range {
-            ReadRange::All => None,
-            ReadRange::Bounded(range) if range.is_empty() => return Ok(Some(Bytes::new())),
-            ReadRange::Bounded(range) => Some(GetRange::Bounded(range)),
-            ReadRange::From(offset) => Some(GetRange::Offset(offset)),
-            ReadRange::Suffix(length) => Some(GetRange::Suffix(length)),
-        };
-        let options = GetOptions {
-            range,
-            ..GetOptions::default()
-        };
-        let path = self.location.path_of(key);
-        match self.store().get_opts(&path, options).await {
-            Ok(result) => {
-                let bytes = result.bytes().await.map_err(other)?;
-                self.counters.get(bytes.len() as u64);
-                Ok(Some(bytes))
-            }
-            Err(object_store::Error::NotFound { .. }) => {
-                self.counters.get(0);
-                Ok(None)
-            }
-            Err(error) => Err(other(error)),
+        if let ReadRange::Bounded(bounds) = &range
+            && bounds.is_empty()
+        {
+            return Ok(Some(Bytes::new()));
         }
+        let send = || {
+            let (store, counters) = (self.store().clone(), self.counters.clone());
+            let path = self.location.path_of(key);
+            let range = range.clone();
+            async move {
+                get(store.as_ref(), &counters, &path, range)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        self.reads
+            .run((key.to_string(), range.clone()), send)
+            .await
+            .map_err(StorageError::Other)
     }
 
     async fn get_range(&self, key: &StoreKey, range: ByteRange) -> Result<MaybeBytes, StorageError> {
@@ -89,7 +92,7 @@ impl ZarrsObjectStore {
 }
 
 /// The part of an object to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReadRange {
     /// The whole object.
     All,
@@ -99,6 +102,37 @@ pub enum ReadRange {
     From(u64),
     /// The last n bytes.
     Suffix(u64),
+}
+
+/// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
+async fn get(
+    store: &dyn ObjectStore,
+    counters: &RequestCounters,
+    path: &object_store::path::Path,
+    range: ReadRange,
+) -> Result<Option<Bytes>, object_store::Error> {
+    let range = match range {
+        ReadRange::All => None,
+        ReadRange::Bounded(range) => Some(GetRange::Bounded(range)),
+        ReadRange::From(offset) => Some(GetRange::Offset(offset)),
+        ReadRange::Suffix(length) => Some(GetRange::Suffix(length)),
+    };
+    let options = GetOptions {
+        range,
+        ..GetOptions::default()
+    };
+    match store.get_opts(path, options).await {
+        Ok(result) => {
+            let bytes = result.bytes().await?;
+            counters.get(bytes.len() as u64);
+            Ok(Some(bytes))
+        }
+        Err(object_store::Error::NotFound { .. }) => {
+            counters.get(0);
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 fn other(error: object_store::Error) -> StorageError {

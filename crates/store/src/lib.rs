@@ -4,13 +4,15 @@
 //!   endpoint from the standard `AWS_*` environment variables, plain-HTTP endpoints allowed with
 //!   `AWS_ALLOW_HTTP=true`) or any other URL object_store understands into a store and a prefix.
 //! - [`ZarrsObjectStore`] lets zarrs read and write through object_store without the HEAD
-//!   request that the stock adapter sends before every ranged read, and counts every request.
+//!   request that the stock adapter sends before every ranged read, counts every request, and
+//!   sends identical reads in flight at the same time once.
 
 mod adapter;
 mod counters;
 mod error;
 mod location;
 mod retry;
+mod single_flight;
 
 pub use adapter::{ReadRange, ZarrsObjectStore};
 pub use counters::{RequestCounters, RequestStats};
