@@ -13,6 +13,7 @@ mod datasets;
 mod measure;
 mod queries;
 mod remote;
+mod remote_convert;
 mod venv;
 
 use std::path::PathBuf;
@@ -49,7 +50,8 @@ enum Command {
     #[command(hide = true)]
     ConvertOne {
         input: PathBuf,
-        output: PathBuf,
+        /// A path or a URL.
+        output: String,
         #[command(flatten)]
         args: measure::ConvertArgs,
     },

@@ -89,8 +89,8 @@ pub struct Conversion {
     pub points: u64,
 }
 
-/// Converts `input` to `store` in this process (`imzarr-bench convert-one`).
-pub async fn convert_here(input: &Path, store: &Path, args: &ConvertArgs) -> anyhow::Result<Conversion> {
+/// Converts `input` to `store` (a path or a URL) in this process (`imzarr-bench convert-one`).
+pub async fn convert_here(input: &Path, store: &str, args: &ConvertArgs) -> anyhow::Result<Conversion> {
     let defaults = ConvertOptions::default();
     let options = ConvertOptions {
         overwrite: true,
@@ -98,7 +98,7 @@ pub async fn convert_here(input: &Path, store: &Path, args: &ConvertArgs) -> any
         mz_chunk_points: args.mz_chunk_points.unwrap_or(defaults.mz_chunk_points),
         ..defaults
     };
-    let location = StoreLocation::from_url(store.to_str().unwrap_or_default(), true)?;
+    let location = StoreLocation::from_url(store, true)?;
     let started = Instant::now();
     let report = convert(input, location, &options).await?;
     Ok(Conversion {
@@ -109,14 +109,21 @@ pub async fn convert_here(input: &Path, store: &Path, args: &ConvertArgs) -> any
     })
 }
 
-/// Converts `input` to `store` in a child process, so that its peak RSS is the converter's
-/// alone (not that of generating data or of earlier runs).
-fn convert_in_child(input: &Path, store: &Path, args: &ConvertArgs) -> anyhow::Result<Conversion> {
+/// Converts `input` to `store` (a path or a URL) in a child process with the environment
+/// variables `env` added, so that its peak RSS is the converter's alone (not that of
+/// generating data or of earlier runs).
+pub(crate) fn convert_in_child(
+    input: &Path,
+    store: &str,
+    env: &[(&str, String)],
+    args: &ConvertArgs,
+) -> anyhow::Result<Conversion> {
     let mut command = std::process::Command::new(std::env::current_exe()?);
     command
         .arg("convert-one")
         .arg(input)
         .arg(store)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--memory-mib", &args.memory_mib.to_string()]);
     if let Some(points) = args.mz_chunk_points {
         command.args(["--mz-chunk-points", &points.to_string()]);
@@ -173,7 +180,7 @@ pub async fn convert_and_query(
         std::fs::remove_dir_all(&store)?;
     }
     settle_page_cache()?;
-    let conversion = convert_in_child(&input, &store, args)?;
+    let conversion = convert_in_child(&input, store.to_str().unwrap_or_default(), &[], args)?;
     let convert_seconds = conversion.seconds;
     let output_bytes = dir_size(&store)?;
     let mbps = input_bytes as f64 / 1e6 / convert_seconds;
@@ -302,6 +309,7 @@ pub async fn convert_and_query(
     ));
 
     if let Some(server) = s3 {
+        rows.push(crate::remote_convert::convert_to_s3(server, &input, &format!("{label} {size_mb} MB"), args).await?);
         let prefix = format!("{label}_{size_mb}mb.imzarr");
         let started = Instant::now();
         server.upload(&store, &prefix).await?;

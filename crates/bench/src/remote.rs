@@ -131,6 +131,42 @@ impl S3Server {
         ))
     }
 
+    /// The standard AWS variables that point a child process at the server (without a proxy).
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.direct_port)),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "imzarr-bench".into()),
+            ("AWS_SECRET_ACCESS_KEY", "imzarr-bench".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// The `s3://` URL of `prefix` in the bucket.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{BUCKET}/{prefix}")
+    }
+
+    /// Uploads the local `file` to `key`, streamed in multipart parts (several in flight), as
+    /// an S3 client uploads a large file.
+    pub async fn upload_file(&self, file: &Path, key: &str) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let target = self.store(self.direct_port)?;
+        let mut writer = object_store::buffered::BufWriter::new(target, object_store::path::Path::parse(key)?);
+        tokio::io::copy(&mut tokio::fs::File::open(file).await?, &mut writer).await?;
+        writer.shutdown().await?;
+        Ok(())
+    }
+
+    /// Deletes every object under `prefix` (moto keeps objects in memory).
+    pub async fn delete(&self, prefix: &str) -> anyhow::Result<()> {
+        let target = self.store(self.direct_port)?;
+        let prefix = object_store::path::Path::parse(prefix)?;
+        let locations = target.list(Some(&prefix)).map_ok(|meta| meta.location).boxed();
+        target.delete_stream(locations).try_collect::<Vec<_>>().await?;
+        Ok(())
+    }
+
     /// Copies the local store directory `store` to `prefix` in the bucket.
     pub async fn upload(&self, store: &Path, prefix: &str) -> anyhow::Result<()> {
         let target = self.store(self.direct_port)?;
