@@ -15,12 +15,23 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
-use imzarr_format::region::{At, copy_region, grid_indices};
+use imzarr_format::region::{At, copy_region};
 use imzarr_store::{ReadRange, ZarrsObjectStore};
 use serde_json::Value;
 use zarrs::array::codec::CodecChain;
 use zarrs::array::{ArrayBytesRaw, ArrayToBytesCodecTraits, CodecOptions, DataType, FillValue};
 use zarrs::metadata::v3::MetadataV3;
+
+mod known_index;
+mod plan;
+
+use known_index::{ENTRY_BYTES, KnownIndex, chained_entries, parse_entries, parse_index, remember};
+use plan::{EncodedChunks, Get, Needed};
+
+/// What is known of the index of each shard a read touches.
+type ShardIndexes = HashMap<Vec<u64>, Arc<KnownIndex>>;
+/// Shards fetched whole with their index, by shard.
+type WholeShards = HashMap<Vec<u64>, Bytes>;
 
 /// GETs in flight at once for one read.
 const CONCURRENT_GETS: usize = 8;
@@ -30,42 +41,6 @@ const COALESCE_GAP: u64 = 16 << 10;
 const WHOLE_SHARD_ALWAYS: u64 = 256 << 10;
 /// A shard of at most this many raw bytes is fetched whole when a read needs half of it.
 const WHOLE_SHARD_MOSTLY: u64 = 16 << 20;
-/// Marks an absent inner chunk in a shard index.
-const ABSENT: u64 = u64::MAX;
-
-/// Bytes of one index entry: the offset and the size of an inner chunk.
-const ENTRY_BYTES: u64 = 16;
-
-/// What is known of the index of one shard.
-enum KnownIndex {
-    /// The shard does not exist.
-    Absent,
-    /// Every entry, checked against the index's crc32c.
-    Whole(Vec<[u64; 2]>),
-    /// The entries a first read needed, fetched on their own. The index's crc32c covers the
-    /// whole index, so it does not check them; the chunks they point at carry their own.
-    Entries(BTreeMap<usize, [u64; 2]>),
-}
-
-impl KnownIndex {
-    /// The entry of inner chunk `chunk`: `Err` when it is not known, `Ok(None)` when the shard
-    /// does not exist.
-    fn entry(&self, chunk: usize) -> Result<Option<[u64; 2]>, String> {
-        match self {
-            Self::Absent => Some(None),
-            Self::Whole(entries) => entries.get(chunk).copied().map(Some),
-            Self::Entries(entries) => entries.get(&chunk).copied().map(Some),
-        }
-        .ok_or_else(|| format!("no index entry for inner chunk {chunk}"))
-    }
-
-    fn knows_all(&self, chunks: &[usize]) -> bool {
-        match self {
-            Self::Absent | Self::Whole(_) => true,
-            Self::Entries(entries) => chunks.iter().all(|c| entries.contains_key(c)),
-        }
-    }
-}
 
 /// One array of the store, as its `zarr.json` describes it.
 pub(crate) struct ShardedArray {
@@ -89,32 +64,6 @@ pub(crate) struct ShardedArray {
     /// Whether a first read of a shard fetches only the index entries it needs.
     entries_first: bool,
     indexes: Mutex<HashMap<Vec<u64>, Arc<KnownIndex>>>,
-}
-
-/// Where the encoded bytes of a needed inner chunk are in its shard.
-struct ChunkBytes {
-    offset: u64,
-    size: u64,
-    /// Index into the read's plan.
-    needed: usize,
-}
-
-/// One ranged GET that covers one or more neighbouring inner chunks of a shard.
-struct Get {
-    key: String,
-    range: Range<u64>,
-    chunks: Vec<ChunkBytes>,
-}
-
-/// An inner chunk a read needs, and where its data go.
-struct Needed {
-    shard: Vec<u64>,
-    chunk_in_shard: usize,
-    /// Region of the chunk to copy, relative to the chunk.
-    from: Vec<u64>,
-    /// Where it goes, relative to the subset.
-    to: Vec<u64>,
-    region: Vec<u64>,
 }
 
 impl ShardedArray {
@@ -349,43 +298,6 @@ impl ShardedArray {
         raw <= WHOLE_SHARD_ALWAYS || (raw <= WHOLE_SHARD_MOSTLY && needed_chunks * 2 >= chunks)
     }
 
-    /// The inner chunks that `ranges` touches.
-    fn plan(&self, ranges: &[Range<u64>]) -> Vec<Needed> {
-        let first: Vec<u64> = ranges.iter().zip(&self.inner_shape).map(|(r, c)| r.start / c).collect();
-        let counts: Vec<u64> = ranges
-            .iter()
-            .zip(&self.inner_shape)
-            .zip(&first)
-            .map(|((r, c), f)| (r.end - 1) / c + 1 - f)
-            .collect();
-        grid_indices(&counts)
-            .map(|offset| {
-                let chunk: Vec<u64> = offset.iter().zip(&first).map(|(o, f)| o + f).collect();
-                let shard: Vec<u64> = chunk.iter().zip(&self.chunks_per_shard).map(|(c, n)| c / n).collect();
-                let in_shard: Vec<u64> = chunk.iter().zip(&self.chunks_per_shard).map(|(c, n)| c % n).collect();
-                let chunk_in_shard = in_shard
-                    .iter()
-                    .zip(&self.chunks_per_shard)
-                    .fold(0u64, |acc, (i, n)| acc * n + i) as usize;
-                let start: Vec<u64> = chunk.iter().zip(&self.inner_shape).map(|(c, s)| c * s).collect();
-                let low: Vec<u64> = start.iter().zip(ranges).map(|(s, r)| (*s).max(r.start)).collect();
-                let high: Vec<u64> = start
-                    .iter()
-                    .zip(&self.inner_shape)
-                    .zip(ranges)
-                    .map(|((s, c), r)| (s + c).min(r.end))
-                    .collect();
-                Needed {
-                    shard,
-                    chunk_in_shard,
-                    from: low.iter().zip(&start).map(|(l, s)| l - s).collect(),
-                    to: low.iter().zip(ranges).map(|(l, r)| l - r.start).collect(),
-                    region: high.iter().zip(&low).map(|(h, l)| h - l).collect(),
-                }
-            })
-            .collect()
-    }
-
     /// Row-major bytes of the subset `ranges` (validated by the caller).
     pub(crate) async fn read(&self, store: &ZarrsObjectStore, ranges: &[Range<u64>]) -> Result<Vec<u8>, String> {
         let subset_shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
@@ -396,16 +308,44 @@ impl ShardedArray {
             return Ok(out);
         }
         let needed = self.plan(ranges);
+        let (indexes, whole_shards) = self.indexes_of(store, &needed).await?;
+        let (gets, mut encoded) = self.plan_gets(&needed, &indexes, &whole_shards)?;
+        encoded.extend(self.fetch_gets(store, gets).await?);
+        for (i, chunk) in self.decode(encoded).await? {
+            let n = &needed[i];
+            copy_region(
+                &chunk,
+                At {
+                    shape: &self.inner_shape,
+                    start: &n.from,
+                },
+                &mut out,
+                At {
+                    shape: &subset_shape,
+                    start: &n.to,
+                },
+                &n.region,
+                self.element_size,
+            );
+        }
+        Ok(out)
+    }
 
-        // Shard indexes (cached after the first read of a shard); small shards come whole.
+    /// The index of every shard the `needed` chunks lie in (cached after the first read of a
+    /// shard), and the bytes of the shards small enough to come whole with their index.
+    async fn indexes_of(
+        &self,
+        store: &ZarrsObjectStore,
+        needed: &[Needed],
+    ) -> Result<(ShardIndexes, WholeShards), String> {
         let mut chunks_of_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
-        for n in &needed {
+        for n in needed {
             chunks_of_shard
                 .entry(n.shard.clone())
                 .or_default()
                 .push(n.chunk_in_shard);
         }
-        let fetched_indexes: Vec<(Vec<u64>, Arc<KnownIndex>, Option<Bytes>)> =
+        let fetched: Vec<(Vec<u64>, Arc<KnownIndex>, Option<Bytes>)> =
             stream::iter(chunks_of_shard.into_iter().map(|(shard, chunks)| async move {
                 let whole = self.read_whole(chunks.len() as u64);
                 let (index, bytes) = self.shard_index(store, &shard, &chunks, whole).await?;
@@ -414,67 +354,20 @@ impl ShardedArray {
             .buffer_unordered(CONCURRENT_GETS)
             .try_collect()
             .await?;
-        let mut indexes: HashMap<Vec<u64>, Arc<KnownIndex>> = HashMap::new();
-        let mut whole_shards: HashMap<Vec<u64>, Bytes> = HashMap::new();
-        for (shard, index, whole) in fetched_indexes {
+        let mut indexes = HashMap::new();
+        let mut whole_shards = HashMap::new();
+        for (shard, index, whole) in fetched {
             if let Some(bytes) = whole {
                 whole_shards.insert(shard.clone(), bytes);
             }
             indexes.insert(shard, index);
         }
+        Ok((indexes, whole_shards))
+    }
 
-        // Byte ranges of the present chunks, per shard, coalesced into GETs.
-        let mut wanted: BTreeMap<Vec<u64>, Vec<ChunkBytes>> = BTreeMap::new();
-        for (i, n) in needed.iter().enumerate() {
-            let entry = indexes[&n.shard]
-                .entry(n.chunk_in_shard)
-                .map_err(|e| format!("shard {}: {e}", self.shard_key(&n.shard)))?;
-            if let Some([offset, size]) = entry
-                && offset != ABSENT
-            {
-                if offset.checked_add(size).is_none() {
-                    return Err(format!("shard index entry ({offset}, {size}) overflows"));
-                }
-                wanted.entry(n.shard.clone()).or_default().push(ChunkBytes {
-                    offset,
-                    size,
-                    needed: i,
-                });
-            }
-        }
-        let mut gets: Vec<Get> = Vec::new();
-        let mut encoded: Vec<(usize, Bytes)> = Vec::new();
-        for (shard, mut chunks) in wanted {
-            let key = self.shard_key(&shard);
-            if let Some(bytes) = whole_shards.get(&shard) {
-                for chunk in chunks {
-                    let end = chunk.offset + chunk.size;
-                    if end > bytes.len() as u64 {
-                        return Err(format!(
-                            "shard {key}: inner chunk at {}..{end} lies past the end of the shard ({} bytes)",
-                            chunk.offset,
-                            bytes.len()
-                        ));
-                    }
-                    encoded.push((chunk.needed, bytes.slice(chunk.offset as usize..end as usize)));
-                }
-                continue;
-            }
-            chunks.sort_by_key(|c| c.offset);
-            for chunk in chunks {
-                match gets.last_mut() {
-                    Some(get) if get.key == key && chunk.offset <= get.range.end + COALESCE_GAP => {
-                        get.range.end = get.range.end.max(chunk.offset + chunk.size);
-                        get.chunks.push(chunk);
-                    }
-                    _ => gets.push(Get {
-                        key: key.clone(),
-                        range: chunk.offset..chunk.offset + chunk.size,
-                        chunks: vec![chunk],
-                    }),
-                }
-            }
-        }
+    /// Fetches `gets` (several in flight): the encoded bytes of each chunk they cover, by its
+    /// place in the read's plan.
+    async fn fetch_gets(&self, store: &ZarrsObjectStore, gets: Vec<Get>) -> Result<EncodedChunks, String> {
         let fetched: Vec<(Bytes, Get)> = stream::iter(gets.into_iter().map(|get| async move {
             let bytes = self
                 .fetch(store, &get.key, ReadRange::Bounded(get.range.clone()))
@@ -493,25 +386,32 @@ impl ShardedArray {
         .buffer_unordered(CONCURRENT_GETS)
         .try_collect()
         .await?;
-
-        // Decode off the async threads.
-        encoded.extend(fetched.into_iter().flat_map(|(bytes, get)| {
-            let base = get.range.start;
-            get.chunks.into_iter().map(move |c| {
-                (
-                    c.needed,
-                    bytes.slice((c.offset - base) as usize..(c.offset - base + c.size) as usize),
-                )
+        Ok(fetched
+            .into_iter()
+            .flat_map(|(bytes, get)| {
+                let base = get.range.start;
+                get.chunks.into_iter().map(move |c| {
+                    (
+                        c.needed,
+                        bytes.slice((c.offset - base) as usize..(c.offset - base + c.size) as usize),
+                    )
+                })
             })
-        }));
+            .collect())
+    }
+
+    /// Decodes encoded inner chunks off the async threads (each chunk's crc32c checked by the
+    /// codec chain), keeping their places in the read's plan.
+    async fn decode(&self, encoded: EncodedChunks) -> Result<Vec<(usize, Vec<u8>)>, String> {
         let codecs = self.inner_codecs.clone();
         let inner: Vec<NonZeroU64> = self
             .inner_shape
             .iter()
             .map(|&s| NonZeroU64::new(s).unwrap_or(NonZeroU64::MIN))
             .collect();
+        let chunk_bytes = self.inner_shape.iter().product::<u64>() as usize * self.element_size;
         let (data_type, fill_value) = (self.data_type.clone(), self.fill_value.clone());
-        let decoded = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let options = CodecOptions::default();
             encoded
                 .into_iter()
@@ -520,177 +420,19 @@ impl ShardedArray {
                     let decoded = codecs
                         .decode(raw, &inner, &data_type, &fill_value, &options)
                         .map_err(|e| format!("inner chunk: {e}"))?;
-                    let fixed = decoded.into_fixed().map_err(|e| e.to_string())?;
-                    Ok::<_, String>((i, fixed.into_owned()))
+                    let fixed = decoded.into_fixed().map_err(|e| e.to_string())?.into_owned();
+                    if fixed.len() != chunk_bytes {
+                        return Err(format!("inner chunk decoded to {} bytes", fixed.len()));
+                    }
+                    Ok((i, fixed))
                 })
                 .collect::<Result<Vec<_>, String>>()
         })
         .await
-        .map_err(|e| e.to_string())??;
-        for (i, chunk) in decoded {
-            let n = &needed[i];
-            if chunk.len() != self.inner_shape.iter().product::<u64>() as usize * self.element_size {
-                return Err(format!("inner chunk decoded to {} bytes", chunk.len()));
-            }
-            copy_region(
-                &chunk,
-                At {
-                    shape: &self.inner_shape,
-                    start: &n.from,
-                },
-                &mut out,
-                At {
-                    shape: &subset_shape,
-                    start: &n.to,
-                },
-                &n.region,
-                self.element_size,
-            );
-        }
-        Ok(out)
+        .map_err(|e| e.to_string())?
     }
 }
 
 fn u64s(value: &Value) -> Option<Vec<u64>> {
     value.as_array()?.iter().map(Value::as_u64).collect()
-}
-
-/// The index entries `entries`, read on their own from `first` on, if they check out for the
-/// needed `chunks`: every chunk is stored whole, in order, right after the index (of
-/// `index_bytes`), so each present chunk must begin where the previous present one ends (or
-/// where the index ends), and absent ones are marked in both words. A needed chunk's offset is
-/// trusted only when a present chunk before it in the window ends there (or it is the first
-/// chunk of the shard), and its size only when a present chunk after it begins where it ends.
-/// So a flipped byte in any entry used breaks the chain and sends the read to the whole,
-/// crc32c-checked index instead of to the wrong bytes.
-fn chained_entries(
-    first: usize,
-    entries: &[[u64; 2]],
-    chunks: &[usize],
-    index_bytes: u64,
-) -> Option<BTreeMap<usize, [u64; 2]>> {
-    let mut previous_end = (first == 0).then_some(index_bytes);
-    // The first and the last present chunk of the window.
-    let mut present: Option<(usize, usize)> = None;
-    for (i, &[offset, size]) in entries.iter().enumerate() {
-        if offset == ABSENT || size == ABSENT {
-            if offset != size {
-                return None;
-            }
-            continue;
-        }
-        if previous_end.is_some_and(|end| offset != end) {
-            return None;
-        }
-        previous_end = Some(offset.checked_add(size)?);
-        let chunk = first + i;
-        present = Some((present.map_or(chunk, |(earliest, _)| earliest), chunk));
-    }
-    // The chain holds, so a present chunk's offset is vouched for by any present chunk before
-    // it (or by the index's end, from the first chunk of the shard on), and its size by any
-    // present chunk after it.
-    let vouched =
-        |chunk: usize| present.is_some_and(|(earliest, latest)| (first == 0 || earliest < chunk) && chunk < latest);
-    let checked = chunks
-        .iter()
-        .all(|&chunk| entries[chunk - first][0] == ABSENT || vouched(chunk));
-    checked.then(|| (first..).zip(entries.iter().copied()).collect())
-}
-
-/// Caches what a fetch learnt of the index of `shard`. A read side by side may have cached
-/// the whole index (or the shard's absence) meanwhile: entries fetched on their own do not
-/// replace it.
-fn remember(indexes: &mut HashMap<Vec<u64>, Arc<KnownIndex>>, shard: &[u64], known: Arc<KnownIndex>) {
-    let cached = indexes.entry(shard.to_vec()).or_insert_with(|| known.clone());
-    if matches!(**cached, KnownIndex::Entries(_)) {
-        *cached = known;
-    }
-}
-
-/// Parses a shard index: little-endian (offset, size) pairs followed by their crc32c.
-fn parse_index(bytes: &[u8], expected: u64) -> Result<Vec<[u64; 2]>, String> {
-    if bytes.len() as u64 != expected {
-        return Err(format!("index of {} bytes, expected {expected}", bytes.len()));
-    }
-    let (pairs, checksum) = bytes.split_at(bytes.len() - 4);
-    let stored = u32::from_le_bytes([checksum[0], checksum[1], checksum[2], checksum[3]]);
-    if crc32c::crc32c(pairs) != stored {
-        return Err("shard index checksum (crc32c) mismatch: the shard is corrupt".into());
-    }
-    Ok(parse_entries(pairs).collect())
-}
-
-/// Little-endian (offset, size) pairs.
-fn parse_entries(pairs: &[u8]) -> impl Iterator<Item = [u64; 2]> + '_ {
-    pairs.chunks_exact(ENTRY_BYTES as usize).map(|p| {
-        let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        [word(&p[..8]), word(&p[8..])]
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Entries of chunks stored back to back after an index of 100 bytes, sizes 10, 20, ...;
-    /// `absent` chunks marked absent.
-    fn chain(count: usize, absent: &[usize]) -> Vec<[u64; 2]> {
-        let mut offset = 100;
-        (0..count)
-            .map(|c| {
-                if absent.contains(&c) {
-                    return [ABSENT, ABSENT];
-                }
-                let size = 10 * (c as u64 + 1);
-                offset += size;
-                [offset - size, size]
-            })
-            .collect()
-    }
-
-    #[test]
-    fn entries_fetched_side_by_side_do_not_replace_a_whole_index() {
-        let entries = |chunk: usize| Arc::new(KnownIndex::Entries(BTreeMap::from([(chunk, [100, 10])])));
-        let whole = Arc::new(KnownIndex::Whole(chain(4, &[])));
-        let mut indexes = HashMap::new();
-        remember(&mut indexes, &[0], entries(0));
-        assert!(indexes[&vec![0]].knows_all(&[0]) && !indexes[&vec![0]].knows_all(&[1]));
-        remember(&mut indexes, &[0], whole.clone());
-        remember(&mut indexes, &[0], entries(2));
-        assert!(indexes[&vec![0]].knows_all(&[0, 1, 2, 3]), "the whole index stays");
-        remember(&mut indexes, &[1], Arc::new(KnownIndex::Absent));
-        remember(&mut indexes, &[1], entries(0));
-        assert!(matches!(*indexes[&vec![1]], KnownIndex::Absent));
-    }
-
-    #[test]
-    fn entries_read_on_their_own_are_used_only_when_their_neighbours_vouch_for_them() {
-        let all = chain(8, &[]);
-        // A window from the first chunk: its offset is where the index ends.
-        assert!(chained_entries(0, &all[0..3], &[0, 1], 100).is_some());
-        // Chunks 3 and 4 with chunks 2 and 5 around them.
-        assert!(chained_entries(2, &all[2..6], &[3, 4], 100).is_some());
-        // Without a chunk after it, a size cannot be trusted; without one before, an offset.
-        assert!(chained_entries(6, &all[6..8], &[7], 100).is_none());
-        assert!(chained_entries(3, &all[3..5], &[3], 100).is_none());
-        // An entry pointing at the next chunk (a valid chunk of its own), or off by one.
-        for (chunk, wrong) in [
-            (3, all[4]),
-            (3, [all[3][0] + 1, all[3][1]]),
-            (3, [all[3][0], all[3][1] - 1]),
-        ] {
-            let mut entries = all[2..6].to_vec();
-            entries[chunk - 2] = wrong;
-            assert!(chained_entries(2, &entries, &[3], 100).is_none(), "{wrong:?}");
-        }
-        // Absent chunks need no neighbours; present ones skip over absent ones; half-absent
-        // entries are corrupt.
-        let gaps = chain(8, &[3, 5]);
-        assert!(chained_entries(2, &gaps[2..7], &[3, 4], 100).is_some());
-        let mut half = gaps.clone();
-        half[3] = [ABSENT, 0];
-        assert!(chained_entries(2, &half[2..7], &[3, 4], 100).is_none());
-        // The first chunk's offset must be the index's length.
-        assert!(chained_entries(0, &all[0..3], &[0], 96).is_none());
-    }
 }
