@@ -15,6 +15,7 @@ mod queries;
 mod remote;
 mod remote_convert;
 mod venv;
+mod window_sweep;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,11 @@ enum Command {
     Convert(measure::ConvertArgs),
     /// Everything.
     All(measure::ConvertArgs),
+    /// Ion-image bytes read against bytes needed over many windows of an existing store.
+    Windows {
+        /// The store (a path or a URL).
+        store: String,
+    },
     /// One conversion, its figures printed as JSON (run by `convert` in a child process).
     #[command(hide = true)]
     ConvertOne {
@@ -78,6 +84,9 @@ fn main() -> anyhow::Result<()> {
             let conversion = runtime.block_on(measure::convert_here(&input, &output, &args))?;
             println!("{}", serde_json::to_string(&conversion)?);
             return Ok(());
+        }
+        Command::Windows { store } => {
+            results.extend(runtime.block_on(window_sweep::sweep(&store, &store))?);
         }
         Command::Convert(args) => {
             results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, &args))?);

@@ -245,6 +245,10 @@ pub async fn convert_and_query(
         rows.push(row_next);
     }
 
+    rows.extend(
+        crate::window_sweep::sweep(store.to_str().unwrap_or_default(), &format!("{label} {size_mb} MB")).await?,
+    );
+
     let before = dataset.stats();
     let started = Instant::now();
     let spectrum = dataset
@@ -373,12 +377,7 @@ async fn ion_image_row(
     let image = dataset.ion_image(MzWindow::ppm(mz, 5.0)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let used = dataset.stats().since(&before);
-    // Processed: the m/z, intensity and spectrum number of each point; continuous: the
-    // intensity (the axis is shared).
-    let value_bytes: u64 = match mode {
-        Mode::Processed => image.points * (8 + 4 + 4),
-        Mode::Continuous => image.points * 4,
-    };
+    let value_bytes = crate::window_sweep::window_value_bytes(mode, image.points);
     let row = row(
         name,
         format!(

@@ -1,6 +1,6 @@
 //! Processed data: spectrum-major point arrays, then the m/z-major arrays and their chunk index.
 
-use imzarr_format::{MZ_INDEX_BLOCK_ROWS, MzIndexBlocks, Shuffle, paths};
+use imzarr_format::{MzIndexBlocks, Shuffle, mz_index_block_rows, paths};
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
@@ -281,10 +281,11 @@ async fn write_mz_major(
 
     // One block of the index per shard: an ion image reads the one its window's blocks name.
     let chunks = ranges.len() as u64;
+    let block_rows = mz_index_block_rows(chunks);
     let range_spec = imzarr_format::ArraySpec::new(
         vec![chunks, 2],
         "float64",
-        vec![MZ_INDEX_BLOCK_ROWS, 2],
+        vec![block_rows, 2],
         vec![1, 1],
         json!("NaN"),
         vec!["chunk", "bound"],
@@ -293,5 +294,5 @@ async fn write_mz_major(
     let range_array = store.create_array(paths::MZ_MAJOR_CHUNK_MZ_RANGE, range_spec).await?;
     let bytes: Vec<u8> = ranges.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
     store.write_full(&range_array, &bytes, &f64::NAN.to_le_bytes()).await?;
-    Ok(MzIndexBlocks::of(&ranges, MZ_INDEX_BLOCK_ROWS))
+    Ok(MzIndexBlocks::of(&ranges, block_rows))
 }

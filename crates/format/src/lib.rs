@@ -17,7 +17,7 @@ pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
     MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
-pub use mz_blocks::{MZ_INDEX_BLOCK_ROWS, MzIndexBlocks};
+pub use mz_blocks::{MZ_INDEX_MAX_BLOCKS, MZ_INDEX_MIN_BLOCK_ROWS, MzIndexBlocks, mz_index_block_rows};
 pub use mz_window::{MzWindow, chunks_overlapping, ranges_in_mz_order};
 pub use ome::{multiscale_levels, ome_multiscales, ome_mz_cube};
 pub use pixel_order::{TileOrder, tile_major_order};

@@ -7,11 +7,24 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Rows of `mz_major/chunk_mz_range` per block (and per shard) that the reference converter
-/// writes: 32 KiB of index per block (about 22 KB compressed, what an ion image in a new m/z
-/// region reads of the index); about 45 bytes of JSON per block, 90 KB for 100 GB of points in
-/// chunks of 2048.
-pub const MZ_INDEX_BLOCK_ROWS: u64 = 2048;
+/// Fewest rows of `mz_major/chunk_mz_range` per block the reference converter writes: 4 KiB of
+/// index (about 3 KB compressed), what an ion image in a new m/z region reads of the index.
+pub const MZ_INDEX_MIN_BLOCK_ROWS: u64 = 256;
+
+/// Most blocks the reference converter writes: each takes about 45 bytes of JSON in the root
+/// attributes (read at open), so at most about 90 KB.
+pub const MZ_INDEX_MAX_BLOCKS: u64 = 2048;
+
+/// Rows per block (and per shard) of a chunk index of `chunks` rows, as the reference converter
+/// cuts it: the smallest power of two from [`MZ_INDEX_MIN_BLOCK_ROWS`] on that needs at most
+/// [`MZ_INDEX_MAX_BLOCKS`] blocks. 256 up to about 8 GB of processed points in chunks of 2048
+/// (ion images read 4 KiB of index), 2048 at 100 GB (32 KiB).
+pub fn mz_index_block_rows(chunks: u64) -> u64 {
+    chunks
+        .div_ceil(MZ_INDEX_MAX_BLOCKS)
+        .next_power_of_two()
+        .max(MZ_INDEX_MIN_BLOCK_ROWS)
+}
 
 /// The coarse level of the m/z chunk index (`imzarr.mz_index.blocks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +110,22 @@ mod tests {
         let blocks = MzIndexBlocks::of(&ranges, 2);
         assert_eq!(blocks.mz_range, vec![[1.0, 3.0], [3.5, 9.0], [10.0, 11.0]]);
         assert_eq!(MzIndexBlocks::of(&[], 2).mz_range, Vec::<[f64; 2]>::new());
+    }
+
+    #[test]
+    fn block_rows_grow_only_when_the_blocks_would_be_too_many() {
+        assert_eq!(mz_index_block_rows(0), MZ_INDEX_MIN_BLOCK_ROWS);
+        assert_eq!(mz_index_block_rows(40_750), 256, "1 GB of processed points");
+        assert_eq!(mz_index_block_rows(256 * 2048), 256);
+        assert_eq!(mz_index_block_rows(256 * 2048 + 1), 512);
+        assert_eq!(mz_index_block_rows(4_000_000), 2048, "100 GB");
+        for chunks in [1, 1000, 524_289, 4_000_000, u64::MAX / 4] {
+            let rows = mz_index_block_rows(chunks);
+            assert!(
+                chunks.div_ceil(rows) <= MZ_INDEX_MAX_BLOCKS,
+                "{chunks} chunks, {rows} rows"
+            );
+        }
     }
 
     #[test]
