@@ -20,7 +20,8 @@ const RANGE_CONCURRENCY: usize = 8;
 
 /// zarrs storage over an object store and a prefix, without a HEAD before ranged reads, with
 /// every request counted. Identical reads in flight at the same time (by this adapter and its
-/// clones) are sent once.
+/// clones) are sent once; a read that starts after a write or delete of its object (through
+/// this adapter) has returned is sent anew, never answered by a GET sent before it.
 #[derive(Debug, Clone)]
 pub struct ZarrsObjectStore {
     location: StoreLocation,
@@ -78,6 +79,12 @@ impl ZarrsObjectStore {
             .run((key.to_string(), range.clone()), send)
             .await
             .map_err(StorageError::Other)
+    }
+
+    /// Makes reads of `key` that start from now on send their own GET (see
+    /// [`SingleFlight::forget`]): called once a write or delete of `key` has returned.
+    fn forget_reads_of(&self, key: &str) {
+        self.reads.forget(|(k, _)| k == key);
     }
 
     async fn get_range(&self, key: &StoreKey, range: ByteRange) -> Result<MaybeBytes, StorageError> {
@@ -180,10 +187,12 @@ impl AsyncReadableStorageTraits for ZarrsObjectStore {
 impl AsyncWritableStorageTraits for ZarrsObjectStore {
     async fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         self.counters.put(value.len() as u64);
-        self.store()
+        let written = self
+            .store()
             .put(&self.location.path_of(key.as_str()), PutPayload::from_bytes(value))
-            .await
-            .map_err(other)?;
+            .await;
+        self.forget_reads_of(key.as_str());
+        written.map_err(other)?;
         Ok(())
     }
 
@@ -198,7 +207,9 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
     async fn erase(&self, key: &StoreKey) -> Result<(), StorageError> {
         self.counters.delete();
         let path = self.location.path_of(key.as_str());
-        match retry_idempotent(|| self.store().delete(&path)).await {
+        let deleted = retry_idempotent(|| self.store().delete(&path)).await;
+        self.forget_reads_of(key.as_str());
+        match deleted {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(other(error)),
         }
@@ -206,12 +217,13 @@ impl AsyncWritableStorageTraits for ZarrsObjectStore {
 
     async fn erase_prefix(&self, prefix: &StorePrefix) -> Result<(), StorageError> {
         let path = self.location.path_of(prefix.as_str());
-        retry_idempotent(|| {
+        let deleted = retry_idempotent(|| {
             let locations = self.store().list(Some(&path)).map_ok(|meta| meta.location).boxed();
             self.store().delete_stream(locations).try_collect::<Vec<_>>()
         })
-        .await
-        .map_err(other)?;
+        .await;
+        self.reads.forget(|(key, _)| key.starts_with(prefix.as_str()));
+        deleted.map_err(other)?;
         Ok(())
     }
 

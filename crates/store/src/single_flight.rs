@@ -54,6 +54,13 @@ impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + 'static> SingleFlight<K, V> 
         shared.await
     }
 
+    /// Forgets the requests in flight that `matches`: callers already waiting on them still
+    /// get their answers, later callers send the request anew. For writes: a read that starts
+    /// after a write of its object must not be answered by a read sent before the write.
+    pub(crate) fn forget(&self, matches: impl Fn(&K) -> bool) {
+        self.lock().retain(|request, _| !matches(request));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Shared<BoxFuture<'static, V>>>> {
         // The map is consistent between statements: a panic elsewhere cannot leave it half done.
         self.in_flight.lock().unwrap_or_else(PoisonError::into_inner)
@@ -130,6 +137,26 @@ mod tests {
         });
         assert_eq!(again, 4, "a request after the answer is sent anew");
         assert_eq!(sent.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_request_forgotten_is_sent_anew_while_the_first_is_still_in_flight() {
+        let flights = SingleFlight::<&str, u32>::default();
+        let (sent, answer) = (Arc::new(AtomicUsize::new(0)), Arc::new(Notify::new()));
+        let mut before = Box::pin(flights.run("a", request(&sent, &answer, 1)));
+        assert!(futures::poll!(before.as_mut()).is_pending());
+        flights.forget(|request| *request == "a");
+        let after = flights.run("a", request(&sent, &answer, 2));
+        let (before, after, ()) = tokio::join!(before, after, async {
+            tokio::task::yield_now().await;
+            answer.notify_waiters();
+        });
+        assert_eq!(
+            (before, after),
+            (1, 2),
+            "the later caller is not answered by the earlier request"
+        );
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
