@@ -2,8 +2,10 @@
 //! entries a first read fetched on their own (checked by how they chain), or that the shard
 //! does not exist; and how fetches of it are parsed, checked and cached.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use super::ShardIndexes;
 
 /// Marks an absent inner chunk in a shard index.
 pub(super) const ABSENT: u64 = u64::MAX;
@@ -87,7 +89,7 @@ pub(super) fn chained_entries(
 /// Caches what a fetch learnt of the index of `shard`. A read side by side may have cached
 /// the whole index (or the shard's absence) meanwhile: entries fetched on their own do not
 /// replace it.
-pub(super) fn remember(indexes: &mut HashMap<Vec<u64>, Arc<KnownIndex>>, shard: &[u64], known: Arc<KnownIndex>) {
+pub(super) fn remember(indexes: &mut ShardIndexes, shard: &[u64], known: Arc<KnownIndex>) {
     let cached = indexes.entry(shard.to_vec()).or_insert_with(|| known.clone());
     if matches!(**cached, KnownIndex::Entries(_)) {
         *cached = known;
@@ -139,7 +141,7 @@ mod tests {
     fn entries_fetched_side_by_side_do_not_replace_a_whole_index() {
         let entries = |chunk: usize| Arc::new(KnownIndex::Entries(BTreeMap::from([(chunk, [100, 10])])));
         let whole = Arc::new(KnownIndex::Whole(chain(4, &[])));
-        let mut indexes = HashMap::new();
+        let mut indexes = ShardIndexes::new();
         remember(&mut indexes, &[0], entries(0));
         assert!(indexes[&vec![0]].knows_all(&[0]) && !indexes[&vec![0]].knows_all(&[1]));
         remember(&mut indexes, &[0], whole.clone());

@@ -28,7 +28,7 @@ mod plan;
 use known_index::{ENTRY_BYTES, KnownIndex, chained_entries, parse_entries, parse_index, remember};
 use plan::{EncodedChunks, Get, Needed};
 
-/// What is known of the index of each shard a read touches.
+/// What is known of the index of each shard, by shard.
 type ShardIndexes = HashMap<Vec<u64>, Arc<KnownIndex>>;
 /// Shards fetched whole with their index, by shard.
 type WholeShards = HashMap<Vec<u64>, Bytes>;
@@ -63,7 +63,8 @@ pub(crate) struct ShardedArray {
     index_at_start: bool,
     /// Whether a first read of a shard fetches only the index entries it needs.
     entries_first: bool,
-    indexes: Mutex<HashMap<Vec<u64>, Arc<KnownIndex>>>,
+    /// What is known of the index of every shard read so far.
+    indexes: Mutex<ShardIndexes>,
 }
 
 impl ShardedArray {
