@@ -49,7 +49,7 @@ def test_ion_images_spectra_and_tic_equal_pyimzml(stores, name):
 def test_windows_across_a_chunk_index_of_several_blocks(tmp_path):
     name = "pyimzml_example_processed"
     target = tmp_path / "small_chunks.imzarr"
-    # 75,591 points in chunks of 8: 9,449 rows of the chunk index, in 5 blocks.
+    # 75,591 points in chunks of 8: 9,449 rows of the chunk index, in 37 blocks of 256 rows.
     run_imzarr("convert", "--mz-chunk-points", "8", str(FIXTURES / f"{name}.imzML"), str(target))
     store = ImzarrStore(str(target))
     blocks = store.attributes["mz_index"]["blocks"]
