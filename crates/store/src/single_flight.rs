@@ -110,6 +110,13 @@ mod tests {
         }
     }
 
+    /// Answers the requests waiting on `answer`, once the callers joined with it have had
+    /// their first poll.
+    async fn answer_after_first_polls(answer: &Notify) {
+        tokio::task::yield_now().await;
+        answer.notify_waiters();
+    }
+
     #[tokio::test]
     async fn identical_requests_in_flight_together_are_sent_once() {
         let flights = SingleFlight::<&str, u32>::default();
@@ -117,11 +124,7 @@ mod tests {
         let first = flights.run("a", request(&sent, &answer, 1));
         let second = flights.run("a", request(&sent, &answer, 2));
         let other = flights.run("b", request(&sent, &answer, 3));
-        let release = async {
-            tokio::task::yield_now().await;
-            answer.notify_waiters();
-        };
-        let (first, second, other, ()) = tokio::join!(first, second, other, release);
+        let (first, second, other, ()) = tokio::join!(first, second, other, answer_after_first_polls(&answer));
         assert_eq!(
             (first, second, other),
             (1, 1, 3),
@@ -131,10 +134,7 @@ mod tests {
         assert!(flights.lock().is_empty(), "answered requests are forgotten");
 
         let again = flights.run("a", request(&sent, &answer, 4));
-        let (again, ()) = tokio::join!(again, async {
-            tokio::task::yield_now().await;
-            answer.notify_waiters();
-        });
+        let (again, ()) = tokio::join!(again, answer_after_first_polls(&answer));
         assert_eq!(again, 4, "a request after the answer is sent anew");
         assert_eq!(sent.load(Ordering::SeqCst), 3);
     }
@@ -147,10 +147,7 @@ mod tests {
         assert!(futures::poll!(before.as_mut()).is_pending());
         flights.forget(|request| *request == "a");
         let after = flights.run("a", request(&sent, &answer, 2));
-        let (before, after, ()) = tokio::join!(before, after, async {
-            tokio::task::yield_now().await;
-            answer.notify_waiters();
-        });
+        let (before, after, ()) = tokio::join!(before, after, answer_after_first_polls(&answer));
         assert_eq!(
             (before, after),
             (1, 2),
@@ -168,8 +165,7 @@ mod tests {
         let second = flights.run("a", request(&sent, &answer, 2));
         let (second, ()) = tokio::join!(second, async {
             drop(first);
-            tokio::task::yield_now().await;
-            answer.notify_waiters();
+            answer_after_first_polls(&answer).await;
         });
         assert_eq!(second, 1, "the first caller's request answers the second");
         assert_eq!(sent.load(Ordering::SeqCst), 1);
