@@ -410,7 +410,7 @@ impl ShardedArray {
             .iter()
             .map(|&s| NonZeroU64::new(s).unwrap_or(NonZeroU64::MIN))
             .collect();
-        let chunk_bytes = self.inner_shape.iter().product::<u64>() as usize * self.element_size;
+        let chunk_bytes = self.inner_chunk_bytes();
         let (data_type, fill_value) = (self.data_type.clone(), self.fill_value.clone());
         tokio::task::spawn_blocking(move || {
             let options = CodecOptions::default();
@@ -422,7 +422,7 @@ impl ShardedArray {
                         .decode(raw, &inner, &data_type, &fill_value, &options)
                         .map_err(|e| format!("inner chunk: {e}"))?;
                     let fixed = decoded.into_fixed().map_err(|e| e.to_string())?.into_owned();
-                    if fixed.len() != chunk_bytes {
+                    if fixed.len() as u64 != chunk_bytes {
                         return Err(format!("inner chunk decoded to {} bytes", fixed.len()));
                     }
                     Ok((i, fixed))
