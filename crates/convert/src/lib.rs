@@ -31,6 +31,7 @@ mod pixels;
 mod processed;
 mod progress;
 mod root_attributes;
+mod shard_encoder;
 mod shard_pipeline;
 mod shuffle_choice;
 mod source;
@@ -54,7 +55,7 @@ pub use input::Input;
 pub use mz_sort::order_by_key;
 pub use options::ConvertOptions;
 pub use progress::{Phase, Progress, ProgressSnapshot};
-pub use shard_pipeline::ShardEncoder;
+pub use shard_encoder::ShardEncoder;
 pub use source::memory_held_by;
 
 use crate::source::Source;

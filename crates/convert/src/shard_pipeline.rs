@@ -1,65 +1,14 @@
 //! Encodes shards off the async threads and uploads them, several at a time, while the
 //! conversion goes on producing the next ones.
 
-use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinSet;
-use zarrs::array::codec::CodecChain;
-use zarrs::array::codec::array_to_bytes::sharding::{ShardingCodecOptions, SubchunkWriteOrder};
-use zarrs::array::{Array, ArrayBytes, ArrayToBytesCodecTraits, CodecOptions, DataType, FillValue};
-use zarrs::storage::{AsyncWritableStorageTraits, Bytes, StoreKey};
+use zarrs::storage::{AsyncWritableStorageTraits, StoreKey};
 
 use imzarr_store::ZarrsObjectStore;
 
-/// How one array's shards are encoded: its whole codec chain (sharding with inner chunks in
-/// C order, so that the same data always give the same bytes).
-pub struct ShardEncoder {
-    codecs: CodecChain,
-    data_type: DataType,
-    fill_value: FillValue,
-    shard_shape: Vec<NonZeroU64>,
-}
-
-impl ShardEncoder {
-    pub(crate) fn new<S: ?Sized>(array: &Array<S>, shard_shape: &[u64]) -> Self {
-        let options = zarrs::array::CodecSpecificOptions::default()
-            .with_option(ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C));
-        Self {
-            codecs: (*array.codecs()).clone().with_codec_specific_options(&options),
-            data_type: array.data_type().clone(),
-            fill_value: array.fill_value().clone(),
-            shard_shape: shard_shape
-                .iter()
-                .map(|&s| NonZeroU64::new(s).unwrap_or(NonZeroU64::MIN))
-                .collect(),
-        }
-    }
-
-    /// The encoder of the arrays `spec` describes.
-    pub fn from_spec(spec: &imzarr_format::ArraySpec) -> Result<Self, String> {
-        let metadata: zarrs::array::ArrayMetadata =
-            serde_json::from_value(spec.metadata()).map_err(|e| e.to_string())?;
-        let storage = Arc::new(zarrs::storage::store::MemoryStore::new());
-        let array = Array::new_with_metadata(storage, "/", metadata).map_err(|e| e.to_string())?;
-        Ok(Self::new(&array, &spec.shard_shape))
-    }
-
-    /// Encodes one whole shard: its elements, little-endian, in C order.
-    pub fn encode(&self, bytes: &[u8]) -> Result<Bytes, String> {
-        let encoded = self
-            .codecs
-            .encode(
-                ArrayBytes::new_flen(bytes),
-                &self.shard_shape,
-                &self.data_type,
-                &self.fill_value,
-                &CodecOptions::default(),
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(Bytes::from(encoded.into_owned()))
-    }
-}
+use crate::shard_encoder::ShardEncoder;
 
 /// Buffers of raw shards, handed back once their shard is encoded so that the next shards
 /// fill them: fresh memory costs a page fault and the zeroing of every page (a tenth of the

@@ -9,7 +9,7 @@ use imzarr_imzml::{ArrayBytes, DataType};
 
 use crate::error::Result;
 use crate::layout;
-use crate::shard_pipeline::ShardEncoder;
+use crate::shard_encoder::ShardEncoder;
 use crate::source::Source;
 
 /// Bytes of intensities compressed both ways.

@@ -15,12 +15,12 @@ use futures::TryStreamExt;
 use imzarr_format::{ArraySpec, group_metadata};
 use imzarr_store::{StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value, json};
-use zarrs::array::{Array, ArrayMetadata};
 use zarrs::storage::{AsyncReadableStorageTraits, AsyncWritableStorageTraits, StoreKey};
 
 use crate::blocks::extract_block;
 use crate::error::{ConvertError, Result};
-use crate::shard_pipeline::{ShardEncoder, ShardPipeline};
+use crate::shard_encoder::ShardEncoder;
+use crate::shard_pipeline::ShardPipeline;
 use imzarr_format::region::grid_indices;
 
 /// The object that marks a conversion in progress.
@@ -217,10 +217,7 @@ impl StoreWriter {
 
     pub(crate) async fn create_array(&mut self, path: &str, spec: ArraySpec) -> Result<ArrayWriter> {
         let metadata = spec.metadata();
-        let parsed: ArrayMetadata = serde_json::from_value(metadata.clone()).map_err(|e| self.error(path, e))?;
-        let array = Array::new_with_metadata(self.storage.clone(), &format!("/{path}"), parsed)
-            .map_err(|e| self.error(path, e))?;
-        let encoder = Arc::new(ShardEncoder::new(&array, &spec.shard_shape));
+        let encoder = Arc::new(ShardEncoder::from_spec(&spec).map_err(|e| self.error(path, e))?);
         self.put_json(&format!("{path}/zarr.json"), &metadata).await?;
         self.nodes.insert(path.to_string(), metadata);
         Ok(ArrayWriter {
