@@ -227,14 +227,11 @@ pub async fn convert_and_query(
     )
     .await?;
     rows.push(row_cold);
-    // The next peaks of the same spectrum: other chunks, most likely of the same shards. The
-    // second read of a shard fetches its whole index (the first fetched the entries it needed
-    // only); from the third on, the indexes are cached (an analyst's session after its first
-    // images).
-    for (offset, label_of_read) in [
-        (1, "second in its shard (whole indexes fetched)"),
-        (2, "third in its shard (indexes cached)"),
-    ] {
+    // The next peaks of the same spectrum: other chunks, most likely of the same shards. Each
+    // read of a shard fetches the index entries it needs, until those known would make an
+    // eighth of the index; then the whole index is fetched and cached (an analyst's session
+    // after its first images).
+    for (offset, label_of_read) in [(1, "second in its shard"), (2, "third in its shard")] {
         let (_, _, row_next) = ion_image_row(
             &dataset,
             mode,

@@ -55,7 +55,7 @@ fn spread(mut ratios: Vec<f64>) -> (f64, f64, f64) {
 }
 
 /// Two rows: the windows read first in fresh sessions (the pixel index already read, as any
-/// image needs it), and read a third time in one session (shard indexes cached).
+/// image needs it), and read a third time in one session (their shard index entries cached).
 pub async fn sweep(store: &str, label: &str) -> anyhow::Result<Vec<Value>> {
     let session = Dataset::open(store).await?;
     let mode = match session.attributes().mode {

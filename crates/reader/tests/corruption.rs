@@ -42,7 +42,7 @@ async fn flipped_bytes_are_detected_in_ranged_reads_of_large_shards() {
     let store = store_of_large_shards(dir.path(), options).await;
     let pristine = std::fs::read(store.join("spectra/intensity/c/0")).unwrap();
     // The shard index: 16 bytes per inner chunk and a crc32c, at the start.
-    let chunks = inner_chunks_per_shard(&store, "spectra/intensity");
+    let chunks = common::inner_chunks_per_shard(&store, "spectra/intensity");
     assert!(chunks > 1, "several inner chunks per shard");
     let index_end = chunks * 16 + 4;
     let word = |at: usize| u64::from_le_bytes(pristine[at..at + 8].try_into().unwrap()) as usize;
@@ -70,7 +70,7 @@ async fn flipped_bytes_in_index_entries_read_on_their_own_are_detected() {
     let store = store_of_large_shards(dir.path(), options).await;
     let url = store.to_str().unwrap();
     let array = "mz_major/intensity";
-    let chunks = inner_chunks_per_shard(&store, array);
+    let chunks = common::inner_chunks_per_shard(&store, array);
     let index_end = chunks * 16 + 4;
 
     // A narrow window low in the m/z range: a few chunks early in the first shard.
@@ -222,19 +222,6 @@ async fn check_flips(store: &Path, pixels: &[(i64, i64)], positions: &[usize]) {
         );
     }
     std::fs::write(&shard, &pristine).unwrap();
-}
-
-/// Inner chunks in one shard of `array`.
-fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join(array).join("zarr.json")).unwrap()).unwrap();
-    let shard = metadata["chunk_grid"]["configuration"]["chunk_shape"][0]
-        .as_u64()
-        .unwrap();
-    let inner = metadata["codecs"][0]["configuration"]["chunk_shape"][0]
-        .as_u64()
-        .unwrap();
-    (shard / inner) as usize
 }
 
 /// A store in `dir` of 1,200 processed spectra of about 2,000 points, converted with `options`

@@ -112,3 +112,41 @@ async fn request_budgets_hold() {
         }
     }
 }
+
+/// Ion images read only the index entries they need from each shard they touch, the first
+/// image in a shard and the next ones, until the entries known of a shard would make an eighth
+/// of its index: then its whole index is fetched, once, and later images read only chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ion_images_fetch_index_entries_until_an_eighth_of_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = store_of(Mode::Processed, true, dir.path()).await;
+    let store = std::path::Path::new(&url);
+    let columns = ["mz_major/mz", "mz_major/intensity", "mz_major/spectrum"];
+    let index_bytes = |array: &str| common::inner_chunks_per_shard(store, array) as u64 * 16 + 4;
+    let whole_indexes: u64 = columns.iter().map(|a| index_bytes(a)).sum();
+    let dataset = Dataset::open(&url).await.unwrap();
+    let probe = dataset.spectrum(5, 5).await.unwrap().unwrap();
+    // Successive peaks of one spectrum: a few chunks apart in the m/z-major arrays, all in
+    // their first shards (2.4 M points, 512 a chunk: a peak every ~2.3 chunks).
+    let mut costs = Vec::new();
+    for &mz in probe.mz.iter().take(150) {
+        let before = dataset.stats();
+        let image = dataset.ion_image(MzWindow::ppm(mz, 5.0)).await.unwrap();
+        assert!(image.points > 0);
+        costs.push(dataset.stats().since(&before));
+    }
+    let summary: Vec<(u64, u64)> = costs.iter().map(|c| (c.gets, c.bytes_read)).collect();
+    println!("whole indexes {whole_indexes} bytes; images (GETs, bytes): {summary:?}");
+    // The second image in the same shards fetches entries again, not the whole indexes.
+    assert!(
+        costs[1].bytes_read * 2 < whole_indexes,
+        "the second image read {} bytes; the whole indexes are {whole_indexes}",
+        costs[1].bytes_read
+    );
+    // Once a shard's entries add up, its whole index is fetched and cached: one GET of chunks
+    // per column from then on.
+    assert!(
+        costs[costs.len() - 40..].iter().all(|c| c.gets == 3),
+        "the last images must read chunks only: {summary:?}"
+    );
+}

@@ -86,13 +86,22 @@ pub(super) fn chained_entries(
     checked.then(|| (first..).zip(entries.iter().copied()).collect())
 }
 
-/// Caches what a fetch learnt of the index of `shard`. A read side by side may have cached
-/// the whole index (or the shard's absence) meanwhile: entries fetched on their own do not
-/// replace it.
+/// Caches what a fetch learnt of the index of `shard`: entries fetched on their own join
+/// those fetched before; the whole index (or the shard's absence) replaces them. A read side
+/// by side may have cached the whole index meanwhile: entries do not replace it.
 pub(super) fn remember(indexes: &mut ShardIndexes, shard: &[u64], known: Arc<KnownIndex>) {
-    let cached = indexes.entry(shard.to_vec()).or_insert_with(|| known.clone());
-    if matches!(**cached, KnownIndex::Entries(_)) {
-        *cached = known;
+    let Some(cached) = indexes.get_mut(shard) else {
+        indexes.insert(shard.to_vec(), known);
+        return;
+    };
+    match (&**cached, &*known) {
+        (KnownIndex::Entries(before), KnownIndex::Entries(new)) => {
+            let mut joined = before.clone();
+            joined.extend(new.iter().map(|(&chunk, &entry)| (chunk, entry)));
+            *cached = Arc::new(KnownIndex::Entries(joined));
+        }
+        (KnownIndex::Entries(_), _) => *cached = known,
+        _ => {}
     }
 }
 
@@ -138,12 +147,17 @@ mod tests {
     }
 
     #[test]
-    fn entries_fetched_side_by_side_do_not_replace_a_whole_index() {
+    fn entries_join_and_give_way_to_a_whole_index() {
         let entries = |chunk: usize| Arc::new(KnownIndex::Entries(BTreeMap::from([(chunk, [100, 10])])));
         let whole = Arc::new(KnownIndex::Whole(chain(4, &[])));
         let mut indexes = ShardIndexes::new();
         remember(&mut indexes, &[0], entries(0));
         assert!(indexes[&vec![0]].knows_all(&[0]) && !indexes[&vec![0]].knows_all(&[1]));
+        remember(&mut indexes, &[0], entries(1));
+        assert!(
+            indexes[&vec![0]].knows_all(&[0, 1]) && !indexes[&vec![0]].knows_all(&[2]),
+            "entries fetched later join those fetched before"
+        );
         remember(&mut indexes, &[0], whole.clone());
         remember(&mut indexes, &[0], entries(2));
         assert!(indexes[&vec![0]].knows_all(&[0, 1, 2, 3]), "the whole index stays");

@@ -5,8 +5,9 @@
 //! crc32c. (zarrs' partial decoders skip that check, so subsets are not read through them.)
 //!
 //! Arrays read a few chunks at a time (the m/z-major layout, by ion images) whose shard index
-//! is at the start of the shard fetch only the index entries a first read needs: 16 bytes a
-//! chunk instead of an index of up to 64 KiB. A shard read again has its whole index fetched.
+//! is at the start of the shard fetch only the index entries each read needs: 16 bytes a
+//! chunk instead of an index of up to 64 KiB. Once a shard's entries fetched so far would make
+//! an eighth of its index, its whole index is fetched instead.
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU64;
@@ -148,9 +149,10 @@ impl ShardedArray {
     /// What is known of the index of `shard`, including the entries of `chunks`: from the
     /// cache when it has them, else fetched and cached.
     ///
-    /// - First read of a shard of an entries-first array (and not `whole`): only the entries
-    ///   of `chunks` and their neighbours, one GET; the whole index too when they do not check
-    ///   out.
+    /// - Read of a shard of an entries-first array (and not `whole`) whose whole index is not
+    ///   cached: only the entries of `chunks` and their neighbours, one GET, while the entries
+    ///   known of the shard stay under an eighth of its index; the whole index when they do
+    ///   not check out, or when that many are known.
     /// - Otherwise the whole index, one GET. With `whole`, the GET asks for as many bytes as
     ///   any encoding of the shard can take, so that a shard of that size arrives whole in the
     ///   same round trip: its bytes are returned beside the index (`None` when the object is
@@ -170,9 +172,16 @@ impl ShardedArray {
         }
         let key = self.shard_key(shard);
         let length = self.chunks_in_shard().saturating_mul(ENTRY_BYTES).saturating_add(4);
-        let entries = match cached {
+        let known_entries = match cached.as_deref() {
+            None => Some(0),
+            Some(KnownIndex::Entries(entries)) => Some(entries.len()),
+            Some(_) => None,
+        };
+        let entries = match known_entries {
             // (A shard small enough to come whole in one GET is better read so.)
-            None if self.entries_first && !whole => self.fetch_entries(store, &key, chunks, length).await?,
+            Some(known) if self.entries_first && !whole => {
+                self.fetch_entries(store, &key, chunks, known, length).await?
+            }
             _ => None,
         };
         let (known, bytes) = match entries {
@@ -227,13 +236,15 @@ impl ShardedArray {
     }
 
     /// The entries of `chunks` in the index (of `length` bytes, at the start) of shard `key`,
-    /// with their neighbours, fetched with one GET when they are few. `None` when they are not,
-    /// or when they do not check out (see [`chained_entries`]): the whole index is read then.
+    /// with their neighbours, fetched with one GET when they and the `known` entries fetched
+    /// before are few. `None` when they are not, or when they do not check out (see
+    /// [`chained_entries`]): the whole index is read then.
     async fn fetch_entries(
         &self,
         store: &ZarrsObjectStore,
         key: &str,
         chunks: &[usize],
+        known: usize,
         length: u64,
     ) -> Result<Option<KnownIndex>, String> {
         let (Some(&first), Some(&last)) = (chunks.iter().min(), chunks.iter().max()) else {
@@ -241,7 +252,7 @@ impl ShardedArray {
         };
         let window = first.saturating_sub(1)..(last + 2).min(self.chunks_in_shard() as usize);
         let bytes_wanted = window.len() as u64 * ENTRY_BYTES;
-        if bytes_wanted * 8 > length {
+        if (bytes_wanted + known as u64 * ENTRY_BYTES) * 8 > length {
             return Ok(None);
         }
         let range = window.start as u64 * ENTRY_BYTES..window.end as u64 * ENTRY_BYTES;

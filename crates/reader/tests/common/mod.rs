@@ -49,3 +49,16 @@ pub async fn generated_store(dir: &Path, mode: Mode, points: usize, options: &Co
     convert_into(&input, &store, options).await;
     store
 }
+
+/// Inner chunks in one shard of `array`.
+pub fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join(array).join("zarr.json")).unwrap()).unwrap();
+    let shard = metadata["chunk_grid"]["configuration"]["chunk_shape"][0]
+        .as_u64()
+        .unwrap();
+    let inner = metadata["codecs"][0]["configuration"]["chunk_shape"][0]
+        .as_u64()
+        .unwrap();
+    (shard / inner) as usize
+}
