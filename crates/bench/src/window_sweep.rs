@@ -54,8 +54,10 @@ fn spread(mut ratios: Vec<f64>) -> (f64, f64, f64) {
     (at(0.5), at(0.9), at(1.0))
 }
 
-/// Two rows: the windows read first in fresh sessions (the pixel index already read, as any
-/// image needs it), and read a third time in one session (their shard index entries cached).
+/// Three rows: the windows read first in fresh sessions (the pixel index already read, as any
+/// image needs it), one after the other in one session (later windows find shard index
+/// entries, or whole indexes, that earlier ones fetched), and read a third time in that
+/// session (their shard index entries cached).
 pub async fn sweep(store: &str, label: &str) -> anyhow::Result<Vec<Value>> {
     let session = Dataset::open(store).await?;
     let mode = match session.attributes().mode {
@@ -70,17 +72,23 @@ pub async fn sweep(store: &str, label: &str) -> anyhow::Result<Vec<Value>> {
         fresh.spectrum_number(origin[0], origin[1], origin[2]).await?;
         first.extend(ratio(&fresh, mode, centre).await?);
     }
-    let mut warm = Vec::new();
+    let (mut session_first, mut warm) = (Vec::new(), Vec::new());
     for pass in 0..3 {
         for &centre in &centres {
             let r = ratio(&session, mode, centre).await?;
-            if pass == 2 {
-                warm.extend(r);
+            match pass {
+                0 => session_first.extend(r),
+                2 => warm.extend(r),
+                _ => {}
             }
         }
     }
     anyhow::ensure!(!first.is_empty(), "every window is empty");
-    let rows = [("first in a fresh session", first), ("third in one session", warm)];
+    let rows = [
+        ("first in a fresh session", first),
+        ("one after the other in one session, first pass", session_first),
+        ("third in one session", warm),
+    ];
     Ok(rows
         .into_iter()
         .map(|(when, ratios)| {
