@@ -90,8 +90,8 @@ impl Arrays {
         }
     }
 
-    /// Raw little-endian bytes of the subset `ranges` and the array's Zarr data type name.
-    pub(crate) async fn read_raw(&self, path: &str, ranges: &[Range<u64>]) -> Result<(Vec<u8>, String)> {
+    /// The array at `path`, if `ranges` is a subset of it that one read may return.
+    fn readable_subset(&self, path: &str, ranges: &[Range<u64>]) -> Result<&ShardedArray> {
         let array = self.get(path)?;
         let shape = &array.shape;
         if ranges.len() != shape.len() || ranges.iter().zip(shape).any(|(r, &s)| r.start > r.end || r.end > s) {
@@ -106,11 +106,26 @@ impl Arrays {
                 format!("subset {ranges:?} is larger than one read may be ({MAX_READ_BYTES} bytes)"),
             ));
         }
+        Ok(array)
+    }
+
+    /// Raw little-endian bytes of the subset `ranges` and the array's Zarr data type name.
+    pub(crate) async fn read_raw(&self, path: &str, ranges: &[Range<u64>]) -> Result<(Vec<u8>, String)> {
+        let array = self.readable_subset(path, ranges)?;
         let bytes = array
             .read(&self.storage, ranges)
             .await
             .map_err(|e| self.data_error(path, e))?;
         Ok((bytes, array.data_type_name.clone()))
+    }
+
+    /// Fetches and caches the shard indexes a later [`Self::read_raw`] of the subset needs
+    /// (those of the shards it would fetch by range), ahead of it.
+    pub(crate) async fn cache_shard_indexes(&self, path: &str, ranges: &[Range<u64>]) -> Result<()> {
+        self.readable_subset(path, ranges)?
+            .cache_indexes(&self.storage, ranges)
+            .await
+            .map_err(|e| self.data_error(path, e))
     }
 
     /// Values of the subset as `f64`, whatever the stored numeric type.

@@ -228,7 +228,7 @@ impl Dataset {
 
     /// Fetches (once) the index arrays a spectrum read needs besides the pixel index: the
     /// source index, and the point offsets (processed) or the shared m/z axis (continuous).
-    async fn spectrum_indexes(&self) -> Result<()> {
+    pub(crate) async fn spectrum_indexes(&self) -> Result<()> {
         match self.attributes.mode {
             AcquisitionMode::Processed => {
                 tokio::try_join!(self.source_index(), self.point_offsets())?;

@@ -80,17 +80,33 @@ impl Dataset {
     }
 
     /// The spectra of `pixels` as a stream, in stored order (tile by tile), read in runs of
-    /// nearby stored spectra: a few requests per run, not per spectrum.
+    /// nearby stored spectra: a few requests per run, not per spectrum. While a run is read,
+    /// the shard indexes of the run [`RUNS_IN_FLIGHT`] places later are fetched, so that each
+    /// run after the first ones takes one round trip.
     pub fn spectra<'a>(&'a self, pixels: &'a Pixels) -> impl Stream<Item = Result<Spectrum>> + 'a {
         stream::once(async move {
-            let numbers = self.stored_numbers(pixels).await?;
+            // The pixel index and the other small index arrays the runs need, side by side.
+            let (numbers, ()) = tokio::try_join!(self.stored_numbers(pixels), self.spectrum_indexes())?;
             let offsets = self.point_offsets().await?;
-            let runs = runs(&numbers, &offsets).into_iter().map(Ok::<_, ReadError>);
-            Ok::<_, ReadError>(stream::iter(runs))
+            let runs = runs(&numbers, &offsets);
+            let later: Vec<Option<Range<u64>>> = runs
+                .iter()
+                .skip(RUNS_IN_FLIGHT)
+                .map(|(run, _)| Some(run.clone()))
+                .chain(std::iter::repeat(None))
+                .take(runs.len())
+                .collect();
+            Ok::<_, ReadError>(stream::iter(runs.into_iter().zip(later).map(Ok::<_, ReadError>)))
         })
         .try_flatten()
-        .map_ok(move |(run, wanted)| async move {
-            let spectra = self.stored_spectra(run.clone()).await?;
+        .map_ok(move |((run, wanted), later)| async move {
+            let ahead = async {
+                match later {
+                    Some(numbers) => self.cache_shard_indexes_of(numbers).await,
+                    None => Ok(()),
+                }
+            };
+            let (spectra, ()) = tokio::try_join!(self.stored_spectra(run.clone()), ahead)?;
             Ok(stream::iter(wanted.into_iter().map(move |k| {
                 Ok::<_, ReadError>(spectra.spectrum((k - run.start) as usize))
             })))

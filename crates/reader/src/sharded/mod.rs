@@ -343,6 +343,25 @@ impl ShardedArray {
         Ok(out)
     }
 
+    /// Fetches and caches the indexes of the shards a later read of `ranges` (validated by
+    /// the caller) will fetch by range, so that the read itself takes one round trip. Shards
+    /// that read would fetch whole with their index (one round trip anyway) are left to it.
+    pub(crate) async fn cache_indexes(&self, store: &ZarrsObjectStore, ranges: &[Range<u64>]) -> Result<(), String> {
+        if ranges.iter().any(|r| r.is_empty()) {
+            return Ok(());
+        }
+        let by_range = chunks_of_shard(&self.plan(ranges))
+            .into_iter()
+            .filter(|(_, chunks)| !self.read_whole(chunks.len() as u64));
+        stream::iter(
+            by_range
+                .map(|(shard, chunks)| async move { self.shard_index(store, &shard, &chunks, false).await.map(drop) }),
+        )
+        .buffer_unordered(CONCURRENT_GETS)
+        .try_collect()
+        .await
+    }
+
     /// The index of every shard the `needed` chunks lie in (cached after the first read of a
     /// shard), and the bytes of the shards small enough to come whole with their index.
     async fn indexes_of(
@@ -350,15 +369,8 @@ impl ShardedArray {
         store: &ZarrsObjectStore,
         needed: &[Needed],
     ) -> Result<(ShardIndexes, WholeShards), String> {
-        let mut chunks_of_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
-        for n in needed {
-            chunks_of_shard
-                .entry(n.shard.clone())
-                .or_default()
-                .push(n.chunk_in_shard);
-        }
         let fetched: Vec<(Vec<u64>, Arc<KnownIndex>, Option<Bytes>)> =
-            stream::iter(chunks_of_shard.into_iter().map(|(shard, chunks)| async move {
+            stream::iter(chunks_of_shard(needed).into_iter().map(|(shard, chunks)| async move {
                 let whole = self.read_whole(chunks.len() as u64);
                 let (index, bytes) = self.shard_index(store, &shard, &chunks, whole).await?;
                 Ok::<_, String>((shard, index, bytes))
@@ -443,6 +455,18 @@ impl ShardedArray {
         .await
         .map_err(|e| e.to_string())?
     }
+}
+
+/// The `needed` chunks grouped by shard: their places in each shard.
+fn chunks_of_shard(needed: &[Needed]) -> BTreeMap<Vec<u64>, Vec<usize>> {
+    let mut chunks_of_shard: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
+    for n in needed {
+        chunks_of_shard
+            .entry(n.shard.clone())
+            .or_default()
+            .push(n.chunk_in_shard);
+    }
+    chunks_of_shard
 }
 
 fn u64s(value: &Value) -> Option<Vec<u64>> {
