@@ -80,9 +80,9 @@ impl Dataset {
     }
 
     /// The spectra of `pixels` as a stream, in stored order (tile by tile), read in runs of
-    /// nearby stored spectra: a few requests per run, not per spectrum. While a run is read,
-    /// the shard indexes of the run [`RUNS_IN_FLIGHT`] places later are fetched, so that each
-    /// run after the first ones takes one round trip.
+    /// nearby stored spectra: a few requests per run, not per spectrum. Three runs are fetched
+    /// at once, and while a run is read the shard indexes of the run three places later are
+    /// fetched, so that each run after the first three takes one round trip.
     pub fn spectra<'a>(&'a self, pixels: &'a Pixels) -> impl Stream<Item = Result<Spectrum>> + 'a {
         stream::once(async move {
             // The pixel index and the other small index arrays the runs need, side by side.
