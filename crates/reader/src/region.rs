@@ -89,22 +89,20 @@ impl Dataset {
             let (numbers, ()) = tokio::try_join!(self.stored_numbers(pixels), self.spectrum_indexes())?;
             let offsets = self.point_offsets().await?;
             let runs = runs(&numbers, &offsets);
-            let later: Vec<Option<Range<u64>>> = runs
-                .iter()
-                .skip(RUNS_IN_FLIGHT)
-                .map(|(run, _)| Some(run.clone()))
-                .chain(std::iter::repeat(None))
-                .take(runs.len())
-                .collect();
-            Ok::<_, ReadError>(stream::iter(runs.into_iter().zip(later).map(Ok::<_, ReadError>)))
+            let ranges: Vec<Range<u64>> = runs.iter().map(|(run, _)| run.clone()).collect();
+            let with_later = runs
+                .into_iter()
+                .enumerate()
+                .map(move |(i, run)| Ok::<_, ReadError>((run, ranges.get(i + RUNS_IN_FLIGHT).cloned())));
+            Ok::<_, ReadError>(stream::iter(with_later))
         })
         .try_flatten()
         .map_ok(move |((run, wanted), later)| async move {
             let ahead = async {
-                match later {
-                    Some(numbers) => self.cache_shard_indexes_of(numbers).await,
-                    None => Ok(()),
+                if let Some(numbers) = later {
+                    self.cache_shard_indexes_of(numbers).await?;
                 }
+                Ok(())
             };
             let (spectra, ()) = tokio::try_join!(self.stored_spectra(run.clone()), ahead)?;
             Ok(stream::iter(wanted.into_iter().map(move |k| {

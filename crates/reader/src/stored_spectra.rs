@@ -154,69 +154,70 @@ impl Dataset {
     /// needs (of the coordinate tables and the value arrays), so that, fetched ahead of it,
     /// that read takes one round trip instead of two.
     pub(crate) async fn cache_shard_indexes_of(&self, numbers: Range<u64>) -> Result<()> {
-        let arrays = &self.arrays;
-        let spectra = [numbers.clone()];
-        let mut tables = vec![paths::PIXELS_X, paths::PIXELS_Y];
-        if self.attributes.grid.depth > 1 {
-            tables.push(paths::PIXELS_Z);
-        }
-        let coordinates = futures::future::try_join_all(
-            tables
-                .into_iter()
-                .map(|path| arrays.cache_shard_indexes(path, &spectra)),
-        );
-        let values = async {
-            match self.attributes.mode {
-                AcquisitionMode::Processed => {
-                    let points = [self.point_range(&numbers).await?];
-                    tokio::try_join!(
-                        arrays.cache_shard_indexes(paths::SPECTRA_MZ, &points),
-                        arrays.cache_shard_indexes(paths::SPECTRA_INTENSITY, &points)
-                    )?;
-                }
-                AcquisitionMode::Continuous => {
-                    let channels = arrays.shape(paths::SPECTRA_MZ)?[0];
-                    arrays
-                        .cache_shard_indexes(paths::SPECTRA_INTENSITY, &[numbers.clone(), 0..channels])
-                        .await?;
-                }
-            }
-            Ok(())
+        let values = self.values_subset(&numbers).await?;
+        let value_arrays: &[&str] = match self.attributes.mode {
+            AcquisitionMode::Processed => &[paths::SPECTRA_MZ, paths::SPECTRA_INTENSITY],
+            AcquisitionMode::Continuous => &[paths::SPECTRA_INTENSITY],
         };
-        tokio::try_join!(coordinates, values)?;
+        let spectra = [numbers];
+        let subsets = self
+            .coordinate_tables()
+            .iter()
+            .map(|&path| (path, &spectra[..]))
+            .chain(value_arrays.iter().map(|&path| (path, &values[..])));
+        futures::future::try_join_all(subsets.map(|(path, ranges)| self.arrays.cache_shard_indexes(path, ranges)))
+            .await?;
         Ok(())
     }
 
-    /// The points of the stored spectra `numbers` of a processed store, from its offsets.
-    async fn point_range(&self, numbers: &Range<u64>) -> Result<Range<u64>> {
-        let offsets = self.point_offsets().await?;
-        let at = |k: u64| {
-            offsets.get(k as usize).copied().ok_or_else(|| {
-                ReadError::Usage(format!(
-                    "stored spectra {numbers:?} are outside 0..{}",
-                    offsets.len() - 1
-                ))
-            })
-        };
-        Ok(at(numbers.start)?..at(numbers.end)?)
+    /// The subset of the intensity array (and, processed, of the m/z array) that holds the
+    /// values of the stored spectra `numbers`: processed, their points; continuous, their rows.
+    async fn values_subset(&self, numbers: &Range<u64>) -> Result<Vec<Range<u64>>> {
+        match self.attributes.mode {
+            AcquisitionMode::Processed => {
+                let offsets = self.point_offsets().await?;
+                let at = |k: u64| {
+                    offsets.get(k as usize).copied().ok_or_else(|| {
+                        ReadError::Usage(format!(
+                            "stored spectra {numbers:?} are outside 0..{}",
+                            offsets.len() - 1
+                        ))
+                    })
+                };
+                Ok(vec![at(numbers.start)?..at(numbers.end)?])
+            }
+            AcquisitionMode::Continuous => {
+                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
+                Ok(vec![numbers.clone(), 0..channels])
+            }
+        }
+    }
+
+    /// The coordinate tables of the grid: x and y, and z on a 3-D grid.
+    fn coordinate_tables(&self) -> &'static [&'static str] {
+        if self.attributes.grid.depth > 1 {
+            &[paths::PIXELS_X, paths::PIXELS_Y, paths::PIXELS_Z]
+        } else {
+            &[paths::PIXELS_X, paths::PIXELS_Y]
+        }
     }
 
     /// The 0-based grid coordinates x, y and z of the stored spectra `numbers` (z all 0 on a
     /// 2-D grid), from the coordinate tables.
     pub(crate) async fn grid_positions(&self, numbers: Range<u64>) -> Result<[Vec<u32>; 3]> {
-        let column = |path: &'static str| {
-            let numbers = numbers.clone();
-            async move { Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, &[numbers]).await?.0)) }
+        let spectra = std::slice::from_ref(&numbers);
+        let columns =
+            futures::future::try_join_all(self.coordinate_tables().iter().map(|&path| async move {
+                Ok::<_, ReadError>(decode_u32(&self.arrays.read_raw(path, spectra).await?.0))
+            }))
+            .await?;
+        let mut columns = columns.into_iter();
+        let mut next = || {
+            columns
+                .next()
+                .unwrap_or_else(|| vec![0; (numbers.end - numbers.start) as usize])
         };
-        let z_column = async {
-            if self.attributes.grid.depth > 1 {
-                column(paths::PIXELS_Z).await
-            } else {
-                Ok(vec![0; (numbers.end - numbers.start) as usize])
-            }
-        };
-        let (x, y, z) = tokio::try_join!(column(paths::PIXELS_X), column(paths::PIXELS_Y), z_column)?;
-        Ok([x, y, z])
+        Ok([next(), next(), next()])
     }
 
     /// The source imzML index of the stored spectra `numbers`.
@@ -287,13 +288,12 @@ impl Dataset {
         let spectra = numbers.end - numbers.start;
         match self.attributes.mode {
             AcquisitionMode::Processed => {
+                let points = self.values_subset(&numbers).await?;
                 let all = self.point_offsets().await?;
                 let offsets = &all[numbers.start as usize..=numbers.end as usize];
-                let points = offsets[0]..offsets[spectra as usize];
                 let ((mz, mz_type), (intensity, intensity_type)) = tokio::try_join!(
-                    self.arrays.read_raw(paths::SPECTRA_MZ, std::slice::from_ref(&points)),
-                    self.arrays
-                        .read_raw(paths::SPECTRA_INTENSITY, std::slice::from_ref(&points))
+                    self.arrays.read_raw(paths::SPECTRA_MZ, &points),
+                    self.arrays.read_raw(paths::SPECTRA_INTENSITY, &points)
                 )?;
                 Ok(Points {
                     mz_dtype: dtype(paths::SPECTRA_MZ, &mz_type)?,
@@ -305,8 +305,9 @@ impl Dataset {
                 })
             }
             AcquisitionMode::Continuous => {
-                let channels = self.arrays.shape(paths::SPECTRA_MZ)?[0];
-                let subset = [numbers, 0..channels];
+                let subset = self.values_subset(&numbers).await?;
+                // (Rows of every channel.)
+                let channels = subset[1].end;
                 let ((mz, mz_type), (intensity, intensity_type)) = tokio::try_join!(
                     self.mz_axis_raw(),
                     self.arrays.read_raw(paths::SPECTRA_INTENSITY, &subset)

@@ -347,9 +347,6 @@ impl ShardedArray {
     /// the caller) will fetch by range, so that the read itself takes one round trip. Shards
     /// that read would fetch whole with their index (one round trip anyway) are left to it.
     pub(crate) async fn cache_indexes(&self, store: &ZarrsObjectStore, ranges: &[Range<u64>]) -> Result<(), String> {
-        if ranges.iter().any(|r| r.is_empty()) {
-            return Ok(());
-        }
         let by_range = chunks_of_shard(&self.plan(ranges))
             .into_iter()
             .filter(|(_, chunks)| !self.read_whole(chunks.len() as u64));

@@ -42,8 +42,11 @@ pub(super) struct Needed {
 }
 
 impl ShardedArray {
-    /// The inner chunks that `ranges` touches.
+    /// The inner chunks that `ranges` touches (none when it is empty).
     pub(super) fn plan(&self, ranges: &[Range<u64>]) -> Vec<Needed> {
+        if ranges.iter().any(Range::is_empty) {
+            return Vec::new();
+        }
         let first: Vec<u64> = ranges.iter().zip(&self.inner_shape).map(|(r, c)| r.start / c).collect();
         let counts: Vec<u64> = ranges
             .iter()
