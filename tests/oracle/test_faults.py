@@ -74,6 +74,13 @@ def objects_on_disk(root: Path):
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def assert_same_objects(found, expected, what):
+    """The same object names, each with the same bytes; `what` names the store in failures."""
+    assert sorted(found) == sorted(expected), what
+    for key in expected:
+        assert found[key] == expected[key], (what, key)
+
+
 def test_conversions_and_reads_through_faults_equal_clean_runs(stores, faulty, tmp_path):
     endpoint, stats = faulty
     run = uuid.uuid4().hex
@@ -82,10 +89,7 @@ def test_conversions_and_reads_through_faults_equal_clean_runs(stores, faulty, t
         url = f"s3://{BUCKET}/{prefix}"
         result = imzarr_via(endpoint, "convert", str(FIXTURES / f"{name}.imzML"), url)
         assert result.returncode == 0, (name, result.stderr)
-        remote, local = objects_in_s3(prefix), objects_on_disk(stores[name])
-        assert sorted(remote) == sorted(local), name
-        for key in local:
-            assert remote[key] == local[key], (name, key)
+        assert_same_objects(objects_in_s3(prefix), objects_on_disk(stores[name]), name)
 
         result = imzarr_via(endpoint, "validate", url, "--full")
         assert result.returncode == 0, (name, result.stdout, result.stderr)
@@ -131,10 +135,7 @@ def test_inputs_read_from_s3_through_faults_give_the_same_stores(stores, faulty,
         store = tmp_path / f"{name}.imzarr"
         result = imzarr_via(endpoint, "convert", f"s3://{BUCKET}/{prefix}/{name}.imzML", str(store))
         assert result.returncode == 0, (name, result.stderr)
-        remote, local = objects_on_disk(store), objects_on_disk(stores[name])
-        assert sorted(remote) == sorted(local), name
-        for key in local:
-            assert remote[key] == local[key], (name, key)
+        assert_same_objects(objects_on_disk(store), objects_on_disk(stores[name]), name)
     counts = json.loads(stats.read_text())
     print(f"\nfault proxy (inputs from S3): {counts}", file=sys.stderr)
     assert counts["failed_503"] >= 3 and counts["dropped_mid_body"] + counts["dropped_before_answer"] >= 1, counts
@@ -171,7 +172,7 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
     assert timing.returncode == 0, timing.stderr
     full_run = time.monotonic() - started
 
-    local_objects = objects_on_disk(clean)
+    clean_objects = objects_on_disk(clean)
     prefix = f"killed-{run}/resumed.imzarr"
     url = f"s3://{BUCKET}/{prefix}"
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
@@ -194,9 +195,7 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
                 # progress record may linger).
                 remote = objects_in_s3(prefix)
                 remote.pop("imzarr-progress.json", None)
-                assert sorted(remote) == sorted(local_objects), "an interrupted store opens as complete"
-                for key in local_objects:
-                    assert remote[key] == local_objects[key], ("an interrupted store opens as complete", key)
+                assert_same_objects(remote, clean_objects, "an interrupted store opens as complete")
                 completed_while_killed = True
                 break
             interrupted += 1
@@ -212,9 +211,6 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
         # (When the run that finished the store was killed, its summary was lost.)
         assert any("kept from the interrupted run" in out for out in outputs), outputs
 
-    remote, local = objects_in_s3(prefix), objects_on_disk(clean)
-    assert sorted(remote) == sorted(local)
-    for key in local:
-        assert remote[key] == local[key], key
+    assert_same_objects(objects_in_s3(prefix), clean_objects, "the resumed store")
     counts = json.loads(stats.read_text())
     print(f"\nkilled {interrupted} times (full run {full_run:.1f} s); fault proxy: {counts}", file=sys.stderr)
