@@ -70,6 +70,13 @@ def objects_in_s3(prefix):
     return found
 
 
+def shard_objects_in_s3(prefix):
+    """How many shard objects the store at `prefix` holds (listed, not read)."""
+    s3 = boto3.client("s3", endpoint_url=UPSTREAM)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/")
+    return sum("/c/" in item["Key"] for page in pages for item in page.get("Contents", []))
+
+
 def objects_on_disk(root: Path):
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -179,10 +186,21 @@ def test_a_conversion_killed_and_resumed_through_faults_equals_a_clean_run(fault
     interrupted = 0
     completed_while_killed = False
     outputs = []
-    for fraction in (0.15, 0.35, 0.55, 0.75, 0.9):
+    # Killed once at a time early on, then each time another fifth of the shards is written:
+    # kills at fixed times alone can all land before the first shard on one machine (or with
+    # one draw of faults) and after the last on another.
+    shards_in_total = sum("/c/" in key for key in clean_objects)
+    assert shards_in_total >= 10, shards_in_total
+    kill_points = [("after", full_run * 0.1)] + [("shards", shards_in_total * k // 5) for k in range(1, 5)]
+    for kind, point in kill_points:
         child = subprocess.Popen([str(imzarr_binary()), "convert", *options, str(source), url], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        time.sleep(full_run * fraction)
+        if kind == "after":
+            time.sleep(point)
+        else:
+            deadline = time.monotonic() + 300
+            while child.poll() is None and shard_objects_in_s3(prefix) < point and time.monotonic() < deadline:
+                time.sleep(0.02)
         finished = child.poll() is not None
         child.kill()
         outputs.append(child.communicate()[0])

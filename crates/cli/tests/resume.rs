@@ -5,8 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::objects;
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
@@ -43,10 +43,25 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
     let full_run = started.elapsed();
 
     let resumed = dir.path().join("resumed.imzarr");
+    let shards_in_total = shard_objects(&clean);
+    assert!(
+        shards_in_total >= 10,
+        "the input should make many shards, not {shards_in_total}"
+    );
+    // Killed once at a time early on, then each time another fifth of the shards is written:
+    // kills at fixed times alone can all land before the first shard on one machine and after
+    // the last on another.
+    let kill_points = [
+        KillPoint::After(full_run.mul_f64(0.1)),
+        KillPoint::Shards(shards_in_total / 5),
+        KillPoint::Shards(shards_in_total * 2 / 5),
+        KillPoint::Shards(shards_in_total * 3 / 5),
+        KillPoint::Shards(shards_in_total * 4 / 5),
+    ];
     let mut kept_any = false;
-    for fraction in [0.2, 0.45, 0.7, 0.9] {
+    for kill_point in kill_points {
         let mut child = convert(&input, &resumed).spawn().unwrap();
-        std::thread::sleep(full_run.mul_f64(fraction));
+        kill_point.wait(&mut child, &resumed);
         child.kill().ok();
         let output = child.wait_with_output().unwrap();
         // Whether the run ended by itself, from how it ended (a check before the kill races
@@ -85,6 +100,51 @@ fn killed_and_resumed_conversions_equal_a_clean_one() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("already complete"));
     assert!(!marker.exists(), "the stale progress marker was left");
     assert_same_store(&clean, &resumed, &[]);
+}
+
+/// When a conversion under test is killed.
+enum KillPoint {
+    /// This long after it started.
+    After(Duration),
+    /// Once the store holds this many shards, or when the run ends by itself.
+    Shards(usize),
+}
+
+impl KillPoint {
+    /// Waits until `child`, converting into `store`, is due to be killed.
+    fn wait(&self, child: &mut Child, store: &Path) {
+        match *self {
+            KillPoint::After(delay) => std::thread::sleep(delay),
+            KillPoint::Shards(count) => {
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while shard_objects(store) < count && Instant::now() < deadline {
+                    if child.try_wait().unwrap().is_some() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+    }
+}
+
+/// How many shard objects a local store holds, staging files of unfinished uploads aside;
+/// tolerant of a conversion writing to it meanwhile.
+fn shard_objects(root: &Path) -> usize {
+    let mut count = 0;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let key = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+                count += usize::from(key.contains("/c/") && !key.contains('#'));
+            }
+        }
+    }
+    count
 }
 
 /// Asserts that two local stores hold the same objects, byte for byte, apart from `ignored`
