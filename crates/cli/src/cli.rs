@@ -167,7 +167,8 @@ pub struct SpectrumArgs {
 pub struct ValidateArgs {
     /// An imzarr store (path or URL).
     pub store: String,
-    /// Also read every array in full, checking every chunk's checksum and the indexes.
+    /// Also read every array in full, checking every chunk's checksum, the indexes, and that
+    /// both layouts hold the same values.
     #[arg(long)]
     pub full: bool,
     /// Print JSON.

@@ -10,6 +10,8 @@ use crate::arrays::decode_u64;
 use crate::dataset::Dataset;
 use crate::error::Result;
 
+mod fingerprint;
+mod layouts;
 mod mz_major;
 
 /// What [`validate`] found.
@@ -32,8 +34,9 @@ impl ValidationReport {
 
 /// Validates the store at `url`: the root and every node's metadata against the JSON Schemas,
 /// each node's own `zarr.json` against its consolidated copy, the arrays the mode requires and
-/// their shapes. With `full`, also reads every array (checking every chunk's crc32c) and the
-/// consistency of the pixel index, the point offsets and the m/z chunk index.
+/// their shapes. With `full`, also reads every array (checking every chunk's crc32c), checks
+/// the consistency of the pixel index, the point offsets and the m/z chunk index, and that
+/// the two layouts hold the same values (each point of one once in the other, nothing more).
 pub async fn validate(url: &str, full: bool) -> Result<ValidationReport> {
     let location = StoreLocation::from_url(url, false)?;
     let store = ZarrsObjectStore::new(location);
@@ -168,8 +171,15 @@ async fn check_contents(
     consolidated: &serde_json::Map<String, Value>,
     report: &mut ValidationReport,
 ) {
+    let processed = dataset.attributes.mode == AcquisitionMode::Processed;
+    // The arrays of the two layouts are read once, by the check that compares them.
+    let read_by_layouts: &[&str] = if processed {
+        &layouts::PROCESSED_ARRAYS
+    } else {
+        &layouts::CONTINUOUS_ARRAYS
+    };
     for (path, document) in consolidated {
-        if document["node_type"] != "array" {
+        if document["node_type"] != "array" || read_by_layouts.contains(&path.as_str()) {
             continue;
         }
         let (Ok(shape), Ok(shard_shape)) = (dataset.arrays.shape(path), dataset.arrays.shard_shape(path)) else {
@@ -220,19 +230,28 @@ async fn check_contents(
                 .push(format!("{}: spectrum {missing} is at no pixel", paths::PIXELS_INDEX));
         }
     }
-    if dataset.attributes.mode == AcquisitionMode::Processed {
-        if let Ok((bytes, _)) = dataset.arrays.read_raw(paths::PIXELS_POINT_OFFSET, &[0..n + 1]).await {
-            let offsets = decode_u64(&bytes);
-            if offsets.windows(2).any(|w| w[0] > w[1])
-                || offsets.last() != Some(&dataset.attributes.counts.points)
-                || offsets.first() != Some(&0)
-            {
+    let layouts_read = if processed {
+        let offsets = match dataset.arrays.read_raw(paths::PIXELS_POINT_OFFSET, &[0..n + 1]).await {
+            Ok((bytes, _)) => Some(decode_u64(&bytes)),
+            Err(_) => None, // reported with the arrays above
+        };
+        let offsets = offsets.filter(|offsets| {
+            let valid = offsets.windows(2).all(|w| w[0] <= w[1])
+                && offsets.last() == Some(&dataset.attributes.counts.points)
+                && offsets.first() == Some(&0);
+            if !valid {
                 report.problems.push(format!(
                     "{}: offsets are not non-decreasing from 0 to the point count",
                     paths::PIXELS_POINT_OFFSET
                 ));
             }
-        }
-        mz_major::check(dataset, report).await;
+            valid
+        });
+        layouts::check_processed(dataset, offsets.as_deref(), report).await
+    } else {
+        layouts::check_continuous(dataset, report).await
+    };
+    if layouts_read {
+        report.arrays_read += read_by_layouts.len();
     }
 }

@@ -2,7 +2,8 @@
 //! them): the m/z-major points and the m/z chunk index contradict each other, or a point names
 //! a spectrum the store does not hold. An ion image that would read them fails with a typed
 //! error naming the array, never panics and never drops points silently; `validate` reports
-//! the same damage.
+//! the same damage. Values changed in one layout only, which no read can notice, are reported
+//! by a full validation.
 
 mod common;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use imzarr::{Dataset, MzWindow, ReadError, validate};
 use imzarr_convert::ConvertOptions;
+use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, WriterOptions};
 use zarrs::array::Array;
 use zarrs::array::ArraySubset;
 use zarrs::filesystem::FilesystemStore;
@@ -144,4 +146,169 @@ async fn index_rows_outside_their_block_s_coarse_range_are_an_error() {
         "reach outside the m/z range imzarr.mz_index.blocks gives their block",
     );
     assert_validation_reports(&store, &["imzarr.mz_index.blocks"]).await;
+}
+
+/// Asserts that a full validation passes now, and reports layouts that disagree once
+/// `forge` has rewritten values of `store`.
+async fn assert_forgery_breaks_the_layouts(store: &Path, forge: impl FnOnce(&Path), words: &str) {
+    let url = store.to_str().unwrap();
+    let report = validate(url, true).await.unwrap();
+    assert!(report.is_valid(), "{:?}", report.problems);
+    forge(store);
+    let report = validate(url, true).await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.contains(words)),
+        "{words:?} not in {:?}",
+        report.problems
+    );
+    // The damage is in the values alone: every checksum still holds.
+    assert!(
+        report.problems.iter().all(|p| !p.contains("crc32c")),
+        "{:?}",
+        report.problems
+    );
+}
+
+/// Rewrites element `at` of the 1-D float32 array `path` with `value(old)`; returns the old.
+fn rewrite_f32(store: &Path, path: &str, at: u64, value: impl FnOnce(f32) -> f32) -> f32 {
+    let subset = ArraySubset::new_with_ranges(&[at..at + 1]);
+    let array = array(store, path);
+    let [old] = array.retrieve_array_subset::<Vec<f32>>(&subset).unwrap()[..] else {
+        unreachable!()
+    };
+    array.store_array_subset(&subset, vec![value(old)]).unwrap();
+    old
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intensities_swapped_between_two_m_z_major_points_break_the_layouts_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    // Two points of one chunk (of 50 points: the index rows stay right), each given the
+    // other's value.
+    let swap = |store: &Path| {
+        let intensity = array(store, "mz_major/intensity");
+        let all = ArraySubset::new_with_shape(intensity.shape().to_vec());
+        let mut values: Vec<f32> = intensity.retrieve_array_subset(&all).unwrap();
+        let (chunk, other) = values
+            .chunks(50)
+            .enumerate()
+            .find_map(|(c, chunk)| Some((c, chunk.iter().position(|v| v.to_bits() != chunk[0].to_bits())?)))
+            .unwrap();
+        values.swap(chunk * 50, chunk * 50 + other);
+        intensity.store_array_subset(&all, values).unwrap();
+    };
+    assert_forgery_breaks_the_layouts(&store, swap, "by m/z, some of them different)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_spectrum_major_intensity_breaks_the_layouts_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let bump = |store: &Path| {
+        rewrite_f32(store, "spectra/intensity", 7, |v| v + 1.0);
+    };
+    assert_forgery_breaks_the_layouts(&store, bump, "the two layouts do not hold the same values").await;
+}
+
+/// A continuous fixture converted as it is; its 40 spectra lie on a grid of 73 x 54 pixels.
+async fn continuous_store(dir: &Path) -> PathBuf {
+    let target = dir.join("store");
+    common::convert_into(
+        &common::fixture("cardinal2_combat_40pixel"),
+        &target,
+        &ConvertOptions::default(),
+    )
+    .await;
+    target
+}
+
+/// A continuous 3-D store of 3 x 2 x 2 pixels, 10 channels, with no spectrum at (3, 2, 2).
+async fn three_dimensional_store(dir: &Path) -> PathBuf {
+    let input = dir.join("cube.imzML");
+    let options = WriterOptions {
+        mode: Mode::Continuous,
+        intensity_dtype: DataType::F32,
+        ..WriterOptions::default()
+    };
+    let mut writer = ImzmlWriter::create(&input, options).unwrap();
+    let mz: Vec<f64> = (0..10).map(|c| 100.0 + f64::from(c)).collect();
+    let mz = ArrayBytes::from_f64(DataType::F64, &mz);
+    for (k, (z, y, x)) in (1..=2)
+        .flat_map(|z| (1..=2).flat_map(move |y| (1..=3).map(move |x| (z, y, x))))
+        .enumerate()
+    {
+        if (x, y, z) != (3, 2, 2) {
+            let intensity: Vec<f64> = (0..10).map(|c| (k * 10 + c) as f64 + 0.5).collect();
+            let intensity = ArrayBytes::from_f64(DataType::F32, &intensity);
+            writer.write_spectrum(x, y, Some(z), &mz, &intensity).unwrap();
+        }
+    }
+    writer.finish().unwrap();
+    let target = dir.join("store");
+    common::convert_into(&input, &target, &ConvertOptions::default()).await;
+    target
+}
+
+/// The grid position (`[z,] y, x`) of the first pixel whose stored spectrum `wanted` accepts.
+fn pixel_where(store: &Path, wanted: impl Fn(u32) -> bool) -> Vec<u64> {
+    let index = array(store, "pixels/index");
+    let shape = index.shape().to_vec();
+    let values: Vec<u32> = index
+        .retrieve_array_subset(&ArraySubset::new_with_shape(shape.clone()))
+        .unwrap();
+    let mut at = values.iter().position(|&s| wanted(s)).unwrap() as u64;
+    let mut pixel = vec![0; shape.len()];
+    for (coordinate, extent) in pixel.iter_mut().zip(&shape).rev() {
+        (*coordinate, at) = (at % extent, at / extent);
+    }
+    pixel
+}
+
+/// Rewrites channel `channel` of the cube at grid position `pixel` with `value`.
+fn rewrite_cube(store: &Path, channel: u64, pixel: &[u64], value: f32) {
+    let ranges: Vec<_> = std::iter::once(channel)
+        .chain(pixel.iter().copied())
+        .map(|i| i..i + 1)
+        .collect();
+    array(store, "mz_major/intensity")
+        .store_array_subset(&ArraySubset::new_with_ranges(&ranges), vec![value])
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_value_of_the_continuous_cube_breaks_the_layouts_agreement() {
+    for three_dimensional in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = if three_dimensional {
+            three_dimensional_store(dir.path()).await
+        } else {
+            continuous_store(dir.path()).await
+        };
+        let acquired = pixel_where(&store, |s| s != u32::MAX);
+        let forge = |store: &Path| rewrite_cube(store, 3, &acquired, 1.0e6);
+        assert_forgery_breaks_the_layouts(&store, forge, "the two layouts do not hold the same values").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_of_the_continuous_cube_where_no_spectrum_was_acquired_is_reported() {
+    for three_dimensional in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = if three_dimensional {
+            three_dimensional_store(dir.path()).await
+        } else {
+            continuous_store(dir.path()).await
+        };
+        let missing = pixel_where(&store, |s| s == u32::MAX);
+        let forge = |store: &Path| rewrite_cube(store, 3, &missing, 1.0);
+        let (x, y, z) = match missing[..] {
+            [z, y, x] => (x, y, z),
+            [y, x] => (x, y, 0),
+            _ => unreachable!(),
+        };
+        assert_eq!((x, y, z), if three_dimensional { (2, 1, 1) } else { (x, y, 0) });
+        let words = format!("channel 3 holds a value at grid (x {x}, y {y}, z {z}), where no spectrum was acquired");
+        assert_forgery_breaks_the_layouts(&store, forge, &words).await;
+    }
 }

@@ -1,23 +1,29 @@
 //! The full check of a processed store's m/z-major points against its m/z chunk index: the
 //! index in order and within its coarse level, every row the smallest and largest m/z of its
 //! chunk's points, every point naming a stored spectrum. The points are read a span of chunks
-//! at a time, so that memory stays bounded whatever the store's size.
+//! at a time, so that memory stays bounded whatever the store's size; the same pass
+//! fingerprints them for the comparison with the spectrum-major layout.
 
 use imzarr_format::{MzIndexBlocks, paths};
 
 use super::ValidationReport;
-use crate::arrays::decode_u32;
+use super::fingerprint::{Fingerprint, element_bits, element_size};
+use crate::arrays::{decode_f64, decode_u32};
 use crate::dataset::Dataset;
 
-/// Points read at once (about 48 MiB of f64 m/z and u32 spectrum numbers).
-const POINTS_PER_STEP: u64 = 1 << 22;
+/// Points read at once (about 64 MiB of f64 m/z and intensities and u32 spectrum numbers).
+pub(super) const POINTS_PER_STEP: u64 = 1 << 22;
 
-/// Adds to `report` every inconsistency of the m/z-major points and the m/z chunk index.
-pub(super) async fn check(dataset: &Dataset, report: &mut ValidationReport) {
+/// Adds to `report` every inconsistency of the m/z-major points and the m/z chunk index;
+/// returns the fingerprint of the points, keyed by m/z, when they could all be read.
+pub(super) async fn check(dataset: &Dataset, report: &mut ValidationReport) -> Option<Fingerprint> {
     let rows = async { dataset.mz_chunk_index()?.all(&dataset.arrays).await };
     let rows = match rows.await {
         Ok(rows) => rows,
-        Err(e) => return report.problems.push(e.to_string()),
+        Err(e) => {
+            report.problems.push(e.to_string());
+            return None;
+        }
     };
     if let Some(stored) = dataset.attributes.mz_index.as_ref().and_then(|i| i.blocks.as_ref())
         && !same_bits(&MzIndexBlocks::of(&rows, stored.rows).mz_range, &stored.mz_range)
@@ -27,34 +33,46 @@ pub(super) async fn check(dataset: &Dataset, report: &mut ValidationReport) {
             paths::MZ_MAJOR_CHUNK_MZ_RANGE
         ));
     }
-    if let Err(problem) = check_points(dataset, &rows).await {
-        report.problems.push(problem);
-    }
+    check_points(dataset, &rows)
+        .await
+        .map_err(|problem| report.problems.push(problem))
+        .ok()
 }
 
-/// The first inconsistency between the points and `rows`, if any.
-async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<(), String> {
+/// The fingerprint of the points, or the first inconsistency between them and `rows`.
+async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprint, String> {
     let spectra = dataset.attributes.counts.spectra;
     let points = dataset.attributes.counts.points;
     let chunk_points = dataset.attributes.mz_chunk_points();
     let step = (POINTS_PER_STEP / chunk_points).max(1) * chunk_points;
+    let mut fingerprint = Fingerprint::default();
     let mut start = 0;
     while start < points {
         let span = start..(start + step).min(points);
-        let (mz, spectrum) = tokio::try_join!(
-            dataset.arrays.read_f64(paths::MZ_MAJOR_MZ, std::slice::from_ref(&span)),
-            dataset
-                .arrays
-                .read_raw(paths::MZ_MAJOR_SPECTRUM, std::slice::from_ref(&span)),
+        let subset = std::slice::from_ref(&span);
+        let ((mz_bytes, mz_type), (intensity, _), (spectrum, _)) = tokio::try_join!(
+            dataset.arrays.read_raw(paths::MZ_MAJOR_MZ, subset),
+            dataset.arrays.read_raw(paths::MZ_MAJOR_INTENSITY, subset),
+            dataset.arrays.read_raw(paths::MZ_MAJOR_SPECTRUM, subset),
         )
         .map_err(|e| e.to_string())?;
-        if let Some(k) = decode_u32(&spectrum.0).iter().position(|&s| u64::from(s) >= spectra) {
+        let spectrum = decode_u32(&spectrum);
+        if let Some(k) = spectrum.iter().position(|&s| u64::from(s) >= spectra) {
             return Err(format!(
                 "{}: point {} names a spectrum beyond the {spectra} stored",
                 paths::MZ_MAJOR_SPECTRUM,
                 span.start + k as u64
             ));
         }
+        let count = span.end - span.start;
+        let mz_size = element_size(paths::MZ_MAJOR_MZ, &mz_bytes, count)?;
+        let intensity_size = element_size(paths::MZ_MAJOR_INTENSITY, &intensity, count)?;
+        let values = element_bits(&mz_bytes, mz_size).zip(element_bits(&intensity, intensity_size));
+        for (&s, (mz, value)) in spectrum.iter().zip(values) {
+            fingerprint.add(u64::from(s), mz, value);
+        }
+        let mz = decode_f64(&mz_bytes, &mz_type)
+            .ok_or_else(|| format!("{}: data type {mz_type} is not numeric", paths::MZ_MAJOR_MZ))?;
         for (k, values) in mz.chunks(chunk_points as usize).enumerate() {
             let chunk = (span.start / chunk_points) as usize + k;
             let found = total_order_range(values);
@@ -70,7 +88,7 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<(), String
         }
         start = span.end;
     }
-    Ok(())
+    Ok(fingerprint)
 }
 
 /// The smallest and largest of `values` (not empty) in IEEE 754 totalOrder.

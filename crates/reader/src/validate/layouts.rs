@@ -1,0 +1,210 @@
+//! The full check that the two layouts hold the same values: every point of the
+//! spectrum-major layout once in the m/z-major layout, with the same spectrum, m/z (or
+//! channel) and intensity bits, and nothing else there. A reader draws ion images from one
+//! layout and spectra from the other, so a store whose layouts disagree would give answers
+//! that contradict each other without any checksum failing. Each layout is read once, a span
+//! at a time, and summarized by a [`Fingerprint`].
+
+use std::ops::Range;
+
+use imzarr_format::paths;
+use imzarr_format::region::grid_indices;
+
+use super::ValidationReport;
+use super::fingerprint::{Fingerprint, element_bits, element_size};
+use super::mz_major::{self, POINTS_PER_STEP};
+use crate::dataset::Dataset;
+
+/// Bytes of intensities read at once from a continuous store's spectrum-major layout.
+const BYTES_PER_STEP: u64 = 1 << 26;
+
+/// The arrays [`check_processed`] reads in full.
+pub(super) const PROCESSED_ARRAYS: [&str; 5] = [
+    paths::SPECTRA_MZ,
+    paths::SPECTRA_INTENSITY,
+    paths::MZ_MAJOR_MZ,
+    paths::MZ_MAJOR_INTENSITY,
+    paths::MZ_MAJOR_SPECTRUM,
+];
+
+/// The arrays [`check_continuous`] reads in full.
+pub(super) const CONTINUOUS_ARRAYS: [&str; 2] = [paths::SPECTRA_INTENSITY, paths::MZ_MAJOR_INTENSITY];
+
+/// Checks a processed store's m/z-major points against its m/z chunk index and both layouts
+/// against each other; `offsets` are `pixels/point_offset`, checked (`None` when they could
+/// not be read or are wrong: the layouts are then not compared). Returns whether every array
+/// of [`PROCESSED_ARRAYS`] was read.
+pub(super) async fn check_processed(dataset: &Dataset, offsets: Option<&[u64]>, report: &mut ValidationReport) -> bool {
+    let by_mz = mz_major::check(dataset, report).await;
+    let Some(offsets) = offsets else {
+        return false;
+    };
+    let by_spectrum = spectrum_major_points(dataset, offsets).await;
+    let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
+    compare(by_spectrum, by_mz, report)
+}
+
+/// Checks a continuous store's cube against its spectrum-major rows, and that the cube holds
+/// zeros where no spectrum was acquired. Returns whether both arrays were read.
+pub(super) async fn check_continuous(dataset: &Dataset, report: &mut ValidationReport) -> bool {
+    let by_spectrum = spectrum_major_rows(dataset).await;
+    let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
+    let by_mz = cube(dataset)
+        .await
+        .map_err(|problem| report.problems.push(problem))
+        .ok();
+    compare(by_spectrum, by_mz, report)
+}
+
+/// Adds a problem when both fingerprints are known and differ; whether both are known.
+fn compare(by_spectrum: Option<Fingerprint>, by_mz: Option<Fingerprint>, report: &mut ValidationReport) -> bool {
+    let (Some(by_spectrum), Some(by_mz)) = (by_spectrum, by_mz) else {
+        return false;
+    };
+    if by_spectrum != by_mz {
+        report.problems.push(format!(
+            "{} and {}: the two layouts do not hold the same values ({} points by spectrum, {} by m/z{})",
+            paths::SPECTRA,
+            paths::MZ_MAJOR,
+            by_spectrum.points,
+            by_mz.points,
+            if by_spectrum.points == by_mz.points {
+                ", some of them different"
+            } else {
+                ""
+            }
+        ));
+    }
+    true
+}
+
+/// The fingerprint of a processed store's spectrum-major points, keyed by m/z.
+async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<Fingerprint, String> {
+    let points = dataset.attributes.counts.points;
+    let mut fingerprint = Fingerprint::default();
+    let mut spectrum = 0;
+    let mut start = 0;
+    while start < points {
+        let span = start..(start + POINTS_PER_STEP).min(points);
+        let subset = std::slice::from_ref(&span);
+        let ((mz, _), (intensity, _)) = tokio::try_join!(
+            dataset.arrays.read_raw(paths::SPECTRA_MZ, subset),
+            dataset.arrays.read_raw(paths::SPECTRA_INTENSITY, subset),
+        )
+        .map_err(|e| e.to_string())?;
+        let count = span.end - span.start;
+        let mz_size = element_size(paths::SPECTRA_MZ, &mz, count)?;
+        let intensity_size = element_size(paths::SPECTRA_INTENSITY, &intensity, count)?;
+        let values = element_bits(&mz, mz_size).zip(element_bits(&intensity, intensity_size));
+        for (point, (mz, value)) in span.clone().zip(values) {
+            // Offsets rise from 0 to the point count, so every point has a spectrum.
+            while offsets[spectrum + 1] <= point {
+                spectrum += 1;
+            }
+            fingerprint.add(spectrum as u64, mz, value);
+        }
+        start = span.end;
+    }
+    Ok(fingerprint)
+}
+
+/// The fingerprint of a continuous store's spectrum-major rows, keyed by channel.
+async fn spectrum_major_rows(dataset: &Dataset) -> Result<Fingerprint, String> {
+    let [spectra, channels] = dataset
+        .arrays
+        .shape(paths::SPECTRA_INTENSITY)
+        .map_err(|e| e.to_string())?[..]
+    else {
+        return Err(format!("{}: not two-dimensional", paths::SPECTRA_INTENSITY));
+    };
+    let rows_per_step = (BYTES_PER_STEP / (8 * channels).max(1)).max(1);
+    let mut fingerprint = Fingerprint::default();
+    let mut first = 0;
+    while first < spectra {
+        let rows = first..(first + rows_per_step).min(spectra);
+        let subset = [rows.clone(), 0..channels];
+        let (bytes, _) = dataset
+            .arrays
+            .read_raw(paths::SPECTRA_INTENSITY, &subset)
+            .await
+            .map_err(|e| e.to_string())?;
+        let size = element_size(paths::SPECTRA_INTENSITY, &bytes, (rows.end - rows.start) * channels)?;
+        let mut values = element_bits(&bytes, size);
+        for spectrum in rows.clone() {
+            for (channel, value) in (0..channels).zip(values.by_ref()) {
+                fingerprint.add(spectrum, channel, value);
+            }
+        }
+        first = rows.end;
+    }
+    Ok(fingerprint)
+}
+
+/// The fingerprint of a continuous store's cube `(C, [depth,] height, width)`, keyed by
+/// channel, read a shard at a time; an error at the first non-zero value at a pixel where no
+/// spectrum was acquired.
+async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
+    let array = paths::MZ_MAJOR_INTENSITY;
+    let (shape, shard_shape) = dataset
+        .arrays
+        .shape(array)
+        .and_then(|shape| Ok((shape, dataset.arrays.shard_shape(array)?)))
+        .map_err(|e| e.to_string())?;
+    if !(3..=4).contains(&shape.len()) {
+        return Err(format!("{array}: {} dimensions, not 3 or 4", shape.len()));
+    }
+    let index = dataset.pixel_index().await.map_err(|e| e.to_string())?;
+    let grid = &dataset.attributes.grid;
+    let shard_grid: Vec<u64> = shape
+        .iter()
+        .zip(&shard_shape)
+        .map(|(&s, &c)| s.div_ceil(c.max(1)))
+        .collect();
+    let mut fingerprint = Fingerprint::default();
+    for shard in grid_indices(&shard_grid) {
+        let ranges: Vec<Range<u64>> = shard
+            .iter()
+            .zip(&shard_shape)
+            .zip(&shape)
+            .map(|((&i, &c), &s)| i * c..((i + 1) * c).min(s))
+            .collect();
+        let (bytes, _) = dataset
+            .arrays
+            .read_raw(array, &ranges)
+            .await
+            .map_err(|e| e.to_string())?;
+        let counts: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+        let size = element_size(array, &bytes, counts.iter().product())?;
+        // The stored spectrum at each pixel of the shard's tile, in C order; the cube's
+        // spatial dimensions are (z,) y, x, with z only for 3-D grids.
+        let (zs, ys, xs) = match &ranges[1..] {
+            [z, y, x] => (z.clone(), y.clone(), x.clone()),
+            [y, x] => (0..1, y.clone(), x.clone()),
+            _ => unreachable!("the dimensions were checked above"),
+        };
+        let mut tile = Vec::new();
+        for z in zs {
+            for y in ys.clone() {
+                for x in xs.clone() {
+                    let linear = (z * grid.height + y) * grid.width + x;
+                    tile.push(((x, y, z), index.at(linear as usize)));
+                }
+            }
+        }
+        let planes = bytes.chunks_exact((size * tile.len()).max(1));
+        for (channel, plane) in ranges[0].clone().zip(planes) {
+            for (&((x, y, z), spectrum), value) in tile.iter().zip(element_bits(plane, size)) {
+                match spectrum {
+                    Some(spectrum) => fingerprint.add(u64::from(spectrum), channel, value),
+                    None if value == 0 => {}
+                    None => {
+                        return Err(format!(
+                            "{array}: channel {channel} holds a value at grid (x {x}, y {y}, z {z}), where no spectrum was acquired (it must be 0)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(fingerprint)
+}
