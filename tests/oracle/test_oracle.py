@@ -10,6 +10,7 @@ import bisect
 import json
 import shutil
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -168,3 +169,41 @@ def test_a_grid_with_empty_shards_reads_in_zarr_python(tmp_path, mode):
     for group in groups:
         result = subprocess.run([validator, "validate", str(group)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["cardinal1_cut_masspix", "pyimzml_example_processed"])
+def test_a_store_annotated_and_reconsolidated_by_zarr_python_reads_the_same(stores, name, tmp_path):
+    """A user adds a labels group (zarr-python's default codecs, which imzarr does not read)
+    and an attribute, and zarr-python rewrites the consolidated metadata in its own spelling:
+    imzarr ignores the extension and answers as before; the store still validates."""
+    annotated = tmp_path / f"{name}.imzarr"
+    shutil.copytree(stores[name], annotated)
+    root = zarr.open_group(str(annotated), mode="r+")
+    grid = root.attrs["imzarr"]["grid"]
+    labels = root.require_group("labels").create_array("tissue", shape=(grid["height"], grid["width"]), dtype="uint8")
+    labels[...] = 1
+    root.attrs["lab_note"] = "annotated in zarr-python"
+    with warnings.catch_warnings():  # zarr-python warns that consolidation is not in the v3 spec
+        warnings.simplefilter("ignore", UserWarning)
+        zarr.consolidate_metadata(str(annotated))
+    consolidated = json.loads((annotated / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
+    assert "labels/tissue" in consolidated and "storage_transformers" in consolidated["pixels/x"]
+
+    result = run_imzarr("validate", str(annotated), "--full")
+    assert result.returncode == 0, result.stdout + result.stderr
+    x0, y0, _ = grid["origin"]
+    axis = open_store(stores[name])["spectra/mz"]
+    mz = float(axis[axis.shape[0] // 2])
+
+    def answers(store, out):
+        out.mkdir()
+        info = run_imzarr("info", str(store))
+        spectrum = run_imzarr("spectrum", str(store), "--x", str(x0), "--y", str(y0))
+        image = run_imzarr("ion-image", str(store), "--mz", str(mz), "--da", "0.5", "-o", str(out / "ion.csv"))
+        for result in (info, spectrum, image):
+            assert result.returncode == 0, result.stderr
+        return [info.stdout.replace(str(store), "STORE"), spectrum.stdout, (out / "ion.csv").read_text()]
+
+    expected = answers(stores[name], tmp_path / "original")
+    assert expected[1].count("\n") > 2 and expected[2].count("\n") > 2, expected
+    assert answers(annotated, tmp_path / "annotated") == expected

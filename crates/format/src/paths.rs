@@ -39,3 +39,67 @@ pub const MZ_MAJOR_CHUNK_MZ_RANGE: &str = "mz_major/chunk_mz_range";
 pub const IMAGES: &str = "images";
 /// OME-Zarr 0.5 multiscale image of the total ion current.
 pub const IMAGES_TIC: &str = "images/tic";
+
+/// Every group and array this version of the specification defines, but the levels of the
+/// TIC image (`images/tic/0`, `images/tic/1`, ...).
+const DEFINED_NODES: [&str; 19] = [
+    PIXELS,
+    PIXELS_X,
+    PIXELS_Y,
+    PIXELS_Z,
+    PIXELS_SOURCE_INDEX,
+    PIXELS_TIC,
+    PIXELS_POINT_COUNT,
+    PIXELS_POINT_OFFSET,
+    PIXELS_INDEX,
+    SPECTRA,
+    SPECTRA_MZ,
+    SPECTRA_INTENSITY,
+    MZ_MAJOR,
+    MZ_MAJOR_MZ,
+    MZ_MAJOR_INTENSITY,
+    MZ_MAJOR_SPECTRUM,
+    MZ_MAJOR_CHUNK_MZ_RANGE,
+    IMAGES,
+    IMAGES_TIC,
+];
+
+/// Whether `path` (relative to the root, no leading `/`) names a node this version of the
+/// specification defines. Other nodes are extensions (a later version's arrays, a user's
+/// labels added with zarr-python), which readers ignore.
+pub fn is_defined_node(path: &str) -> bool {
+    DEFINED_NODES.contains(&path)
+        || path
+            .strip_prefix("images/tic/")
+            .is_some_and(|level| !level.is_empty() && level.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defined_nodes_are_the_spec_s_and_the_tic_levels() {
+        for path in [
+            "pixels",
+            "pixels/index",
+            "mz_major/chunk_mz_range",
+            "images/tic",
+            "images/tic/0",
+            "images/tic/12",
+        ] {
+            assert!(is_defined_node(path), "{path}");
+        }
+        for path in [
+            "labels",
+            "labels/tissue",
+            "images/tic/",
+            "images/tic/0a",
+            "images/feature",
+            "spectra/noise",
+            "",
+        ] {
+            assert!(!is_defined_node(path), "{path}");
+        }
+    }
+}

@@ -26,7 +26,8 @@ pub(crate) struct Arrays {
 }
 
 impl Arrays {
-    /// Describes the arrays named in `consolidated` (path → `zarr.json` document).
+    /// Describes the arrays named in `consolidated` (path → `zarr.json` document) that the
+    /// specification defines; others are extensions, left alone whatever their codecs.
     pub(crate) fn new(
         location: &str,
         storage: Arc<ZarrsObjectStore>,
@@ -38,6 +39,9 @@ impl Arrays {
                 continue;
             }
             let path = path.trim_start_matches('/');
+            if !paths::is_defined_node(path) {
+                continue;
+            }
             let metadata_error = |message: String| ReadError::Metadata {
                 location: location.to_string(),
                 node: path.to_string(),
