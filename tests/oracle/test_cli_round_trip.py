@@ -4,13 +4,14 @@ imzML, read by pyimzML, equals the source."""
 
 import json
 import os
+import subprocess
 import uuid
 
 import numpy as np
 import pytest
 from pyimzml.ImzMLParser import ImzMLParser
 
-from conftest import FACTS, FIXTURE_NAMES, FIXTURES, run_imzarr
+from conftest import FACTS, FIXTURE_NAMES, FIXTURES, imzarr_binary, run_imzarr
 from test_oracle import PYIMZML_MISREADS, pyimzml_window_sums
 
 ORACLE_FIXTURES = sorted(set(FIXTURE_NAMES) - PYIMZML_MISREADS)
@@ -91,6 +92,41 @@ def test_cli_over_the_s3_test_server(name, tmp_path):
     exported = tmp_path / f"{name}.imzML"
     run_imzarr("export", url, str(exported))
     assert_same_as_source(name, exported)
+
+
+@pytest.mark.skipif(not S3_BUCKET, reason="IMZARR_TEST_S3_BUCKET is not set: no S3 test server is up")
+@pytest.mark.parametrize("name", ["cardinal1_cut_masspix", "pyimzml_example_processed"])
+def test_cli_over_plain_http_from_a_public_bucket(stores, name, tmp_path):
+    """A store published in a public bucket (or on any web server answering range requests)
+    reads over `http://` without credentials, as the same store does locally."""
+    import boto3
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    prefix = f"public-{uuid.uuid4().hex}/{name}.imzarr"
+    run_imzarr("convert", str(FIXTURES / f"{name}.imzML"), f"s3://{S3_BUCKET}/{prefix}")
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix + "/"):
+        for item in page["Contents"]:
+            s3.put_object_acl(Bucket=S3_BUCKET, Key=item["Key"], ACL="public-read")
+    url = f"{endpoint}/{S3_BUCKET}/{prefix}"
+    assert url.startswith("http://"), url
+    anonymous = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+    def answers(store, out):
+        def imzarr(*args):
+            result = subprocess.run([str(imzarr_binary()), *args], capture_output=True, text=True, env=anonymous)
+            assert result.returncode == 0, (args, result.stderr)
+            return result.stdout.replace(store, "STORE")
+
+        info = json.loads(imzarr("info", store, "--json"))
+        x, y = info["grid"]["origin"][:2]
+        peak = FACTS[name]["max_peak_pyimzml"]["mz"]
+        imzarr("ion-image", store, "--mz", repr(peak), "--da", "0.01", "-o", str(out))
+        return [info, imzarr("spectrum", store, "--x", str(x), "--y", str(y)), np.load(out).tolist(),
+                imzarr("validate", store, "--full")]
+
+    local = answers(str(stores[name]), tmp_path / "local.npy")
+    assert answers(url, tmp_path / "http.npy") == local
 
 
 VIRIDIS_LOW, VIRIDIS_HIGH = (68, 1, 84), (253, 231, 37)

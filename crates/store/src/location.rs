@@ -77,10 +77,15 @@ impl StoreLocation {
                 Self::local(&path, create_dir, display)
             }
             Ok(url) if url.scheme().len() > 1 => {
-                let options: Vec<(String, String)> = std::env::vars()
+                let mut options: Vec<(String, String)> = std::env::vars()
                     .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_"))
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect();
+                // A plain `http://` URL asks for plain HTTP (a web server or a public bucket
+                // on the local network); object_store's clients refuse it unless told.
+                if url.scheme() == "http" {
+                    options.push(("allow_http".into(), "true".into()));
+                }
                 let (store, prefix) =
                     object_store::parse_url_opts(&url, options).map_err(|source| StoreError::Backend {
                         url: text.to_string(),
