@@ -129,6 +129,28 @@ def test_cli_over_plain_http_from_a_public_bucket(stores, name, tmp_path):
     assert answers(url, tmp_path / "http.npy") == local
 
 
+@pytest.mark.skipif(not S3_BUCKET, reason="IMZARR_TEST_S3_BUCKET is not set: no S3 test server is up")
+def test_convert_reads_imzml_over_plain_http(stores, tmp_path):
+    """An imzML and its .ibd published on a web server (a public bucket here) convert from their
+    `http://` URL, without credentials, into the store the local files give."""
+    import boto3
+
+    name = "pyimzml_example_processed"
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    prefix = f"public-input-{uuid.uuid4().hex}"
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    for suffix in ("imzML", "ibd"):
+        s3.upload_file(str(FIXTURES / f"{name}.{suffix}"), S3_BUCKET, f"{prefix}/{name}.{suffix}",
+                       ExtraArgs={"ACL": "public-read"})
+    anonymous = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    store = tmp_path / f"{name}.imzarr"
+    result = subprocess.run([str(imzarr_binary()), "convert", f"{endpoint}/{S3_BUCKET}/{prefix}/{name}.imzML", str(store)],
+                            capture_output=True, text=True, env=anonymous)
+    assert result.returncode == 0, result.stderr
+    files = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert files(store) == files(stores[name])
+
+
 VIRIDIS_LOW, VIRIDIS_HIGH = (68, 1, 84), (253, 231, 37)
 
 
