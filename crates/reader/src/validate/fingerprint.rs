@@ -14,12 +14,20 @@ pub(super) struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// Adds one point: its stored spectrum number, where it lies in the spectrum (the bits of
-    /// its m/z, or its channel), and the bits of its value.
-    pub(super) fn add(&mut self, spectrum: u64, position: u64, value: u64) {
+    /// The part of a point's hash that depends on its stored spectrum number alone: computed
+    /// once per spectrum (or run of points of one spectrum), not once per point.
+    pub(super) fn spectrum_key(spectrum: u64) -> u64 {
+        mix(spectrum ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// Adds one point: the [`Self::spectrum_key`] of its spectrum, where it lies in the
+    /// spectrum (the bits of its m/z, or its channel), and the bits of its value. The key
+    /// and the position make a word that differs for every position of a spectrum (an odd
+    /// multiplier is a bijection), and whose mix with the value is a bijection of the value.
+    pub(super) fn add(&mut self, spectrum_key: u64, position: u64, value: u64) {
         self.points += 1;
-        let hash = mix(mix(mix(spectrum ^ 0x9e37_79b9_7f4a_7c15) ^ position) ^ value);
-        self.sum = self.sum.wrapping_add(hash);
+        let key = spectrum_key.wrapping_add(position.wrapping_mul(0xd6e8_feb8_6659_fd93));
+        self.sum = self.sum.wrapping_add(mix(key ^ value));
     }
 }
 
@@ -30,24 +38,36 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The bits of each little-endian element of `bytes`, elements of `size` bytes (1 to 8),
-/// zero-extended to `u64`.
-pub(super) fn element_bits(bytes: &[u8], size: usize) -> impl Iterator<Item = u64> + '_ {
-    bytes.chunks_exact(size).map(|element| {
-        let mut bits = [0u8; 8];
-        bits[..element.len()].copy_from_slice(element);
-        u64::from_le_bytes(bits)
-    })
+/// The bits of each little-endian element of `bytes`, elements of `size` bytes (1, 2, 4 or
+/// 8, as [`element_size`] checks), zero-extended to `u64`.
+pub(super) fn element_bits(bytes: &[u8], size: usize) -> Vec<u64> {
+    fn widened<const N: usize>(bytes: &[u8]) -> Vec<u64> {
+        let (elements, _) = bytes.as_chunks::<N>();
+        elements
+            .iter()
+            .map(|element| {
+                let mut bits = [0u8; 8];
+                bits[..N].copy_from_slice(element);
+                u64::from_le_bytes(bits)
+            })
+            .collect()
+    }
+    match size {
+        1 => widened::<1>(bytes),
+        2 => widened::<2>(bytes),
+        4 => widened::<4>(bytes),
+        _ => widened::<8>(bytes),
+    }
 }
 
 /// The size of the elements of `bytes`, read for `count` elements: an error when that is not
-/// a whole number of bytes from 1 to 8.
+/// 1, 2, 4 or 8 bytes.
 pub(super) fn element_size(array: &str, bytes: &[u8], count: u64) -> Result<usize, String> {
     if count == 0 {
         return Ok(1);
     }
     let size = bytes.len() as u64 / count;
-    if size * count != bytes.len() as u64 || !(1..=8).contains(&size) {
+    if size * count != bytes.len() as u64 || ![1, 2, 4, 8].contains(&size) {
         return Err(format!("{array}: {} bytes do not hold {count} values", bytes.len()));
     }
     Ok(size as usize)
@@ -60,7 +80,7 @@ mod tests {
     fn of(points: &[(u64, u64, u64)]) -> Fingerprint {
         let mut fingerprint = Fingerprint::default();
         for &(s, p, v) in points {
-            fingerprint.add(s, p, v);
+            fingerprint.add(Fingerprint::spectrum_key(s), p, v);
         }
         fingerprint
     }
@@ -82,10 +102,13 @@ mod tests {
     #[test]
     fn elements_are_read_little_endian_and_sizes_checked() {
         let bytes = [1, 0, 0, 0, 0, 0, 0x80, 0x3f];
-        assert_eq!(element_bits(&bytes, 4).collect::<Vec<_>>(), [1, 0x3f80_0000]);
+        assert_eq!(element_bits(&bytes, 4), [1, 0x3f80_0000]);
+        assert_eq!(element_bits(&bytes, 2), [1, 0, 0, 0x3f80]);
+        assert_eq!(element_bits(&bytes, 8), [0x3f80_0000_0000_0001]);
         assert_eq!(element_size("a", &bytes, 2), Ok(4));
         assert!(element_size("a", &bytes, 3).is_err());
         assert!(element_size("a", &bytes, 0).is_ok());
         assert!(element_size("a", &[0; 16], 1).is_err());
+        assert!(element_size("a", &[0; 6], 2).is_err());
     }
 }

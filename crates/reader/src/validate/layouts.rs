@@ -83,6 +83,7 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<Fin
     let points = dataset.attributes.counts.points;
     let mut fingerprint = Fingerprint::default();
     let mut spectrum = 0;
+    let mut key = Fingerprint::spectrum_key(0);
     let mut start = 0;
     while start < points {
         let span = start..(start + POINTS_PER_STEP).min(points);
@@ -95,13 +96,16 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<Fin
         let count = span.end - span.start;
         let mz_size = element_size(paths::SPECTRA_MZ, &mz, count)?;
         let intensity_size = element_size(paths::SPECTRA_INTENSITY, &intensity, count)?;
-        let values = element_bits(&mz, mz_size).zip(element_bits(&intensity, intensity_size));
+        let values = element_bits(&mz, mz_size)
+            .into_iter()
+            .zip(element_bits(&intensity, intensity_size));
         for (point, (mz, value)) in span.clone().zip(values) {
             // Checked offsets rise from 0 to the point count: every point has a spectrum.
             while offsets.get(spectrum + 1).is_some_and(|&end| end <= point) {
                 spectrum += 1;
+                key = Fingerprint::spectrum_key(spectrum as u64);
             }
-            fingerprint.add(spectrum as u64, mz, value);
+            fingerprint.add(key, mz, value);
         }
         start = span.end;
     }
@@ -129,10 +133,11 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<Fingerprint, String> {
             .await
             .map_err(|e| e.to_string())?;
         let size = element_size(paths::SPECTRA_INTENSITY, &bytes, (rows.end - rows.start) * channels)?;
-        let mut values = element_bits(&bytes, size);
-        for spectrum in rows.clone() {
-            for (channel, value) in (0..channels).zip(values.by_ref()) {
-                fingerprint.add(spectrum, channel, value);
+        let values = element_bits(&bytes, size);
+        for (spectrum, row) in rows.clone().zip(values.chunks(channels.max(1) as usize)) {
+            let key = Fingerprint::spectrum_key(spectrum);
+            for (channel, &value) in (0..channels).zip(row) {
+                fingerprint.add(key, channel, value);
             }
         }
         first = rows.end;
@@ -187,15 +192,18 @@ async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
             for y in ys.clone() {
                 for x in xs.clone() {
                     let linear = (z * grid.height + y) * grid.width + x;
-                    tile.push(((x, y, z), index.at(linear as usize)));
+                    let key = index
+                        .at(linear as usize)
+                        .map(|s| Fingerprint::spectrum_key(u64::from(s)));
+                    tile.push(((x, y, z), key));
                 }
             }
         }
         let planes = bytes.chunks_exact((size * tile.len()).max(1));
         for (channel, plane) in ranges[0].clone().zip(planes) {
-            for (&((x, y, z), spectrum), value) in tile.iter().zip(element_bits(plane, size)) {
-                match spectrum {
-                    Some(spectrum) => fingerprint.add(u64::from(spectrum), channel, value),
+            for (&((x, y, z), key), value) in tile.iter().zip(element_bits(plane, size)) {
+                match key {
+                    Some(key) => fingerprint.add(key, channel, value),
                     None if value == 0 => {}
                     None => {
                         return Err(format!(

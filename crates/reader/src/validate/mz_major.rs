@@ -11,8 +11,8 @@ use super::fingerprint::{Fingerprint, element_bits, element_size};
 use crate::arrays::{decode_f64, decode_u32};
 use crate::dataset::Dataset;
 
-/// Points read at once (about 64 MiB of f64 m/z and intensities and u32 spectrum numbers).
-pub(super) const POINTS_PER_STEP: u64 = 1 << 22;
+/// Points read at once (32 MiB of f64 m/z, f32 intensities and u32 spectrum numbers).
+pub(super) const POINTS_PER_STEP: u64 = 1 << 21;
 
 /// Adds to `report` every inconsistency of the m/z-major points and the m/z chunk index;
 /// returns the fingerprint of the points, keyed by m/z, when they could all be read.
@@ -67,9 +67,16 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprin
         let count = span.end - span.start;
         let mz_size = element_size(paths::MZ_MAJOR_MZ, &mz_bytes, count)?;
         let intensity_size = element_size(paths::MZ_MAJOR_INTENSITY, &intensity, count)?;
-        let values = element_bits(&mz_bytes, mz_size).zip(element_bits(&intensity, intensity_size));
+        let values = element_bits(&mz_bytes, mz_size)
+            .into_iter()
+            .zip(element_bits(&intensity, intensity_size));
+        // Inside a chunk the points run by spectrum: one key per run.
+        let mut key = (u32::MAX, Fingerprint::spectrum_key(u64::from(u32::MAX)));
         for (&s, (mz, value)) in spectrum.iter().zip(values) {
-            fingerprint.add(u64::from(s), mz, value);
+            if s != key.0 {
+                key = (s, Fingerprint::spectrum_key(u64::from(s)));
+            }
+            fingerprint.add(key.1, mz, value);
         }
         let mz = decode_f64(&mz_bytes, &mz_type)
             .ok_or_else(|| format!("{}: data type {mz_type} is not numeric", paths::MZ_MAJOR_MZ))?;
