@@ -8,6 +8,9 @@ mod region;
 mod spectrum;
 mod validate;
 
+use imzarr::Dataset;
+use imzarr_format::FORMAT_VERSION;
+
 use crate::cli::{Cli, Command};
 use crate::exit::CommandError;
 
@@ -21,4 +24,17 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Region(args) => region::run(args).await,
         Command::Export(args) => export::run(args).await,
     }
+}
+
+/// Opens the store at `location`, noting on standard error when it is of a newer minor version
+/// of the format than this program reads in full.
+async fn open_store(location: &str) -> Result<Dataset, CommandError> {
+    let dataset = Dataset::open(location).await?;
+    if dataset.is_newer_than_reader() {
+        eprintln!(
+            "imzarr: note: {location} is imzarr format {}, newer than the {FORMAT_VERSION} this program implements; what it does not know of the store is ignored",
+            dataset.attributes().version
+        );
+    }
+    Ok(dataset)
 }

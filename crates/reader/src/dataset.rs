@@ -139,6 +139,13 @@ impl Dataset {
         &self.attributes
     }
 
+    /// Whether the store is of a newer minor version of the format than this crate
+    /// implements: it reads, but arrays, groups and attributes this crate does not know are
+    /// ignored (the caller should tell the user).
+    pub fn is_newer_than_reader(&self) -> bool {
+        check_version(&self.attributes.version) == VersionCheck::NewerMinor
+    }
+
     /// The whole imzML header of the source, as an element tree.
     pub fn header(&self) -> &Value {
         &self.attributes.source.header

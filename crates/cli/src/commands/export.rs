@@ -2,7 +2,6 @@
 
 use std::time::Instant;
 
-use imzarr::Dataset;
 use imzarr_export::{ExportOptions, export};
 use imzarr_imzml::Compression;
 
@@ -11,7 +10,7 @@ use crate::exit::CommandError;
 
 pub async fn run(args: ExportArgs) -> Result<(), CommandError> {
     let started = Instant::now();
-    let dataset = Dataset::open(&args.store).await?;
+    let dataset = super::open_store(&args.store).await?;
     let options = ExportOptions {
         overwrite: args.overwrite,
         compression: if args.zlib {

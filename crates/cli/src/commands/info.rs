@@ -1,6 +1,5 @@
 //! `imzarr info`: what a store or an imzML file holds.
 
-use imzarr::Dataset;
 use imzarr_imzml::{Grid, parse_file};
 use serde_json::{Value, json};
 
@@ -23,7 +22,7 @@ pub async fn run(args: InfoArgs) -> Result<(), CommandError> {
 }
 
 async fn store_summary(location: &str) -> Result<Value, CommandError> {
-    let dataset = Dataset::open(location).await?;
+    let dataset = super::open_store(location).await?;
     let a = dataset.attributes();
     Ok(json!({
         "kind": "imzarr store",

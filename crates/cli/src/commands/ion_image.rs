@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use imzarr::{Aggregation, Dataset, MzWindow};
+use imzarr::{Aggregation, MzWindow};
 
 use crate::cli::IonImageArgs;
 use crate::exit::{CommandError, Failure};
@@ -19,7 +19,7 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
             ));
         }
     };
-    let dataset = Dataset::open(&args.store).await?;
+    let dataset = super::open_store(&args.store).await?;
     let opened = dataset.stats();
     let images = dataset.ion_images(&windows, Aggregation::Sum).await?;
     let used = dataset.stats().since(&opened);

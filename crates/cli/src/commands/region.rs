@@ -1,7 +1,7 @@
 //! `imzarr region`.
 
 use futures::StreamExt;
-use imzarr::{Dataset, Pixels};
+use imzarr::Pixels;
 use serde_json::json;
 
 use crate::cli::RegionArgs;
@@ -9,7 +9,7 @@ use crate::exit::CommandError;
 use crate::output::outln;
 
 pub async fn run(args: RegionArgs) -> Result<(), CommandError> {
-    let dataset = Dataset::open(&args.store).await?;
+    let dataset = super::open_store(&args.store).await?;
     let pixels = Pixels::Rectangle { x: args.x, y: args.y };
     if args.mean {
         let mean = dataset.mean_spectrum(&pixels).await?;

@@ -1,13 +1,12 @@
 //! `imzarr spectrum`.
 
-use imzarr::Dataset;
 use serde_json::json;
 
 use crate::cli::SpectrumArgs;
 use crate::exit::{CommandError, Failure};
 
 pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
-    let dataset = Dataset::open(&args.store).await?;
+    let dataset = super::open_store(&args.store).await?;
     let spectrum = dataset.spectrum(args.x, args.y).await?.ok_or_else(|| {
         CommandError::new(
             Failure::Input,
