@@ -1,5 +1,7 @@
 //! Checks a store against the specification and reports every problem found.
 
+use std::ops::Range;
+
 use imzarr_format::region::grid_indices;
 use imzarr_format::schema::{NodeKind, validate_node};
 use imzarr_format::{AcquisitionMode, paths};
@@ -13,6 +15,7 @@ use crate::error::Result;
 mod fingerprint;
 mod layouts;
 mod mz_major;
+mod per_spectrum;
 
 /// What [`validate`] found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +100,24 @@ pub async fn validate(url: &str, full: bool) -> Result<ValidationReport> {
         check_contents(&dataset, consolidated, &mut report).await;
     }
     Ok(report)
+}
+
+/// The subset of each shard of an array of `shape` cut in shards of `shard_shape`, in C order.
+fn shard_ranges<'a>(shape: &'a [u64], shard_shape: &'a [u64]) -> impl Iterator<Item = Vec<Range<u64>>> + 'a {
+    let shard_grid: Vec<u64> = shape
+        .iter()
+        .zip(shard_shape)
+        .map(|(&s, &c)| s.div_ceil(c.max(1)))
+        .collect();
+    let shards: Vec<Vec<u64>> = grid_indices(&shard_grid).collect();
+    shards.into_iter().map(move |shard| {
+        shard
+            .iter()
+            .zip(shard_shape)
+            .zip(shape)
+            .map(|((&i, &c), &s)| i * c..((i + 1) * c).min(s))
+            .collect()
+    })
 }
 
 /// A node's metadata without what consolidation may add or leave out with no change of
@@ -213,19 +234,8 @@ async fn check_contents(
             continue;
         };
         // One shard at a time, so that memory stays at a shard whatever the array's size.
-        let shard_grid: Vec<u64> = shape
-            .iter()
-            .zip(&shard_shape)
-            .map(|(&s, &c)| s.div_ceil(c.max(1)))
-            .collect();
         let mut failed = false;
-        for shard in grid_indices(&shard_grid) {
-            let ranges: Vec<_> = shard
-                .iter()
-                .zip(&shard_shape)
-                .zip(&shape)
-                .map(|((&i, &c), &s)| i * c..((i + 1) * c).min(s))
-                .collect();
+        for ranges in shard_ranges(&shape, &shard_shape) {
             if let Err(e) = dataset.arrays.read_raw(path, &ranges).await {
                 report.problems.push(e.to_string());
                 failed = true;

@@ -148,25 +148,20 @@ async fn index_rows_outside_their_block_s_coarse_range_are_an_error() {
     assert_validation_reports(&store, &["imzarr.mz_index.blocks"]).await;
 }
 
-/// Asserts that a full validation passes now, and reports layouts that disagree once
-/// `forge` has rewritten values of `store`.
-async fn assert_forgery_breaks_the_layouts(store: &Path, forge: impl FnOnce(&Path), words: &str) {
+/// Asserts that a full validation passes now, and reports a problem holding `words` once
+/// `forge` has rewritten values of `store`; the damage is in the values alone, so no checksum
+/// fails.
+async fn assert_forgery_reported(store: &Path, forge: impl FnOnce(&Path), words: &str) {
     let url = store.to_str().unwrap();
     let report = validate(url, true).await.unwrap();
     assert!(report.is_valid(), "{:?}", report.problems);
     forge(store);
-    let report = validate(url, true).await.unwrap();
+    let problems = validate(url, true).await.unwrap().problems;
     assert!(
-        report.problems.iter().any(|p| p.contains(words)),
-        "{words:?} not in {:?}",
-        report.problems
+        problems.iter().any(|p| p.contains(words)),
+        "{words:?} not in {problems:?}"
     );
-    // The damage is in the values alone: every checksum still holds.
-    assert!(
-        report.problems.iter().all(|p| !p.contains("crc32c")),
-        "{:?}",
-        report.problems
-    );
+    assert!(problems.iter().all(|p| !p.contains("crc32c")), "{problems:?}");
 }
 
 /// Rewrites element `at` of the 1-D float32 array `path` with `value(old)`; returns the old.
@@ -198,7 +193,7 @@ async fn intensities_swapped_between_two_m_z_major_points_break_the_layouts_agre
         values.swap(chunk * 50, chunk * 50 + other);
         intensity.store_array_subset(&all, values).unwrap();
     };
-    assert_forgery_breaks_the_layouts(&store, swap, "by m/z, some of them different)").await;
+    assert_forgery_reported(&store, swap, "by m/z, some of them different)").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +203,7 @@ async fn a_changed_spectrum_major_intensity_breaks_the_layouts_agreement() {
     let bump = |store: &Path| {
         rewrite_f32(store, "spectra/intensity", 7, |v| v + 1.0);
     };
-    assert_forgery_breaks_the_layouts(&store, bump, "the two layouts do not hold the same values").await;
+    assert_forgery_reported(&store, bump, "the two layouts do not hold the same values").await;
 }
 
 /// A continuous fixture converted as it is; its 40 spectra lie on a grid of 73 x 54 pixels.
@@ -287,7 +282,7 @@ async fn a_changed_value_of_the_continuous_cube_breaks_the_layouts_agreement() {
         };
         let acquired = pixel_where(&store, |s| s != u32::MAX);
         let forge = |store: &Path| rewrite_cube(store, 3, &acquired, 1.0e6);
-        assert_forgery_breaks_the_layouts(&store, forge, "the two layouts do not hold the same values").await;
+        assert_forgery_reported(&store, forge, "the two layouts do not hold the same values").await;
     }
 }
 
@@ -309,6 +304,71 @@ async fn a_value_of_the_continuous_cube_where_no_spectrum_was_acquired_is_report
         };
         assert_eq!((x, y, z), if three_dimensional { (2, 1, 1) } else { (x, y, 0) });
         let words = format!("channel 3 holds a value at grid (x {x}, y {y}, z {z}), where no spectrum was acquired");
-        assert_forgery_breaks_the_layouts(&store, forge, &words).await;
+        assert_forgery_reported(&store, forge, &words).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tic_that_is_not_the_sum_of_its_spectrum_is_reported() {
+    for continuous in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = if continuous {
+            continuous_store(dir.path()).await
+        } else {
+            store(dir.path()).await
+        };
+        let forge = |store: &Path| {
+            let subset = ArraySubset::new_with_ranges(&[2..3]);
+            let tic = array(store, "pixels/tic");
+            let [old] = tic.retrieve_array_subset::<Vec<f64>>(&subset).unwrap()[..] else {
+                unreachable!()
+            };
+            tic.store_array_subset(&subset, vec![old * 1.001 + 1.0]).unwrap();
+        };
+        assert_forgery_reported(&store, forge, "pixels/tic: spectrum 2 holds").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_point_count_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let forge = |store: &Path| {
+        array(store, "pixels/point_count")
+            .store_array_subset(&ArraySubset::new_with_ranges(&[4..5]), vec![7u64])
+            .unwrap();
+    };
+    assert_forgery_reported(
+        &store,
+        forge,
+        "pixels/point_count: spectrum 4 is recorded with 7 points, but holds",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tic_image_that_is_not_the_tic_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = continuous_store(dir.path()).await;
+    let acquired = pixel_where(&store, |s| s != u32::MAX);
+    let missing = pixel_where(&store, |s| s == u32::MAX);
+    for (pixel, value) in [(&acquired, 5.0), (&missing, 0.0)] {
+        let copy = dir.path().join(format!("copy-{value}"));
+        for (key, bytes) in common::objects(&store) {
+            std::fs::create_dir_all(copy.join(&key).parent().unwrap()).unwrap();
+            std::fs::write(copy.join(&key), bytes).unwrap();
+        }
+        let forge = |store: &Path| {
+            let ranges: Vec<_> = std::iter::once(0)
+                .chain(pixel.iter().copied())
+                .map(|i| i..i + 1)
+                .collect();
+            array(store, "images/tic/0")
+                .store_array_subset(&ArraySubset::new_with_ranges(&ranges), vec![value])
+                .unwrap();
+        };
+        let (y, x) = (pixel[0], pixel[1]);
+        let words = format!("images/tic/0: grid (x {x}, y {y}, z 0) holds {value}, not ");
+        assert_forgery_reported(&copy, forge, &words).await;
     }
 }

@@ -5,14 +5,13 @@
 //! that contradict each other without any checksum failing. Each layout is read once, a span
 //! at a time, and summarized by a [`Fingerprint`].
 
-use std::ops::Range;
-
 use imzarr_format::paths;
-use imzarr_format::region::grid_indices;
 
-use super::ValidationReport;
 use super::fingerprint::{Fingerprint, element_bits, element_size};
 use super::mz_major::{self, POINTS_PER_STEP};
+use super::per_spectrum::{self, SpectrumSums};
+use super::{ValidationReport, shard_ranges};
+use crate::arrays::decode_f64;
 use crate::dataset::Dataset;
 
 /// Bytes of intensities read at once from a continuous store's spectrum-major layout.
@@ -40,7 +39,14 @@ pub(super) async fn check_processed(dataset: &Dataset, offsets: Option<&[u64]>, 
     // read, for their checksums.
     let by_spectrum = spectrum_major_points(dataset, offsets.unwrap_or_default()).await;
     let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
-    offsets.is_some() && compare(by_spectrum, by_mz, report)
+    let Some(offsets) = offsets else {
+        return false;
+    };
+    if let Some((_, sums)) = &by_spectrum {
+        let point_counts: Vec<u64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        per_spectrum::check(dataset, &point_counts, sums, report).await;
+    }
+    compare(by_spectrum.map(|(fingerprint, _)| fingerprint), by_mz, report)
 }
 
 /// Checks a continuous store's cube against its spectrum-major rows, and that the cube holds
@@ -48,11 +54,16 @@ pub(super) async fn check_processed(dataset: &Dataset, offsets: Option<&[u64]>, 
 pub(super) async fn check_continuous(dataset: &Dataset, report: &mut ValidationReport) -> bool {
     let by_spectrum = spectrum_major_rows(dataset).await;
     let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
+    if let (Some((_, sums)), Ok(&[spectra, channels])) =
+        (&by_spectrum, dataset.arrays.shape(paths::SPECTRA_INTENSITY).as_deref())
+    {
+        per_spectrum::check(dataset, &vec![channels; spectra as usize], sums, report).await;
+    }
     let by_mz = cube(dataset)
         .await
         .map_err(|problem| report.problems.push(problem))
         .ok();
-    compare(by_spectrum, by_mz, report)
+    compare(by_spectrum.map(|(fingerprint, _)| fingerprint), by_mz, report)
 }
 
 /// Adds a problem when both fingerprints are known and differ; whether both are known.
@@ -77,18 +88,19 @@ fn compare(by_spectrum: Option<Fingerprint>, by_mz: Option<Fingerprint>, report:
     true
 }
 
-/// The fingerprint of a processed store's spectrum-major points, keyed by m/z; spectra by
-/// `offsets` (all 0 when they are empty).
-async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<Fingerprint, String> {
+/// The fingerprint of a processed store's spectrum-major points, keyed by m/z, and each
+/// spectrum's sums; spectra by `offsets` (all 0 when they are empty).
+async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fingerprint, SpectrumSums), String> {
     let points = dataset.attributes.counts.points;
     let mut fingerprint = Fingerprint::default();
+    let mut sums = SpectrumSums::new(dataset.attributes.counts.spectra as usize);
     let mut spectrum = 0;
     let mut key = Fingerprint::spectrum_key(0);
     let mut start = 0;
     while start < points {
         let span = start..(start + POINTS_PER_STEP).min(points);
         let subset = std::slice::from_ref(&span);
-        let ((mz, _), (intensity, _)) = tokio::try_join!(
+        let ((mz, _), (intensity, intensity_type)) = tokio::try_join!(
             dataset.arrays.read_raw(paths::SPECTRA_MZ, subset),
             dataset.arrays.read_raw(paths::SPECTRA_INTENSITY, subset),
         )
@@ -99,21 +111,34 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<Fin
         let values = element_bits(&mz, mz_size)
             .into_iter()
             .zip(element_bits(&intensity, intensity_size));
+        let numbers = numbers(paths::SPECTRA_INTENSITY, &intensity, &intensity_type)?;
+        // The points of the span from which the current spectrum's sums are still to add.
+        let mut unsummed = 0;
         for (point, (mz, value)) in span.clone().zip(values) {
             // Checked offsets rise from 0 to the point count: every point has a spectrum.
             while offsets.get(spectrum + 1).is_some_and(|&end| end <= point) {
+                let here = (point - span.start) as usize;
+                sums.add(spectrum, &numbers[unsummed..here]);
+                unsummed = here;
                 spectrum += 1;
                 key = Fingerprint::spectrum_key(spectrum as u64);
             }
             fingerprint.add(key, mz, value);
         }
+        sums.add(spectrum, &numbers[unsummed.min(numbers.len())..]);
         start = span.end;
     }
-    Ok(fingerprint)
+    Ok((fingerprint, sums))
 }
 
-/// The fingerprint of a continuous store's spectrum-major rows, keyed by channel.
-async fn spectrum_major_rows(dataset: &Dataset) -> Result<Fingerprint, String> {
+/// The values of `bytes`, of the Zarr data type `data_type`, as `f64`.
+fn numbers(array: &str, bytes: &[u8], data_type: &str) -> Result<Vec<f64>, String> {
+    decode_f64(bytes, data_type).ok_or_else(|| format!("{array}: data type {data_type} is not numeric"))
+}
+
+/// The fingerprint of a continuous store's spectrum-major rows, keyed by channel, and each
+/// spectrum's sums.
+async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, SpectrumSums), String> {
     let [spectra, channels] = dataset
         .arrays
         .shape(paths::SPECTRA_INTENSITY)
@@ -123,26 +148,34 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<Fingerprint, String> {
     };
     let rows_per_step = (BYTES_PER_STEP / (8 * channels).max(1)).max(1);
     let mut fingerprint = Fingerprint::default();
+    let mut sums = SpectrumSums::new(spectra as usize);
     let mut first = 0;
     while first < spectra {
         let rows = first..(first + rows_per_step).min(spectra);
         let subset = [rows.clone(), 0..channels];
-        let (bytes, _) = dataset
+        let (bytes, data_type) = dataset
             .arrays
             .read_raw(paths::SPECTRA_INTENSITY, &subset)
             .await
             .map_err(|e| e.to_string())?;
         let size = element_size(paths::SPECTRA_INTENSITY, &bytes, (rows.end - rows.start) * channels)?;
         let values = element_bits(&bytes, size);
-        for (spectrum, row) in rows.clone().zip(values.chunks(channels.max(1) as usize)) {
+        let numbers = numbers(paths::SPECTRA_INTENSITY, &bytes, &data_type)?;
+        let row_length = channels.max(1) as usize;
+        for ((spectrum, row), row_numbers) in rows
+            .clone()
+            .zip(values.chunks(row_length))
+            .zip(numbers.chunks(row_length))
+        {
             let key = Fingerprint::spectrum_key(spectrum);
             for (channel, &value) in (0..channels).zip(row) {
                 fingerprint.add(key, channel, value);
             }
+            sums.add(spectrum as usize, row_numbers);
         }
         first = rows.end;
     }
-    Ok(fingerprint)
+    Ok((fingerprint, sums))
 }
 
 /// The fingerprint of a continuous store's cube `(C, [depth,] height, width)`, keyed by
@@ -160,19 +193,8 @@ async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
     }
     let index = dataset.pixel_index().await.map_err(|e| e.to_string())?;
     let grid = &dataset.attributes.grid;
-    let shard_grid: Vec<u64> = shape
-        .iter()
-        .zip(&shard_shape)
-        .map(|(&s, &c)| s.div_ceil(c.max(1)))
-        .collect();
     let mut fingerprint = Fingerprint::default();
-    for shard in grid_indices(&shard_grid) {
-        let ranges: Vec<Range<u64>> = shard
-            .iter()
-            .zip(&shard_shape)
-            .zip(&shape)
-            .map(|((&i, &c), &s)| i * c..((i + 1) * c).min(s))
-            .collect();
+    for ranges in shard_ranges(&shape, &shard_shape) {
         let (bytes, _) = dataset
             .arrays
             .read_raw(array, &ranges)
