@@ -167,8 +167,8 @@ pub struct SpectrumArgs {
 pub struct ValidateArgs {
     /// An imzarr store (path or URL).
     pub store: String,
-    /// Also read every array in full, checking every chunk's checksum, the indexes, and that
-    /// both layouts hold the same values.
+    /// Also read every array in full, checking every chunk's checksum, the indexes, that both
+    /// layouts hold the same values, and the point counts, TICs and TIC image against the spectra.
     #[arg(long)]
     pub full: bool,
     /// Print JSON.

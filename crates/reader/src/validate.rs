@@ -39,7 +39,9 @@ impl ValidationReport {
 /// each node's own `zarr.json` against its consolidated copy, the arrays the mode requires and
 /// their shapes. With `full`, also reads every array (checking every chunk's crc32c), checks
 /// the consistency of the pixel index, the point offsets and the m/z chunk index, and that
-/// the two layouts hold the same values (each point of one once in the other, nothing more).
+/// the two layouts hold the same values (each point of one once in the other, nothing more),
+/// and that the point counts, the TICs and the TIC image's full-resolution level agree with
+/// the spectra.
 pub async fn validate(url: &str, full: bool) -> Result<ValidationReport> {
     let location = StoreLocation::from_url(url, false)?;
     let store = ZarrsObjectStore::new(location);
