@@ -34,10 +34,15 @@ pub(super) const CONTINUOUS_ARRAYS: [&str; 2] = [paths::SPECTRA_INTENSITY, paths
 /// not be read or are wrong: the layouts are then not compared). Returns whether every array
 /// of [`PROCESSED_ARRAYS`] was read.
 pub(super) async fn check_processed(dataset: &Dataset, offsets: Option<&[u64]>, report: &mut ValidationReport) -> bool {
-    let by_mz = mz_major::check(dataset, report).await;
-    // Without offsets to trust, the points cannot be given their spectra; they are still
-    // read, for their checksums.
-    let by_spectrum = spectrum_major_points(dataset, offsets.unwrap_or_default()).await;
+    // The two layouts side by side: one hashes while the other's chunks are fetched and
+    // decoded. Without offsets to trust, the points cannot be given their spectra; they are
+    // still read, for their checksums.
+    let mut mz_report = ValidationReport::default();
+    let (by_mz, by_spectrum) = tokio::join!(
+        mz_major::check(dataset, &mut mz_report),
+        spectrum_major_points(dataset, offsets.unwrap_or_default())
+    );
+    report.problems.append(&mut mz_report.problems);
     let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
     let Some(offsets) = offsets else {
         return false;
@@ -52,17 +57,16 @@ pub(super) async fn check_processed(dataset: &Dataset, offsets: Option<&[u64]>, 
 /// Checks a continuous store's cube against its spectrum-major rows, and that the cube holds
 /// zeros where no spectrum was acquired. Returns whether both arrays were read.
 pub(super) async fn check_continuous(dataset: &Dataset, report: &mut ValidationReport) -> bool {
-    let by_spectrum = spectrum_major_rows(dataset).await;
+    // The two layouts side by side: one hashes while the other's chunks are fetched and
+    // decoded.
+    let (by_spectrum, by_mz) = tokio::join!(spectrum_major_rows(dataset), cube(dataset));
     let by_spectrum = by_spectrum.map_err(|problem| report.problems.push(problem)).ok();
+    let by_mz = by_mz.map_err(|problem| report.problems.push(problem)).ok();
     if let (Some((_, sums)), Ok(&[spectra, channels])) =
         (&by_spectrum, dataset.arrays.shape(paths::SPECTRA_INTENSITY).as_deref())
     {
         per_spectrum::check(dataset, &vec![channels; spectra as usize], sums, report).await;
     }
-    let by_mz = cube(dataset)
-        .await
-        .map_err(|problem| report.problems.push(problem))
-        .ok();
     compare(by_spectrum.map(|(fingerprint, _)| fingerprint), by_mz, report)
 }
 
