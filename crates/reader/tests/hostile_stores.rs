@@ -284,13 +284,19 @@ mod mutations {
                 let truth = exercise(&pristine).await;
                 let files = walk(&pristine);
                 let target = &files[which % files.len()];
-                let mut bytes = std::fs::read(target).unwrap();
+                let original = std::fs::read(target).unwrap();
+                let mut bytes = original.clone();
                 for m in &mutations {
                     bytes = apply(bytes, m);
                 }
                 std::fs::write(target, &bytes).unwrap();
                 let answers = exercise(&pristine).await;
                 let name = target.strip_prefix(&pristine).unwrap().display().to_string();
+                // A full validation never panics, and reports any change to a shard.
+                let report = imzarr::validate(pristine.to_str().unwrap(), true).await;
+                if name.contains("/c/") && bytes != original {
+                    assert!(!report.is_ok_and(|r| r.is_valid()), "{name}: damage not reported");
+                }
                 // Metadata still valid after a mutation may rightly change the answers (another
                 // origin, another window); chunk data is protected by checksums and may not.
                 if name.contains("/c/") {
