@@ -16,6 +16,7 @@ mod fingerprint;
 mod layouts;
 mod mz_major;
 mod per_spectrum;
+mod values;
 
 /// What [`validate`] found.
 #[derive(Debug, Clone, Default, PartialEq)]

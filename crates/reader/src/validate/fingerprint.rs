@@ -38,41 +38,6 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The bits of each little-endian element of `bytes`, elements of `size` bytes (1, 2, 4 or
-/// 8, as [`element_size`] checks), zero-extended to `u64`.
-pub(super) fn element_bits(bytes: &[u8], size: usize) -> Vec<u64> {
-    fn widened<const N: usize>(bytes: &[u8]) -> Vec<u64> {
-        let (elements, _) = bytes.as_chunks::<N>();
-        elements
-            .iter()
-            .map(|element| {
-                let mut bits = [0u8; 8];
-                bits[..N].copy_from_slice(element);
-                u64::from_le_bytes(bits)
-            })
-            .collect()
-    }
-    match size {
-        1 => widened::<1>(bytes),
-        2 => widened::<2>(bytes),
-        4 => widened::<4>(bytes),
-        _ => widened::<8>(bytes),
-    }
-}
-
-/// The size of the elements of `bytes`, read for `count` elements: an error when that is not
-/// 1, 2, 4 or 8 bytes.
-pub(super) fn element_size(array: &str, bytes: &[u8], count: u64) -> Result<usize, String> {
-    if count == 0 {
-        return Ok(1);
-    }
-    let size = bytes.len() as u64 / count;
-    if size * count != bytes.len() as u64 || ![1, 2, 4, 8].contains(&size) {
-        return Err(format!("{array}: {} bytes do not hold {count} values", bytes.len()));
-    }
-    Ok(size as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,18 +62,5 @@ mod tests {
         assert_ne!(of(&points), of(&[(0, 10, 1), (0, 11, 2), (1, 10, 4)]));
         assert_ne!(of(&points), of(&points[..2]));
         assert_ne!(of(&points), of(&[(0, 10, 1), (0, 11, 2), (1, 10, 3), (1, 10, 3)]));
-    }
-
-    #[test]
-    fn elements_are_read_little_endian_and_sizes_checked() {
-        let bytes = [1, 0, 0, 0, 0, 0, 0x80, 0x3f];
-        assert_eq!(element_bits(&bytes, 4), [1, 0x3f80_0000]);
-        assert_eq!(element_bits(&bytes, 2), [1, 0, 0, 0x3f80]);
-        assert_eq!(element_bits(&bytes, 8), [0x3f80_0000_0000_0001]);
-        assert_eq!(element_size("a", &bytes, 2), Ok(4));
-        assert!(element_size("a", &bytes, 3).is_err());
-        assert!(element_size("a", &bytes, 0).is_ok());
-        assert!(element_size("a", &[0; 16], 1).is_err());
-        assert!(element_size("a", &[0; 6], 2).is_err());
     }
 }

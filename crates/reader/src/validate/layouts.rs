@@ -7,11 +7,11 @@
 
 use imzarr_format::paths;
 
-use super::fingerprint::{Fingerprint, element_bits, element_size};
+use super::fingerprint::Fingerprint;
 use super::mz_major::{self, POINTS_PER_STEP};
 use super::per_spectrum::{self, SpectrumSums};
+use super::values::{element_bits, element_size, numbers};
 use super::{ValidationReport, shard_ranges};
-use crate::arrays::decode_f64;
 use crate::dataset::Dataset;
 
 /// Bytes of intensities read at once from a continuous store's spectrum-major layout.
@@ -100,6 +100,7 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fi
     let mut sums = SpectrumSums::new(dataset.attributes.counts.spectra as usize);
     let mut spectrum = 0;
     let mut key = Fingerprint::spectrum_key(0);
+    let (mut mz_bits, mut intensity_bits, mut intensities) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = 0;
     while start < points {
         let span = start..(start + POINTS_PER_STEP).min(points);
@@ -112,32 +113,27 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fi
         let count = span.end - span.start;
         let mz_size = element_size(paths::SPECTRA_MZ, &mz, count)?;
         let intensity_size = element_size(paths::SPECTRA_INTENSITY, &intensity, count)?;
-        let values = element_bits(&mz, mz_size)
-            .into_iter()
-            .zip(element_bits(&intensity, intensity_size));
-        let numbers = numbers(paths::SPECTRA_INTENSITY, &intensity, &intensity_type)?;
+        element_bits(&mz, mz_size, &mut mz_bits);
+        element_bits(&intensity, intensity_size, &mut intensity_bits);
+        numbers(paths::SPECTRA_INTENSITY, &intensity, &intensity_type, &mut intensities)?;
+        let values = mz_bits.iter().zip(&intensity_bits);
         // The points of the span from which the current spectrum's sums are still to add.
         let mut unsummed = 0;
         for (point, (mz, value)) in span.clone().zip(values) {
             // Checked offsets rise from 0 to the point count: every point has a spectrum.
             while offsets.get(spectrum + 1).is_some_and(|&end| end <= point) {
                 let here = (point - span.start) as usize;
-                sums.add(spectrum, &numbers[unsummed..here]);
+                sums.add(spectrum, &intensities[unsummed..here]);
                 unsummed = here;
                 spectrum += 1;
                 key = Fingerprint::spectrum_key(spectrum as u64);
             }
-            fingerprint.add(key, mz, value);
+            fingerprint.add(key, *mz, *value);
         }
-        sums.add(spectrum, &numbers[unsummed.min(numbers.len())..]);
+        sums.add(spectrum, &intensities[unsummed.min(intensities.len())..]);
         start = span.end;
     }
     Ok((fingerprint, sums))
-}
-
-/// The values of `bytes`, of the Zarr data type `data_type`, as `f64`.
-fn numbers(array: &str, bytes: &[u8], data_type: &str) -> Result<Vec<f64>, String> {
-    decode_f64(bytes, data_type).ok_or_else(|| format!("{array}: data type {data_type} is not numeric"))
 }
 
 /// The fingerprint of a continuous store's spectrum-major rows, keyed by channel, and each
@@ -153,6 +149,7 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
     let rows_per_step = (BYTES_PER_STEP / (8 * channels).max(1)).max(1);
     let mut fingerprint = Fingerprint::default();
     let mut sums = SpectrumSums::new(spectra as usize);
+    let (mut values, mut intensities) = (Vec::new(), Vec::new());
     let mut first = 0;
     while first < spectra {
         let rows = first..(first + rows_per_step).min(spectra);
@@ -163,13 +160,13 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
             .await
             .map_err(|e| e.to_string())?;
         let size = element_size(paths::SPECTRA_INTENSITY, &bytes, (rows.end - rows.start) * channels)?;
-        let values = element_bits(&bytes, size);
-        let numbers = numbers(paths::SPECTRA_INTENSITY, &bytes, &data_type)?;
+        element_bits(&bytes, size, &mut values);
+        numbers(paths::SPECTRA_INTENSITY, &bytes, &data_type, &mut intensities)?;
         let row_length = channels.max(1) as usize;
         for ((spectrum, row), row_numbers) in rows
             .clone()
             .zip(values.chunks(row_length))
-            .zip(numbers.chunks(row_length))
+            .zip(intensities.chunks(row_length))
         {
             let key = Fingerprint::spectrum_key(spectrum);
             for (channel, &value) in (0..channels).zip(row) {
@@ -198,6 +195,7 @@ async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
     let index = dataset.pixel_index().await.map_err(|e| e.to_string())?;
     let grid = &dataset.attributes.grid;
     let mut fingerprint = Fingerprint::default();
+    let mut values = Vec::new();
     for ranges in shard_ranges(&shape, &shard_shape) {
         let (bytes, _) = dataset
             .arrays
@@ -227,7 +225,8 @@ async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
         }
         let planes = bytes.chunks_exact((size * tile.len()).max(1));
         for (channel, plane) in ranges[0].clone().zip(planes) {
-            for (&((x, y, z), key), value) in tile.iter().zip(element_bits(plane, size)) {
+            element_bits(plane, size, &mut values);
+            for (&((x, y, z), key), &value) in tile.iter().zip(&values) {
                 match key {
                     Some(key) => fingerprint.add(key, channel, value),
                     None if value == 0 => {}

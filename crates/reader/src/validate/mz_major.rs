@@ -7,7 +7,8 @@
 use imzarr_format::{MzIndexBlocks, paths};
 
 use super::ValidationReport;
-use super::fingerprint::{Fingerprint, element_bits, element_size};
+use super::fingerprint::Fingerprint;
+use super::values::{element_bits, element_size};
 use crate::arrays::{decode_f64, decode_u32};
 use crate::dataset::Dataset;
 
@@ -46,6 +47,7 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprin
     let chunk_points = dataset.attributes.mz_chunk_points();
     let step = (POINTS_PER_STEP / chunk_points).max(1) * chunk_points;
     let mut fingerprint = Fingerprint::default();
+    let (mut mz_bits, mut intensity_bits) = (Vec::new(), Vec::new());
     let mut start = 0;
     while start < points {
         let span = start..(start + step).min(points);
@@ -67,16 +69,16 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprin
         let count = span.end - span.start;
         let mz_size = element_size(paths::MZ_MAJOR_MZ, &mz_bytes, count)?;
         let intensity_size = element_size(paths::MZ_MAJOR_INTENSITY, &intensity, count)?;
-        let values = element_bits(&mz_bytes, mz_size)
-            .into_iter()
-            .zip(element_bits(&intensity, intensity_size));
+        element_bits(&mz_bytes, mz_size, &mut mz_bits);
+        element_bits(&intensity, intensity_size, &mut intensity_bits);
+        let values = mz_bits.iter().zip(&intensity_bits);
         // Inside a chunk the points run by spectrum: one key per run.
         let mut key = (u32::MAX, Fingerprint::spectrum_key(u64::from(u32::MAX)));
         for (&s, (mz, value)) in spectrum.iter().zip(values) {
             if s != key.0 {
                 key = (s, Fingerprint::spectrum_key(u64::from(s)));
             }
-            fingerprint.add(key.1, mz, value);
+            fingerprint.add(key.1, *mz, *value);
         }
         let mz = decode_f64(&mz_bytes, &mz_type)
             .ok_or_else(|| format!("{}: data type {mz_type} is not numeric", paths::MZ_MAJOR_MZ))?;
