@@ -12,7 +12,7 @@ use zarrs::storage::{
 
 use crate::counters::RequestCounters;
 use crate::location::StoreLocation;
-use crate::retry::retry_idempotent;
+use crate::retry::{retry_idempotent, retry_if};
 use crate::single_flight::SingleFlight;
 
 /// Most ranged GETs of one key in flight at once.
@@ -112,34 +112,46 @@ pub enum ReadRange {
 }
 
 /// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
+/// object_store retries a request that fails; a response whose body breaks off midway (a
+/// dropped connection) is asked for again here, as object_store does not.
 async fn get(
     store: &dyn ObjectStore,
     counters: &RequestCounters,
     path: &object_store::path::Path,
     range: ReadRange,
 ) -> Result<Option<Bytes>, object_store::Error> {
+    /// Where a GET failed.
+    enum Failure {
+        Request(object_store::Error),
+        Body(object_store::Error),
+    }
     let range = match range {
         ReadRange::All => None,
         ReadRange::Bounded(range) => Some(GetRange::Bounded(range)),
         ReadRange::From(offset) => Some(GetRange::Offset(offset)),
         ReadRange::Suffix(length) => Some(GetRange::Suffix(length)),
     };
-    let options = GetOptions {
-        range,
-        ..GetOptions::default()
+    let attempt = || async {
+        let options = GetOptions {
+            range: range.clone(),
+            ..GetOptions::default()
+        };
+        match store.get_opts(path, options).await {
+            Ok(result) => {
+                let bytes = result.bytes().await;
+                counters.get(bytes.as_ref().map_or(0, |b| b.len() as u64));
+                bytes.map(Some).map_err(Failure::Body)
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                counters.get(0);
+                Ok(None)
+            }
+            Err(error) => Err(Failure::Request(error)),
+        }
     };
-    match store.get_opts(path, options).await {
-        Ok(result) => {
-            let bytes = result.bytes().await?;
-            counters.get(bytes.len() as u64);
-            Ok(Some(bytes))
-        }
-        Err(object_store::Error::NotFound { .. }) => {
-            counters.get(0);
-            Ok(None)
-        }
-        Err(error) => Err(error),
-    }
+    retry_if(attempt, |failure| matches!(failure, Failure::Body(_)))
+        .await
+        .map_err(|(Failure::Request(error) | Failure::Body(error))| error)
 }
 
 fn other(error: object_store::Error) -> StorageError {

@@ -10,15 +10,25 @@ const ATTEMPTS: u32 = 5;
 /// Runs `operation` (which must be idempotent: a listing, a delete, a full overwrite) again
 /// after a transient failure, with exponential backoff from 200 ms; permanent failures (not
 /// found, permission denied, precondition failed, ...) and the last transient one are returned.
-pub async fn retry_idempotent<T, F, Fut>(mut operation: F) -> Result<T, object_store::Error>
+pub async fn retry_idempotent<T, F, Fut>(operation: F) -> Result<T, object_store::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, object_store::Error>>,
 {
+    retry_if(operation, is_transient).await
+}
+
+/// Runs `operation` again while it fails with an error `retryable` accepts, up to
+/// [`ATTEMPTS`] in all, with exponential backoff from 200 ms.
+pub(crate) async fn retry_if<T, E, F, Fut>(mut operation: F, retryable: impl Fn(&E) -> bool) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let mut attempt = 1;
     loop {
         match operation().await {
-            Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
+            Err(error) if attempt < ATTEMPTS && retryable(&error) => {
                 tokio::time::sleep(Duration::from_millis(200) * 2u32.pow(attempt - 1)).await;
                 attempt += 1;
             }

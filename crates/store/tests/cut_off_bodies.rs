@@ -1,0 +1,129 @@
+//! GETs whose response body breaks off midway (a dropped connection), which object_store does
+//! not retry: the adapter asks again, a few times, and then reports the failure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream};
+use imzarr_store::{ReadRange, StoreLocation, ZarrsObjectStore};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+
+/// An in-memory store whose next `cuts` GETs send half of their body and then fail.
+#[derive(Debug)]
+struct CutOffBodies {
+    inner: InMemory,
+    cuts: AtomicUsize,
+}
+
+impl std::fmt::Display for CutOffBodies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CutOffBodies")
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CutOffBodies {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        let result = self.inner.get_opts(location, options).await?;
+        if self
+            .cuts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+        {
+            return Ok(result);
+        }
+        let (meta, range, attributes) = (result.meta.clone(), result.range.clone(), result.attributes.clone());
+        let body = result.bytes().await?;
+        let half = body.slice(..body.len() / 2);
+        let cut = object_store::Error::Generic {
+            store: "CutOffBodies",
+            source: "connection reset while reading the body".into(),
+        };
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(Box::pin(stream::iter([Ok(half), Err(cut)]))),
+            meta,
+            range,
+            attributes,
+            extensions: Default::default(),
+        })
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+async fn store_cutting(cuts: usize) -> ZarrsObjectStore {
+    let inner = InMemory::new();
+    inner
+        .put(&Path::from("run/a"), Bytes::from_static(b"0123456789").into())
+        .await
+        .unwrap();
+    let store = CutOffBodies {
+        inner,
+        cuts: AtomicUsize::new(cuts),
+    };
+    ZarrsObjectStore::new(StoreLocation {
+        store: Arc::new(store),
+        prefix: Path::from("run"),
+        display: "memory://run".into(),
+        local_root: None,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_cut_off_midway_is_asked_for_again() {
+    let store = store_cutting(2).await;
+    let whole = store.read("a", ReadRange::All).await.unwrap();
+    assert_eq!(whole.as_deref(), Some(&b"0123456789"[..]));
+    let part = store.read("a", ReadRange::Bounded(2..6)).await.unwrap();
+    assert_eq!(part.as_deref(), Some(&b"2345"[..]));
+    assert_eq!(store.counters().snapshot().gets, 4, "two cut off, then two whole");
+}
+
+#[tokio::test(start_paused = true)]
+async fn bodies_that_always_break_off_fail_after_a_few_attempts() {
+    let store = store_cutting(usize::MAX).await;
+    let error = store.read("a", ReadRange::All).await.unwrap_err();
+    assert!(error.to_string().contains("connection reset"), "{error}");
+    assert_eq!(store.counters().snapshot().gets, 5);
+}
