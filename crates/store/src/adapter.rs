@@ -12,7 +12,7 @@ use zarrs::storage::{
 
 use crate::counters::RequestCounters;
 use crate::location::StoreLocation;
-use crate::retry::{retry_idempotent, retry_if};
+use crate::retry::{is_transient, retry_idempotent, retry_if};
 use crate::single_flight::SingleFlight;
 
 /// Most ranged GETs of one key in flight at once.
@@ -112,8 +112,9 @@ pub enum ReadRange {
 }
 
 /// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
-/// object_store retries a request that fails; a response whose body breaks off midway (a
-/// dropped connection) is asked for again here, as object_store does not.
+/// object_store retries requests that fail in ways it knows to be passing, but not a response
+/// whose body breaks off midway (a dropped connection), whether while it reads the headers or
+/// after: such failures, and its other transient ones, are asked for again here.
 async fn get(
     store: &dyn ObjectStore,
     counters: &RequestCounters,
@@ -149,7 +150,11 @@ async fn get(
             Err(error) => Err(Failure::Request(error)),
         }
     };
-    retry_if(attempt, |failure| matches!(failure, Failure::Body(_)))
+    let retryable = |failure: &Failure| match failure {
+        Failure::Body(_) => true,
+        Failure::Request(error) => is_transient(error),
+    };
+    retry_if(attempt, retryable)
         .await
         .map_err(|(Failure::Request(error) | Failure::Body(error))| error)
 }

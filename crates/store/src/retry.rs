@@ -39,7 +39,7 @@ where
 
 /// Whether an error may go away on its own: only object_store's catch-all `Generic` errors,
 /// which carry transport and server failures.
-fn is_transient(error: &object_store::Error) -> bool {
+pub(crate) fn is_transient(error: &object_store::Error) -> bool {
     matches!(error, object_store::Error::Generic { .. })
 }
 

@@ -1,5 +1,7 @@
 //! GETs whose response body breaks off midway (a dropped connection), which object_store does
-//! not retry: the adapter asks again, a few times, and then reports the failure.
+//! not retry, and requests that fail in ways object_store does not retry: the adapter asks
+//! again, a few times, and then reports the failure; an object that is not there is not asked
+//! for again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,11 +17,20 @@ use object_store::{
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-/// An in-memory store whose next `cuts` GETs send half of their body and then fail.
+/// An in-memory store whose next `refusals` GETs fail outright, and whose next `cuts` GETs
+/// then send half of their body and fail.
 #[derive(Debug)]
 struct CutOffBodies {
     inner: InMemory,
+    refusals: AtomicUsize,
     cuts: AtomicUsize,
+}
+
+/// Takes one from `counter` unless it is 0; whether it did.
+fn take(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl std::fmt::Display for CutOffBodies {
@@ -92,7 +103,7 @@ impl ObjectStore for CutOffBodies {
     }
 }
 
-async fn store_cutting(cuts: usize) -> ZarrsObjectStore {
+async fn store_failing(refusals: usize, cuts: usize) -> ZarrsObjectStore {
     let inner = InMemory::new();
     inner
         .put(&Path::from("run/a"), Bytes::from_static(b"0123456789").into())
@@ -100,6 +111,7 @@ async fn store_cutting(cuts: usize) -> ZarrsObjectStore {
         .unwrap();
     let store = CutOffBodies {
         inner,
+        refusals: AtomicUsize::new(refusals),
         cuts: AtomicUsize::new(cuts),
     };
     ZarrsObjectStore::new(StoreLocation {
@@ -112,7 +124,7 @@ async fn store_cutting(cuts: usize) -> ZarrsObjectStore {
 
 #[tokio::test(start_paused = true)]
 async fn a_body_cut_off_midway_is_asked_for_again() {
-    let store = store_cutting(2).await;
+    let store = store_failing(0, 2).await;
     let whole = store.read("a", ReadRange::All).await.unwrap();
     assert_eq!(whole.as_deref(), Some(&b"0123456789"[..]));
     let part = store.read("a", ReadRange::Bounded(2..6)).await.unwrap();
@@ -122,8 +134,19 @@ async fn a_body_cut_off_midway_is_asked_for_again() {
 
 #[tokio::test(start_paused = true)]
 async fn bodies_that_always_break_off_fail_after_a_few_attempts() {
-    let store = store_cutting(usize::MAX).await;
+    let store = store_failing(0, usize::MAX).await;
     let error = store.read("a", ReadRange::All).await.unwrap_err();
     assert!(error.to_string().contains("connection reset"), "{error}");
     assert_eq!(store.counters().snapshot().gets, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_that_fail_are_asked_for_again_and_missing_objects_are_not() {
+    let store = store_failing(2, 1).await;
+    let whole = store.read("a", ReadRange::All).await.unwrap();
+    assert_eq!(whole.as_deref(), Some(&b"0123456789"[..]));
+    // Two refused (not counted: nothing came back), one cut off, one whole.
+    assert_eq!(store.counters().snapshot().gets, 2);
+    assert_eq!(store.read("missing", ReadRange::All).await.unwrap(), None);
+    assert_eq!(store.counters().snapshot().gets, 3);
 }
