@@ -24,6 +24,8 @@ struct CutOffBodies {
     inner: InMemory,
     refusals: AtomicUsize,
     cuts: AtomicUsize,
+    /// GET requests received.
+    calls: Arc<AtomicUsize>,
 }
 
 /// Takes one from `counter` unless it is 0; whether it did.
@@ -59,12 +61,15 @@ impl ObjectStore for CutOffBodies {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let result = self.inner.get_opts(location, options).await?;
-        if self
-            .cuts
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_err()
-        {
+        if take(&self.refusals) {
+            return Err(object_store::Error::Generic {
+                store: "CutOffBodies",
+                source: "request or response body error".into(),
+            });
+        }
+        if !take(&self.cuts) {
             return Ok(result);
         }
         let (meta, range, attributes) = (result.meta.clone(), result.range.clone(), result.attributes.clone());
@@ -103,50 +108,58 @@ impl ObjectStore for CutOffBodies {
     }
 }
 
-async fn store_failing(refusals: usize, cuts: usize) -> ZarrsObjectStore {
+/// The adapter over a [`CutOffBodies`] store holding `run/a`, and its count of GET requests.
+async fn store_failing(refusals: usize, cuts: usize) -> (ZarrsObjectStore, Arc<AtomicUsize>) {
     let inner = InMemory::new();
     inner
         .put(&Path::from("run/a"), Bytes::from_static(b"0123456789").into())
         .await
         .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
     let store = CutOffBodies {
         inner,
         refusals: AtomicUsize::new(refusals),
         cuts: AtomicUsize::new(cuts),
+        calls: calls.clone(),
     };
-    ZarrsObjectStore::new(StoreLocation {
+    let adapter = ZarrsObjectStore::new(StoreLocation {
         store: Arc::new(store),
         prefix: Path::from("run"),
         display: "memory://run".into(),
         local_root: None,
-    })
+    });
+    (adapter, calls)
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_body_cut_off_midway_is_asked_for_again() {
-    let store = store_failing(0, 2).await;
+    let (store, calls) = store_failing(0, 2).await;
     let whole = store.read("a", ReadRange::All).await.unwrap();
     assert_eq!(whole.as_deref(), Some(&b"0123456789"[..]));
     let part = store.read("a", ReadRange::Bounded(2..6)).await.unwrap();
     assert_eq!(part.as_deref(), Some(&b"2345"[..]));
     assert_eq!(store.counters().snapshot().gets, 4, "two cut off, then two whole");
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test(start_paused = true)]
 async fn bodies_that_always_break_off_fail_after_a_few_attempts() {
-    let store = store_failing(0, usize::MAX).await;
+    let (store, calls) = store_failing(0, usize::MAX).await;
     let error = store.read("a", ReadRange::All).await.unwrap_err();
     assert!(error.to_string().contains("connection reset"), "{error}");
     assert_eq!(store.counters().snapshot().gets, 5);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn requests_that_fail_are_asked_for_again_and_missing_objects_are_not() {
-    let store = store_failing(2, 1).await;
+    let (store, calls) = store_failing(2, 1).await;
     let whole = store.read("a", ReadRange::All).await.unwrap();
     assert_eq!(whole.as_deref(), Some(&b"0123456789"[..]));
     // Two refused (not counted: nothing came back), one cut off, one whole.
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
     assert_eq!(store.counters().snapshot().gets, 2);
     assert_eq!(store.read("missing", ReadRange::All).await.unwrap(), None);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
     assert_eq!(store.counters().snapshot().gets, 3);
 }
