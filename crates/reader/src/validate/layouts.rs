@@ -97,7 +97,7 @@ fn compare(by_spectrum: Option<Fingerprint>, by_mz: Option<Fingerprint>, report:
 async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fingerprint, SpectrumSums), String> {
     let points = dataset.attributes.counts.points;
     let mut fingerprint = Fingerprint::default();
-    let mut sums = SpectrumSums::new(dataset.attributes.counts.spectra as usize);
+    let mut sums = SpectrumSums::default();
     let mut spectrum = 0;
     let mut key = Fingerprint::spectrum_key(0);
     let (mut mz_bits, mut intensity_bits, mut intensities) = (Vec::new(), Vec::new(), Vec::new());
@@ -148,7 +148,7 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
     };
     let rows_per_step = (BYTES_PER_STEP / (8 * channels).max(1)).max(1);
     let mut fingerprint = Fingerprint::default();
-    let mut sums = SpectrumSums::new(spectra as usize);
+    let mut sums = SpectrumSums::default();
     let (mut values, mut intensities) = (Vec::new(), Vec::new());
     let mut first = 0;
     while first < spectra {

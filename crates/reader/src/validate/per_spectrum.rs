@@ -24,21 +24,24 @@ pub(super) struct SpectrumSums {
 }
 
 impl SpectrumSums {
-    pub(super) fn new(spectra: usize) -> Self {
-        Self {
-            sum: vec![0.0; spectra],
-            magnitude: vec![0.0; spectra],
+    /// Adds `values`, intensities of stored spectrum `spectrum` (all of them or a part). The
+    /// tables grow with the spectra read, not with a count the store claims.
+    pub(super) fn add(&mut self, spectrum: usize, values: &[f64]) {
+        if spectrum >= self.sum.len() {
+            self.sum.resize(spectrum + 1, 0.0);
+            self.magnitude.resize(spectrum + 1, 0.0);
+        }
+        let (sum, magnitude) = (&mut self.sum[spectrum], &mut self.magnitude[spectrum]);
+        for value in values {
+            *sum += value;
+            *magnitude += value.abs();
         }
     }
 
-    /// Adds `values`, intensities of stored spectrum `spectrum` (all of them or a part).
-    pub(super) fn add(&mut self, spectrum: usize, values: &[f64]) {
-        if let (Some(sum), Some(magnitude)) = (self.sum.get_mut(spectrum), self.magnitude.get_mut(spectrum)) {
-            for value in values {
-                *sum += value;
-                *magnitude += value.abs();
-            }
-        }
+    /// The sum and the sum of magnitudes of the intensities of `spectrum` (0 for none).
+    fn of(&self, spectrum: usize) -> (f64, f64) {
+        let sum = self.sum.get(spectrum).copied().unwrap_or(0.0);
+        (sum, self.magnitude.get(spectrum).copied().unwrap_or(0.0))
     }
 }
 
@@ -62,13 +65,16 @@ pub(super) async fn check(dataset: &Dataset, point_counts: &[u64], sums: &Spectr
         return; // reported with the arrays
     };
     let tic: Vec<f64> = decode_u64(&bytes).into_iter().map(f64::from_bits).collect();
-    let wrong = (0..tic.len()).find(|&s| !same_total(tic[s], sums.sum[s], sums.magnitude[s]));
+    let wrong = (0..tic.len()).find(|&s| {
+        let (sum, magnitude) = sums.of(s);
+        !same_total(tic[s], sum, magnitude)
+    });
     if let Some(s) = wrong {
         report.problems.push(format!(
             "{}: spectrum {s} holds {}, but its intensities sum to {}",
             paths::PIXELS_TIC,
             tic[s],
-            sums.sum[s]
+            sums.of(s).0
         ));
     }
     if let Err(problem) = check_tic_image(dataset, &tic).await {
