@@ -16,6 +16,7 @@ mod fingerprint;
 mod layouts;
 mod mz_major;
 mod per_spectrum;
+mod spatial;
 mod values;
 
 /// What [`validate`] found.

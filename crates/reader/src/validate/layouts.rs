@@ -7,11 +7,12 @@
 
 use imzarr_format::paths;
 
+use super::ValidationReport;
 use super::fingerprint::Fingerprint;
 use super::mz_major::{self, POINTS_PER_STEP};
 use super::per_spectrum::{self, SpectrumSums};
+use super::spatial::{self, TilePixel};
 use super::values::{element_bits, element_size, numbers};
-use super::{ValidationReport, shard_ranges};
 use crate::dataset::Dataset;
 
 /// Bytes of intensities read at once from a continuous store's spectrum-major layout.
@@ -184,53 +185,22 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
 /// spectrum was acquired.
 async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
     let array = paths::MZ_MAJOR_INTENSITY;
-    let (shape, shard_shape) = dataset
-        .arrays
-        .shape(array)
-        .and_then(|shape| Ok((shape, dataset.arrays.shard_shape(array)?)))
-        .map_err(|e| e.to_string())?;
-    if !(3..=4).contains(&shape.len()) {
-        return Err(format!("{array}: {} dimensions, not 3 or 4", shape.len()));
-    }
-    let index = dataset.pixel_index().await.map_err(|e| e.to_string())?;
-    let grid = &dataset.attributes.grid;
     let mut fingerprint = Fingerprint::default();
     let mut values = Vec::new();
-    for ranges in shard_ranges(&shape, &shard_shape) {
-        let (bytes, _) = dataset
-            .arrays
-            .read_raw(array, &ranges)
-            .await
-            .map_err(|e| e.to_string())?;
-        let counts: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-        let size = element_size(array, &bytes, counts.iter().product())?;
-        // The stored spectrum at each pixel of the shard's tile, in C order; the cube's
-        // spatial dimensions are (z,) y, x, with z only for 3-D grids.
-        let (zs, ys, xs) = match &ranges[1..] {
-            [z, y, x] => (z.clone(), y.clone(), x.clone()),
-            [y, x] => (0..1, y.clone(), x.clone()),
-            _ => unreachable!("the dimensions were checked above"),
-        };
-        let mut tile = Vec::new();
-        for z in zs {
-            for y in ys.clone() {
-                for x in xs.clone() {
-                    let linear = (z * grid.height + y) * grid.width + x;
-                    let key = index
-                        .at(linear as usize)
-                        .map(|s| Fingerprint::spectrum_key(u64::from(s)));
-                    tile.push(((x, y, z), key));
-                }
-            }
-        }
-        let planes = bytes.chunks_exact((size * tile.len()).max(1));
-        for (channel, plane) in ranges[0].clone().zip(planes) {
-            element_bits(plane, size, &mut values);
-            for (&((x, y, z), key), &value) in tile.iter().zip(&values) {
+    spatial::for_each_shard(dataset, array, |shard| {
+        let keys: Vec<Option<u64>> = shard
+            .tile
+            .iter()
+            .map(|pixel| pixel.spectrum.map(|s| Fingerprint::spectrum_key(u64::from(s))))
+            .collect();
+        for (channel, plane) in shard.planes() {
+            element_bits(plane, shard.element_size(), &mut values);
+            for ((pixel, key), &value) in shard.tile.iter().zip(&keys).zip(&values) {
                 match key {
-                    Some(key) => fingerprint.add(key, channel, value),
+                    Some(key) => fingerprint.add(*key, channel, value),
                     None if value == 0 => {}
                     None => {
+                        let TilePixel { x, y, z, .. } = pixel;
                         return Err(format!(
                             "{array}: channel {channel} holds a value at grid (x {x}, y {y}, z {z}), where no spectrum was acquired (it must be 0)"
                         ));
@@ -238,6 +208,8 @@ async fn cube(dataset: &Dataset) -> Result<Fingerprint, String> {
                 }
             }
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(fingerprint)
 }

@@ -8,8 +8,8 @@ use imzarr_format::{MzIndexBlocks, paths};
 
 use super::ValidationReport;
 use super::fingerprint::Fingerprint;
-use super::values::{element_bits, element_size};
-use crate::arrays::{decode_f64, decode_u32};
+use super::values::{element_bits, element_size, numbers};
+use crate::arrays::decode_u32;
 use crate::dataset::Dataset;
 
 /// Points read at once (32 MiB of f64 m/z, f32 intensities and u32 spectrum numbers).
@@ -47,7 +47,7 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprin
     let chunk_points = dataset.attributes.mz_chunk_points();
     let step = (POINTS_PER_STEP / chunk_points).max(1) * chunk_points;
     let mut fingerprint = Fingerprint::default();
-    let (mut mz_bits, mut intensity_bits) = (Vec::new(), Vec::new());
+    let (mut mz_bits, mut intensity_bits, mut mz) = (Vec::new(), Vec::new(), Vec::new());
     let mut start = 0;
     while start < points {
         let span = start..(start + step).min(points);
@@ -80,8 +80,7 @@ async fn check_points(dataset: &Dataset, rows: &[[f64; 2]]) -> Result<Fingerprin
             }
             fingerprint.add(key.1, *mz, *value);
         }
-        let mz = decode_f64(&mz_bytes, &mz_type)
-            .ok_or_else(|| format!("{}: data type {mz_type} is not numeric", paths::MZ_MAJOR_MZ))?;
+        numbers(paths::MZ_MAJOR_MZ, &mz_bytes, &mz_type, &mut mz)?;
         for (k, values) in mz.chunks(chunk_points as usize).enumerate() {
             let chunk = (span.start / chunk_points) as usize + k;
             let found = total_order_range(values);

@@ -6,7 +6,8 @@
 
 use imzarr_format::paths;
 
-use super::{ValidationReport, shard_ranges};
+use super::ValidationReport;
+use super::spatial;
 use crate::arrays::decode_u64;
 use crate::dataset::Dataset;
 
@@ -93,49 +94,27 @@ fn same_total(tic: f64, sum: f64, magnitude: f64) -> bool {
 /// bit), or not NaN where no spectrum was acquired.
 async fn check_tic_image(dataset: &Dataset, tic: &[f64]) -> Result<(), String> {
     let array = format!("{}/0", paths::IMAGES_TIC);
-    let (shape, shard_shape) = dataset
-        .arrays
-        .shape(&array)
-        .and_then(|shape| Ok((shape, dataset.arrays.shard_shape(&array)?)))
-        .map_err(|e| e.to_string())?;
-    let index = dataset.pixel_index().await.map_err(|e| e.to_string())?;
-    let grid = &dataset.attributes.grid;
-    for ranges in shard_ranges(&shape, &shard_shape) {
-        // (c, [z,] y, x), with one channel.
-        let (zs, ys, xs) = match &ranges[..] {
-            [_, z, y, x] => (z.clone(), y.clone(), x.clone()),
-            [_, y, x] => (0..1, y.clone(), x.clone()),
-            _ => return Err(format!("{array}: {} dimensions, not 3 or 4", shape.len())),
-        };
-        let (bytes, _) = dataset
-            .arrays
-            .read_raw(&array, &ranges)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut values = decode_u64(&bytes).into_iter().map(f64::from_bits);
-        for z in zs {
-            for y in ys.clone() {
-                for x in xs.clone() {
-                    let value = values.next().unwrap_or(f64::NAN);
-                    let linear = (z * grid.height + y) * grid.width + x;
-                    let expected = index
-                        .at(linear as usize)
-                        .map(|s| tic.get(s as usize).copied().unwrap_or(f64::NAN));
-                    let right = match expected {
-                        Some(expected) => value.to_bits() == expected.to_bits(),
-                        None => value.is_nan(),
-                    };
-                    if !right {
-                        return Err(format!(
-                            "{array}: grid (x {x}, y {y}, z {z}) holds {value}, not {}",
-                            expected.map_or("NaN (no spectrum there)".into(), |e| e.to_string())
-                        ));
-                    }
+    spatial::for_each_shard(dataset, &array, |shard| {
+        for (_, plane) in shard.planes() {
+            let values = decode_u64(plane).into_iter().map(f64::from_bits);
+            for (pixel, value) in shard.tile.iter().zip(values) {
+                let expected = pixel.spectrum.map(|s| tic.get(s as usize).copied().unwrap_or(f64::NAN));
+                let right = match expected {
+                    Some(expected) => value.to_bits() == expected.to_bits(),
+                    None => value.is_nan(),
+                };
+                if !right {
+                    let (x, y, z) = (pixel.x, pixel.y, pixel.z);
+                    return Err(format!(
+                        "{array}: grid (x {x}, y {y}, z {z}) holds {value}, not {}",
+                        expected.map_or("NaN (no spectrum there)".into(), |e| e.to_string())
+                    ));
                 }
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]
