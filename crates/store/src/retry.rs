@@ -37,10 +37,14 @@ where
     }
 }
 
-/// Whether an error may go away on its own: only object_store's catch-all `Generic` errors,
-/// which carry transport and server failures.
+/// Stores whose `Generic` errors are the local system's answer (a range past the end of a
+/// file, a permission), not a network's: asking again only delays the error.
+const LOCAL_STORES: [&str; 2] = ["LocalFileSystem", "InMemory"];
+
+/// Whether an error may go away on its own: only object_store's catch-all `Generic` errors of
+/// remote stores, which carry transport and server failures.
 pub(crate) fn is_transient(error: &object_store::Error) -> bool {
-    matches!(error, object_store::Error::Generic { .. })
+    matches!(error, object_store::Error::Generic { store, .. } if !LOCAL_STORES.contains(store))
 }
 
 #[cfg(test)]
@@ -53,6 +57,22 @@ mod tests {
             store: "test",
             source: "response body cut off".into(),
         }
+    }
+
+    #[test]
+    fn only_remote_stores_fail_transiently() {
+        let generic = |store| object_store::Error::Generic {
+            store,
+            source: "failed".into(),
+        };
+        assert!(is_transient(&generic("S3")));
+        assert!(!is_transient(&generic("LocalFileSystem")));
+        assert!(!is_transient(&generic("InMemory")));
+        let missing = object_store::Error::NotFound {
+            path: "a".into(),
+            source: "gone".into(),
+        };
+        assert!(!is_transient(&missing));
     }
 
     #[tokio::test(start_paused = true)]
