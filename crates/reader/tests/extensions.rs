@@ -14,11 +14,7 @@ use serde_json::{Value, json};
 
 /// A copy of `store` in `to`, its root metadata edited by `edit`.
 fn edited_copy(store: &Path, to: &Path, edit: impl FnOnce(&mut Value)) {
-    for (key, bytes) in common::objects(store) {
-        let path = to.join(&key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
+    common::copy_store(store, to);
     let root_path = to.join("zarr.json");
     let mut root: Value = serde_json::from_slice(&std::fs::read(&root_path).unwrap()).unwrap();
     edit(&mut root);

@@ -14,7 +14,7 @@ use imzarr::{Dataset, MzWindow, ReadError, validate};
 use imzarr_convert::ConvertOptions;
 use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, WriterOptions};
 use zarrs::array::Array;
-use zarrs::array::ArraySubset;
+use zarrs::array::{ArraySubset, Element, ElementOwned};
 use zarrs::filesystem::FilesystemStore;
 
 /// A processed fixture converted with chunks of 50 points, so that its index has many rows.
@@ -164,15 +164,16 @@ async fn assert_forgery_reported(store: &Path, forge: impl FnOnce(&Path), words:
     assert!(problems.iter().all(|p| !p.contains("crc32c")), "{problems:?}");
 }
 
-/// Rewrites element `at` of the 1-D float32 array `path` with `value(old)`; returns the old.
-fn rewrite_f32(store: &Path, path: &str, at: u64, value: impl FnOnce(f32) -> f32) -> f32 {
-    let subset = ArraySubset::new_with_ranges(&[at..at + 1]);
+/// Rewrites the element of the array `path` at index `at` (one coordinate per dimension)
+/// with `value(old)`, checksums valid.
+fn rewrite<T: ElementOwned + Element + Copy>(store: &Path, path: &str, at: &[u64], value: impl FnOnce(T) -> T) {
+    let ranges: Vec<_> = at.iter().map(|&i| i..i + 1).collect();
+    let subset = ArraySubset::new_with_ranges(&ranges);
     let array = array(store, path);
-    let [old] = array.retrieve_array_subset::<Vec<f32>>(&subset).unwrap()[..] else {
+    let [old] = array.retrieve_array_subset::<Vec<T>>(&subset).unwrap()[..] else {
         unreachable!()
     };
     array.store_array_subset(&subset, vec![value(old)]).unwrap();
-    old
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,7 +202,7 @@ async fn a_changed_spectrum_major_intensity_breaks_the_layouts_agreement() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path()).await;
     let bump = |store: &Path| {
-        rewrite_f32(store, "spectra/intensity", 7, |v| v + 1.0);
+        rewrite(store, "spectra/intensity", &[7], |v: f32| v + 1.0);
     };
     assert_forgery_reported(&store, bump, "the two layouts do not hold the same values").await;
 }
@@ -260,15 +261,9 @@ fn pixel_where(store: &Path, wanted: impl Fn(u32) -> bool) -> Vec<u64> {
     pixel
 }
 
-/// Rewrites channel `channel` of the cube at grid position `pixel` with `value`.
-fn rewrite_cube(store: &Path, channel: u64, pixel: &[u64], value: f32) {
-    let ranges: Vec<_> = std::iter::once(channel)
-        .chain(pixel.iter().copied())
-        .map(|i| i..i + 1)
-        .collect();
-    array(store, "mz_major/intensity")
-        .store_array_subset(&ArraySubset::new_with_ranges(&ranges), vec![value])
-        .unwrap();
+/// `lead` followed by the grid position `pixel`: an index of the cube or of a TIC image level.
+fn at_pixel(lead: u64, pixel: &[u64]) -> Vec<u64> {
+    std::iter::once(lead).chain(pixel.iter().copied()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,7 +276,7 @@ async fn a_changed_value_of_the_continuous_cube_breaks_the_layouts_agreement() {
             continuous_store(dir.path()).await
         };
         let acquired = pixel_where(&store, |s| s != u32::MAX);
-        let forge = |store: &Path| rewrite_cube(store, 3, &acquired, 1.0e6);
+        let forge = |store: &Path| rewrite(store, "mz_major/intensity", &at_pixel(3, &acquired), |_: f32| 1.0e6);
         assert_forgery_reported(&store, forge, "the two layouts do not hold the same values").await;
     }
 }
@@ -296,7 +291,7 @@ async fn a_value_of_the_continuous_cube_where_no_spectrum_was_acquired_is_report
             continuous_store(dir.path()).await
         };
         let missing = pixel_where(&store, |s| s == u32::MAX);
-        let forge = |store: &Path| rewrite_cube(store, 3, &missing, 1.0);
+        let forge = |store: &Path| rewrite(store, "mz_major/intensity", &at_pixel(3, &missing), |_: f32| 1.0);
         let (x, y, z) = match missing[..] {
             [z, y, x] => (x, y, z),
             [y, x] => (x, y, 0),
@@ -317,14 +312,7 @@ async fn a_tic_that_is_not_the_sum_of_its_spectrum_is_reported() {
         } else {
             store(dir.path()).await
         };
-        let forge = |store: &Path| {
-            let subset = ArraySubset::new_with_ranges(&[2..3]);
-            let tic = array(store, "pixels/tic");
-            let [old] = tic.retrieve_array_subset::<Vec<f64>>(&subset).unwrap()[..] else {
-                unreachable!()
-            };
-            tic.store_array_subset(&subset, vec![old * 1.001 + 1.0]).unwrap();
-        };
+        let forge = |store: &Path| rewrite(store, "pixels/tic", &[2], |tic: f64| tic * 1.001 + 1.0);
         assert_forgery_reported(&store, forge, "pixels/tic: spectrum 2 holds").await;
     }
 }
@@ -333,11 +321,7 @@ async fn a_tic_that_is_not_the_sum_of_its_spectrum_is_reported() {
 async fn a_wrong_point_count_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path()).await;
-    let forge = |store: &Path| {
-        array(store, "pixels/point_count")
-            .store_array_subset(&ArraySubset::new_with_ranges(&[4..5]), vec![7u64])
-            .unwrap();
-    };
+    let forge = |store: &Path| rewrite(store, "pixels/point_count", &[4], |_: u64| 7);
     assert_forgery_reported(
         &store,
         forge,
@@ -354,19 +338,8 @@ async fn a_tic_image_that_is_not_the_tic_is_reported() {
     let missing = pixel_where(&store, |s| s == u32::MAX);
     for (pixel, value) in [(&acquired, 5.0), (&missing, 0.0)] {
         let copy = dir.path().join(format!("copy-{value}"));
-        for (key, bytes) in common::objects(&store) {
-            std::fs::create_dir_all(copy.join(&key).parent().unwrap()).unwrap();
-            std::fs::write(copy.join(&key), bytes).unwrap();
-        }
-        let forge = |store: &Path| {
-            let ranges: Vec<_> = std::iter::once(0)
-                .chain(pixel.iter().copied())
-                .map(|i| i..i + 1)
-                .collect();
-            array(store, "images/tic/0")
-                .store_array_subset(&ArraySubset::new_with_ranges(&ranges), vec![value])
-                .unwrap();
-        };
+        common::copy_store(&store, &copy);
+        let forge = |store: &Path| rewrite(store, "images/tic/0", &at_pixel(0, pixel), |_: f64| value);
         let (y, x) = (pixel[0], pixel[1]);
         let words = format!("images/tic/0: grid (x {x}, y {y}, z 0) holds {value}, not ");
         assert_forgery_reported(&copy, forge, &words).await;

@@ -139,7 +139,7 @@ async fn forged_metadata_gives_errors_not_panics() {
     );
     for (i, (name, edit)) in edits.into_iter().enumerate() {
         let copy = dir.path().join(format!("copy{i}"));
-        copy_dir(&pristine, &copy);
+        common::copy_store(&pristine, &copy);
         edit_root(&copy, edit);
         let failures = exercise(&copy).await.failures;
         println!("{name}: {failures} queries failed with an error");
@@ -180,7 +180,7 @@ async fn random_and_truncated_shards_give_errors_not_panics() {
             ];
             for (j, content) in damaged.into_iter().enumerate() {
                 let copy = dir.path().join(format!("{fixture}-{i}-{j}"));
-                copy_dir(&pristine, &copy);
+                common::copy_store(&pristine, &copy);
                 std::fs::write(copy.join(relative), content).unwrap();
                 // Not every query reads every shard, so answering is fine, but only with the
                 // right answer.
@@ -216,14 +216,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for file in walk(from) {
-        let target = to.join(file.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&file, &target).unwrap();
-    }
 }
 
 /// A short fuzzing campaign run by every test run: random objects of a store (metadata, index

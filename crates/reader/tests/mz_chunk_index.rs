@@ -23,24 +23,11 @@ async fn stores(dir: &Path) -> (PathBuf, PathBuf) {
     };
     let store = common::generated_store(dir, Mode::Processed, 100, &options).await;
     let plain = dir.join("without-coarse-level");
-    copy_dir(&store, &plain);
+    common::copy_store(&store, &plain);
     edit_blocks(&plain, |mz_index| {
         mz_index.as_object_mut().unwrap().remove("blocks");
     });
     (store, plain)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Edits `imzarr.mz_index` of the root `zarr.json`.
@@ -146,7 +133,7 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
     ];
     for (what, edit) in edits {
         let copy = dir.path().join(what);
-        copy_dir(&store, &copy);
+        common::copy_store(&store, &copy);
         edit_blocks(&copy, edit);
         let error = Dataset::open(copy.to_str().unwrap()).await.unwrap_err();
         assert!(
@@ -156,7 +143,7 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
     }
     // One block as large as a u64 allows, covering every row: read whole, the same images.
     let copy = dir.path().join("one huge block");
-    copy_dir(&store, &copy);
+    common::copy_store(&store, &copy);
     edit_blocks(&copy, |m| {
         let ranges = m["blocks"]["mz_range"].as_array().unwrap().clone();
         let whole = Value::from(vec![ranges[0][0].clone(), ranges[ranges.len() - 1][1].clone()]);
@@ -178,7 +165,7 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
     // Rows that disagree with the blocks' ranges (in order, covering the index) are found by
     // validation.
     let copy = dir.path().join("shifted");
-    copy_dir(&store, &copy);
+    common::copy_store(&store, &copy);
     edit_blocks(&copy, |m| {
         let first = &mut m["blocks"]["mz_range"][0][0];
         *first = Value::from(first.as_f64().unwrap() - 1.0);

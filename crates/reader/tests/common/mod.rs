@@ -62,3 +62,17 @@ pub fn inner_chunks_per_shard(store: &Path, array: &str) -> usize {
         .unwrap();
     (shard / inner) as usize
 }
+
+/// Copies the local store (any directory) `from` into `to`, file by file.
+pub fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_store(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
