@@ -3,7 +3,7 @@
 The store is plain Zarr v3, so nothing but zarr-python (3.1 or later) and NumPy is needed, and
 each query fetches only the chunks it needs, as the Rust reader does (local paths, or
 ``s3://bucket/sample.imzarr`` with ``storage_options`` through fsspec/s3fs). Section 7 of
-``spec/imzarr-1.0.md`` describes the arrays used here. Copy this file into your project, or
+``spec/imzarr-1.md`` describes the arrays used here. Copy this file into your project, or
 import it from a checkout::
 
     from imzarr_zarr import ImzarrStore

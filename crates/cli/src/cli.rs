@@ -97,8 +97,9 @@ pub struct ConvertArgs {
     /// Keep the first spectrum at a pixel that several spectra claim, instead of failing.
     #[arg(long)]
     pub allow_duplicate_pixels: bool,
-    /// Leave out binary arrays other than m/z and intensity (noise, resolution, ...), which
-    /// the store cannot hold yet, instead of refusing the file; recorded as a quirk.
+    /// Leave out binary arrays other than m/z and intensity (ion mobility, signal to noise,
+    /// ...), which are otherwise stored beside the intensities (and must then be the same
+    /// kinds in every spectrum); recorded as a quirk.
     #[arg(long)]
     pub drop_other_arrays: bool,
 }

@@ -6,6 +6,7 @@ use imzarr_imzml::ArrayBytes;
 use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::options::ConvertOptions;
+use crate::other_arrays::{OtherStreams, OtherValues};
 use crate::progress::Phase;
 use crate::shuffle_choice::intensity_shuffle;
 use crate::source::Source;
@@ -100,6 +101,12 @@ pub(crate) async fn write(
         .await?;
 
     let mut rows = ShardStream::new(store.create_array(paths::SPECTRA_INTENSITY, rows_spec).await?);
+    let spectra = source.order.len() as u64;
+    let mut other_streams = OtherStreams::create(store, &source.other_kinds, |dtype| {
+        layout::spectrum_rows(spectra, channels, dtype.zarr_name(), dtype.size() as u64, options)
+    })
+    .await?;
+    let mut other_values = OtherValues::new(&source.other_kinds);
     let mut stats = SpectrumStats::with_capacity(source.order.len());
     stats.add_mz(first.index, &axis_values, &source.input_name())?;
     let mut intensity = ArrayBytes {
@@ -116,6 +123,8 @@ pub(crate) async fn write(
             .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)?;
         stats.add_spectrum(&intensity);
         rows.push(store, &intensity.bytes).await?;
+        other_values.read(&source.ibd, entry)?;
+        other_streams.push(store, other_values.bytes()).await?;
         progress.advance(intensity.bytes.len() as u64 + mz_share);
         if let Some(spill) = &mut spill {
             for (block, channels) in blocks.iter().enumerate() {
@@ -127,6 +136,7 @@ pub(crate) async fn write(
         }
     }
     rows.finish(store).await?;
+    other_streams.finish(store).await?;
 
     progress.enter(Phase::WritingMzMajor);
     let cube_array = store.create_array(paths::MZ_MAJOR_INTENSITY, cube_spec).await?;

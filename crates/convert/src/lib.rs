@@ -1,4 +1,4 @@
-//! Converts imzML into imzarr stores (see `spec/imzarr-1.0.md`) on local disk or any object
+//! Converts imzML into imzarr stores (see `spec/imzarr-1.md`) on local disk or any object
 //! store.
 //!
 //! ```no_run
@@ -27,6 +27,7 @@ mod input;
 mod layout;
 mod mz_sort;
 mod options;
+mod other_arrays;
 mod pixels;
 mod processed;
 mod progress;
@@ -134,6 +135,9 @@ pub async fn convert(
     tic_image::write(&source, &stats, &mut store, options).await?;
     for group in [paths::PIXELS, paths::SPECTRA, paths::IMAGES] {
         store.write_group(group, Map::new()).await?;
+    }
+    if !source.other_kinds.is_empty() {
+        store.write_group(paths::SPECTRA_OTHER, Map::new()).await?;
     }
     let mut mz_major = Map::new();
     if !processed {

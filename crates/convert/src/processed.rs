@@ -10,6 +10,7 @@ use crate::error::{ConvertError, Result};
 use crate::layout;
 use crate::mz_sort::{MzPartition, RecordLayout, SortedBucket};
 use crate::options::ConvertOptions;
+use crate::other_arrays::{OtherStreams, OtherValues};
 use crate::progress::Phase;
 use crate::shuffle_choice::intensity_shuffle;
 use crate::source::Source;
@@ -40,6 +41,19 @@ pub(crate) async fn write(
         options,
     )
     .await?;
+    let mut other_streams = OtherStreams::create(store, &source.other_kinds, |dtype| {
+        let name = dtype.zarr_name();
+        layout::vector(
+            total_points,
+            name,
+            dtype.size() as u64,
+            options.spectrum_chunk_points,
+            layout::zero(name),
+            "point",
+            options,
+        )
+    })
+    .await?;
 
     let layout = RecordLayout {
         mz: source.mz_dtype,
@@ -68,6 +82,9 @@ pub(crate) async fn write(
         }
         mz_stream.push(store, &batch.mz).await?;
         int_stream.push(store, &batch.intensity).await?;
+        other_streams
+            .push(store, batch.others.iter().map(Vec::as_slice))
+            .await?;
         progress.advance((batch.mz.len() + batch.intensity.len()) as u64);
     }
     let stats = reader.await.map_err(|e| ConvertError::Input {
@@ -76,6 +93,7 @@ pub(crate) async fn write(
     })??;
     mz_stream.finish(store).await?;
     int_stream.finish(store).await?;
+    other_streams.finish(store).await?;
 
     let blocks = write_mz_major(store, options, partition, total_points, shuffle, source).await?;
     Ok((stats, blocks))
@@ -93,6 +111,8 @@ struct SpectrumBatch {
     mz: Vec<u8>,
     /// Raw intensities.
     intensity: Vec<u8>,
+    /// Raw values of each other binary array.
+    others: Vec<Vec<u8>>,
 }
 
 /// Points per batch sent from the reading thread.
@@ -109,12 +129,14 @@ fn read_spectra(source: &Source, sender: &tokio::sync::mpsc::Sender<Result<Spect
         dtype: source.intensity_dtype,
         bytes: Vec::new(),
     };
+    let mut other_values = OtherValues::new(&source.other_kinds);
     let new_batch = || SpectrumBatch {
         stored: Vec::new(),
         points: Vec::new(),
         mz_values: Vec::new(),
         mz: Vec::new(),
         intensity: Vec::new(),
+        others: vec![Vec::new(); source.other_kinds.len()],
     };
     let mut batch = new_batch();
     let input = source.input_name();
@@ -127,7 +149,8 @@ fn read_spectra(source: &Source, sender: &tokio::sync::mpsc::Sender<Result<Spect
                 source
                     .ibd
                     .read_array_into(entry.index, "intensity", &entry.intensity, &mut intensity)
-            });
+            })
+            .and_then(|()| other_values.read(&source.ibd, entry));
         if let Err(e) = read {
             let _ = sender.blocking_send(Err(e.into()));
             return Ok(stats);
@@ -143,6 +166,9 @@ fn read_spectra(source: &Source, sender: &tokio::sync::mpsc::Sender<Result<Spect
         batch.points.push(start..batch.mz_values.len());
         batch.mz.extend_from_slice(&mz.bytes);
         batch.intensity.extend_from_slice(&intensity.bytes);
+        for (all, values) in batch.others.iter_mut().zip(other_values.bytes()) {
+            all.extend_from_slice(values);
+        }
         if batch.mz_values.len() >= BATCH_POINTS
             && sender
                 .blocking_send(Ok(std::mem::replace(&mut batch, new_batch())))

@@ -100,6 +100,7 @@ pub(crate) fn build(
             software: format!("imzarr-convert {}", env!("CARGO_PKG_VERSION")),
             options: layout_options(options),
         },
+        other_arrays: source.other_kinds.iter().map(|kind| kind.info.clone()).collect(),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::input::{Input, RemoteInput};
 
 use crate::error::{ConvertError, Result};
 use crate::options::ConvertOptions;
+use crate::other_arrays::{self, OtherKind};
 
 /// A checksum verification running on a blocking thread.
 pub(crate) type Verification = tokio::task::JoinHandle<imzarr_imzml::Result<imzarr_imzml::ChecksumOutcome>>;
@@ -25,6 +26,9 @@ pub(crate) struct Source {
     pub(crate) positions: Vec<[u64; 3]>,
     pub(crate) mz_dtype: DataType,
     pub(crate) intensity_dtype: DataType,
+    /// Kinds of the binary arrays other than m/z and intensity, in the order every spectrum's
+    /// `other_arrays` are in.
+    pub(crate) other_kinds: Vec<OtherKind>,
     pub(crate) verified_checksums: Vec<&'static str>,
     pub(crate) sizes: [u64; 2],
     /// Whether the `.ibd` is a local file (cheap to read again) rather than a remote object.
@@ -44,8 +48,11 @@ pub fn memory_held_by(imzml: &Imzml) -> u64 {
         .spectra
         .iter()
         .map(|s| {
-            s.other_arrays.capacity() * std::mem::size_of::<(String, imzarr_imzml::ArrayRef)>()
-                + s.other_arrays.iter().map(|(kind, _)| kind.capacity()).sum::<usize>()
+            s.other_arrays.capacity() * std::mem::size_of::<imzarr_imzml::OtherArray>()
+                + s.other_arrays
+                    .iter()
+                    .map(|o| o.accession.capacity() + o.value.capacity())
+                    .sum::<usize>()
         })
         .sum();
     imzml.spectra.len() as u64 * entry + other_arrays as u64
@@ -114,18 +121,7 @@ impl Source {
                 other.index, other.mz.dtype, other.intensity.dtype, mz_dtype, intensity_dtype
             )));
         }
-        if let Some(other) = imzml.spectra.iter().find(|s| !s.other_arrays.is_empty()) {
-            return Err(unsupported(format!(
-                "spectrum {} has arrays other than m/z and intensity ({}); they are not stored yet (--drop-other-arrays converts without them)",
-                other.index,
-                other
-                    .other_arrays
-                    .iter()
-                    .map(|(a, _)| a.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        let other_kinds = other_arrays::kinds(&mut imzml).map_err(unsupported)?;
         let grid = Grid::from_spectra(&imzml.spectra);
         if grid.width > u32::MAX as u64 || grid.height > u32::MAX as u64 || grid.depth > u32::MAX as u64 {
             return Err(unsupported("grid larger than 2^32 pixels along an axis".into()));
@@ -144,6 +140,7 @@ impl Source {
             positions,
             mz_dtype,
             intensity_dtype,
+            other_kinds,
             verified_checksums,
             sizes,
             local,

@@ -49,6 +49,36 @@ async fn every_fixture_converts_into_schema_valid_metadata() {
     }
 }
 
+/// A store with other binary arrays (format 1.1) passes the schemas too, and they reject its
+/// `other_arrays` member when a key could not be a path segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_binary_arrays_make_schema_valid_metadata() {
+    use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+    use imzarr_imzml::{DataType, OtherArrayKind};
+    let out = tempfile::tempdir().unwrap();
+    let input = out.path().join("mobility.imzML");
+    let spec = SyntheticSpec {
+        other_arrays: vec![OtherArrayKind {
+            accession: "MS:1002816".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        }],
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+    let target = out.path().join("mobility.imzarr");
+    let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
+    convert(&input, location, &ConvertOptions::default()).await.unwrap();
+    assert!(validate_tree(&target, &target) >= 17);
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(target.join("zarr.json")).unwrap()).unwrap();
+    let block = &mut root["attributes"]["imzarr"];
+    assert_eq!(block["version"], "1.1");
+    assert_eq!(block["other_arrays"][0]["key"], "MS_1002816");
+    block["other_arrays"][0]["key"] = "../pixels".into();
+    assert!(validate_node(NodeKind::Root, &root).is_err());
+}
+
 #[test]
 fn the_schemas_reject_a_store_root_without_its_imzarr_block() {
     let document = serde_json::json!({"zarr_format": 3, "node_type": "group", "attributes": {}});

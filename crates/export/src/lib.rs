@@ -10,9 +10,11 @@ mod plan;
 
 use std::path::{Path, PathBuf};
 
-use imzarr::{Dataset, StoredSpectra};
+use imzarr::{Dataset, OtherValues, StoredSpectra};
 use imzarr_format::AcquisitionMode;
-use imzarr_imzml::{ArrayBytes, Compression, ImzmlWriter, Mode, Polarity, SpectrumType, WriterOptions};
+use imzarr_imzml::{
+    ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumType, WriterOptions,
+};
 
 pub use error::{ExportError, Result};
 
@@ -71,12 +73,13 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
     let positions = list_positions(dataset, &runs).await?;
 
     let writer = ImzmlWriter::create(&targets.partial_imzml, writer_options)?;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<StoredSpectra>(1);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(StoredSpectra, Vec<OtherValues>)>(1);
     let partial_imzml = targets.partial_imzml.clone();
     let writing = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut writer = writer;
         let mut points = 0u64;
-        while let Some(run) = receiver.blocking_recv() {
+        let mut others: Vec<ArrayBytes> = Vec::new();
+        while let Some((run, other_values)) = receiver.blocking_recv() {
             for i in 0..run.len() {
                 let k = run.first as usize + i;
                 let [x, y, z] = run.positions[i];
@@ -90,13 +93,22 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
                     bytes: run.intensity_bytes(i).to_vec(),
                 };
                 points += intensity.len() as u64;
+                others.clear();
+                others.extend(other_values.iter().map(|values| ArrayBytes {
+                    dtype: values.dtype,
+                    bytes: values.bytes(i).to_vec(),
+                }));
+                let arrays = SpectrumArrays {
+                    mz: &mz,
+                    intensity: &intensity,
+                    others: &others,
+                };
                 writer.write_spectrum_at(
                     positions[k],
                     position(x, coordinate_shift[0]),
                     position(y, coordinate_shift[1]),
                     (depth > 1).then(|| position(z, coordinate_shift[2])),
-                    &mz,
-                    &intensity,
+                    arrays,
                 )?;
             }
         }
@@ -104,7 +116,7 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
     });
     let mut read_error = None;
     for run in runs {
-        match dataset.stored_spectra(run).await {
+        match read_run(dataset, run).await {
             Ok(spectra) => {
                 if sender.send(spectra).await.is_err() {
                     break; // the writer failed; its error is reported below
@@ -142,6 +154,18 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
         uuid: files.uuid,
         coordinate_shift,
     })
+}
+
+/// The stored spectra `run` with the values of every other binary array.
+async fn read_run(dataset: &Dataset, run: std::ops::Range<u64>) -> imzarr::Result<(StoredSpectra, Vec<OtherValues>)> {
+    let others = dataset
+        .other_arrays()
+        .iter()
+        .map(|info| dataset.other_values(&info.key, run.clone()));
+    tokio::try_join!(
+        dataset.stored_spectra(run.clone()),
+        futures::future::try_join_all(others)
+    )
 }
 
 /// The place of every stored spectrum in the exported list, read run by run.
@@ -191,6 +215,17 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
         },
         uuid: None,
         software: format!("imzarr-export {}", env!("CARGO_PKG_VERSION")),
+        other_arrays: attributes
+            .other_arrays
+            .iter()
+            .map(|info| {
+                Ok(OtherArrayKind {
+                    accession: info.accession.clone(),
+                    value: info.value.clone(),
+                    dtype: dtype(&info.dtype)?,
+                })
+            })
+            .collect::<Result<_>>()?,
     })
 }
 

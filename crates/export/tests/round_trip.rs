@@ -12,7 +12,7 @@ use imzarr::Dataset;
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_export::{ExportError, ExportOptions, export};
 use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
-use imzarr_imzml::{Compression, DataType, Ibd, Imzml, Mode, parse_file};
+use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, OtherArrayKind, parse_file};
 use imzarr_store::StoreLocation;
 
 async fn convert_to_store(input: &Path, dir: &Path, options: &ConvertOptions) -> Dataset {
@@ -42,6 +42,31 @@ fn assert_same_spectra(name: &str, source: &Imzml, exported: &Imzml, shift: [i64
         let (mz, intensity) = exported_ibd.read_spectrum(e).unwrap();
         assert_eq!(source_mz, mz, "{at}: m/z");
         assert_eq!(source_intensity, intensity, "{at}: intensity");
+        let kinds = |spectrum: &imzarr_imzml::SpectrumEntry| -> Vec<(String, String)> {
+            spectrum
+                .other_arrays
+                .iter()
+                .map(|o| (o.accession.clone(), o.value.clone()))
+                .collect()
+        };
+        assert_eq!(kinds(s), kinds(e), "{at}: kinds of the other arrays");
+        for (source_other, exported_other) in s.other_arrays.iter().zip(&e.other_arrays) {
+            let read = |ibd: &Ibd, entry: &imzarr_imzml::SpectrumEntry, other: &imzarr_imzml::OtherArray| {
+                let mut values = ArrayBytes {
+                    dtype: other.array.dtype,
+                    bytes: Vec::new(),
+                };
+                ibd.read_array_into(entry.index, "other", &other.array, &mut values)
+                    .unwrap();
+                values
+            };
+            assert_eq!(
+                read(&source_ibd, s, source_other),
+                read(&exported_ibd, e, exported_other),
+                "{at}: {} values",
+                source_other.accession
+            );
+        }
     }
 }
 
@@ -104,6 +129,24 @@ async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
         compression: Compression::Zlib,
         ..SyntheticSpec::small_processed()
     });
+    // Binary arrays other than m/z and intensity, in both modes and in types of their own.
+    for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
+        cases.push(SyntheticSpec {
+            other_arrays: vec![
+                OtherArrayKind {
+                    accession: "MS:1003006".into(),
+                    value: String::new(),
+                    dtype: DataType::F32,
+                },
+                OtherArrayKind {
+                    accession: "MS:1000786".into(),
+                    value: "resolution".into(),
+                    dtype: DataType::F64,
+                },
+            ],
+            ..base
+        });
+    }
     for (i, spec) in cases.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join(format!("case{i}.imzML"));

@@ -8,7 +8,7 @@ use crate::mz_blocks::MzIndexBlocks;
 /// Value of `format` in every imzarr store.
 pub const FORMAT_NAME: &str = "imzarr";
 /// Version of the specification this crate implements.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// How the spectra store their m/z values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,44 @@ pub struct ImzarrAttributes {
     pub source: SourceInfo,
     /// How the store was made.
     pub conversion: ConversionInfo,
+    /// Binary arrays of the source other than m/z and intensity, stored beside the intensities
+    /// (since version 1.1; absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_arrays: Vec<OtherArrayInfo>,
+}
+
+/// A binary array of every spectrum other than m/z and intensity (ion mobility, signal to
+/// noise, ...), stored at [`crate::paths::other_array`] of its `key` with the shape and chunks
+/// of `spectra/intensity`: one value per point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherArrayInfo {
+    /// Name of its array under `spectra/other/`.
+    pub key: String,
+    /// Accession of its kind in the PSI-MS vocabulary (`MS:1002816`, ...).
+    pub accession: String,
+    /// Name of its kind (`mean ion mobility array`, ...).
+    pub name: String,
+    /// Value of the kind's term in the source: the array's own name for a non-standard data
+    /// array (`MS:1000786`), usually empty.
+    pub value: String,
+    /// Zarr data type of its values (that of the source).
+    pub dtype: String,
+}
+
+impl OtherArrayInfo {
+    /// The key of an array of kind `accession` whose term has `value`: the accession, and for
+    /// a non-standard data array its name, with every character but ASCII letters, digits and
+    /// `-` turned into `_` (`MS_1002816`, `MS_1000786_resolution`).
+    pub fn key_for(accession: &str, value: &str) -> String {
+        let mut key = accession.to_string();
+        if accession == "MS:1000786" && !value.is_empty() {
+            key.push('_');
+            key.push_str(value);
+        }
+        key.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .collect()
+    }
 }
 
 impl ImzarrAttributes {
@@ -203,8 +241,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn other_array_keys_are_path_safe() {
+        assert_eq!(OtherArrayInfo::key_for("MS:1002816", ""), "MS_1002816");
+        assert_eq!(OtherArrayInfo::key_for("MS:1002816", "ignored"), "MS_1002816");
+        assert_eq!(
+            OtherArrayInfo::key_for("MS:1000786", "peak width/2 (FWHM)"),
+            "MS_1000786_peak_width_2__FWHM_"
+        );
+        assert_eq!(OtherArrayInfo::key_for("MS:1000786", ".."), "MS_1000786___");
+    }
+
+    #[test]
     fn versions() {
         assert_eq!(check_version("1.0"), VersionCheck::Exact);
+        assert_eq!(check_version("1.1"), VersionCheck::Exact);
         assert_eq!(check_version("1.7"), VersionCheck::NewerMinor);
         assert_eq!(check_version("2.0"), VersionCheck::Incompatible);
         assert_eq!(check_version("one"), VersionCheck::Incompatible);

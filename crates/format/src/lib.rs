@@ -1,6 +1,6 @@
 //! The imzarr store layout, version 1.0: metadata types, array specifications, pixel ordering
 //! and m/z index math. No I/O: the converter writes what this crate describes and the reader
-//! reads it back. The normative text is `spec/imzarr-1.0.md` in the repository.
+//! reads it back. The normative text is `spec/imzarr-1.md` in the repository.
 
 mod array_spec;
 mod attributes;
@@ -15,7 +15,7 @@ pub mod schema;
 pub use array_spec::{ArraySpec, Codec, Shuffle, group_metadata};
 pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
-    MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
+    MzIndexInfo, OtherArrayInfo, PixelOrder, PixelSizeInfo, SourceInfo, VersionCheck, check_version,
 };
 pub use mz_blocks::{MZ_INDEX_MAX_BLOCKS, MZ_INDEX_MIN_BLOCK_ROWS, MzIndexBlocks, mz_index_block_rows};
 pub use mz_window::{MzWindow, chunks_overlapping, ranges_in_mz_order};

@@ -25,6 +25,15 @@ pub const SPECTRA: &str = "spectra";
 pub const SPECTRA_MZ: &str = "spectra/mz";
 /// Intensities: all points (processed) or `(spectrum, channel)` (continuous).
 pub const SPECTRA_INTENSITY: &str = "spectra/intensity";
+/// Group of the arrays other than m/z and intensity (version 1.1), one per
+/// [`crate::OtherArrayInfo`] of the root attributes.
+pub const SPECTRA_OTHER: &str = "spectra/other";
+
+/// The array of the other binary array `key` ([`crate::OtherArrayInfo::key`]).
+pub fn other_array(key: &str) -> String {
+    format!("{SPECTRA_OTHER}/{key}")
+}
+
 /// Group of the m/z-major layout.
 pub const MZ_MAJOR: &str = "mz_major";
 /// Processed: m/z of every point, in m/z-chunk order.
@@ -41,8 +50,9 @@ pub const IMAGES: &str = "images";
 pub const IMAGES_TIC: &str = "images/tic";
 
 /// Every group and array this version of the specification defines, but the levels of the
-/// TIC image (`images/tic/0`, `images/tic/1`, ...).
-const DEFINED_NODES: [&str; 19] = [
+/// TIC image (`images/tic/0`, `images/tic/1`, ...) and the other binary arrays
+/// (`spectra/other/<key>`).
+const DEFINED_NODES: [&str; 20] = [
     PIXELS,
     PIXELS_X,
     PIXELS_Y,
@@ -55,6 +65,7 @@ const DEFINED_NODES: [&str; 19] = [
     SPECTRA,
     SPECTRA_MZ,
     SPECTRA_INTENSITY,
+    SPECTRA_OTHER,
     MZ_MAJOR,
     MZ_MAJOR_MZ,
     MZ_MAJOR_INTENSITY,
@@ -72,6 +83,9 @@ pub fn is_defined_node(path: &str) -> bool {
         || path
             .strip_prefix("images/tic/")
             .is_some_and(|level| !level.is_empty() && level.bytes().all(|b| b.is_ascii_digit()))
+        || path
+            .strip_prefix("spectra/other/")
+            .is_some_and(|key| !key.is_empty() && !key.contains('/'))
 }
 
 #[cfg(test)]
@@ -87,6 +101,8 @@ mod tests {
             "images/tic",
             "images/tic/0",
             "images/tic/12",
+            "spectra/other",
+            "spectra/other/MS_1002816",
         ] {
             assert!(is_defined_node(path), "{path}");
         }
@@ -97,6 +113,8 @@ mod tests {
             "images/tic/0a",
             "images/feature",
             "spectra/noise",
+            "spectra/other/",
+            "spectra/other/a/b",
             "",
         ] {
             assert!(!is_defined_node(path), "{path}");

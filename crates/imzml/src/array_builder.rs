@@ -14,7 +14,11 @@ use crate::numbers::{IntegerSpelling, parse_unsigned};
 pub(crate) enum ArrayKind {
     Mz,
     Intensity,
-    Other(String),
+    /// Another kind: its accession and the value of its term (a non-standard data array's name).
+    Other {
+        accession: String,
+        value: String,
+    },
 }
 
 /// Terms seen so far inside one `<binaryDataArray>`.
@@ -74,8 +78,11 @@ impl ArrayBuilder {
                     self.dtypes.push(dtype);
                 } else if let Some((_, name)) = cv::UNSUPPORTED_COMPRESSIONS.iter().find(|(a, _)| *a == other) {
                     self.unsupported_compression = Some(name);
-                } else if is_array_kind(other) {
-                    self.kind = Some(ArrayKind::Other(other.to_string()));
+                } else if cv::other_array_name(other).is_some() {
+                    self.kind = Some(ArrayKind::Other {
+                        accession: other.to_string(),
+                        value: value.to_string(),
+                    });
                 }
             }
         }
@@ -341,22 +348,4 @@ fn parse_length(value: &str, what: &str, path: &Path, context: &dyn Fn() -> Stri
             format!("{what} {value:?} is not a non-negative integer"),
         )),
     }
-}
-
-/// Binary array kinds of the PSI-MS vocabulary other than m/z and intensity.
-fn is_array_kind(accession: &str) -> bool {
-    matches!(
-        accession,
-        "MS:1000516" // charge array
-            | "MS:1000517" // signal to noise array
-            | "MS:1000595" // time array
-            | "MS:1000617" // wavelength array
-            | "MS:1000786" // non-standard data array
-            | "MS:1002477" // mean drift time array
-            | "MS:1002816" // mean ion mobility array
-            | "MS:1002893" // ion mobility array
-            | "MS:1003006" // mean inverse reduced ion mobility array
-            | "MS:1003007" // raw ion mobility array
-            | "MS:1003008" // raw inverse reduced ion mobility array
-    )
 }

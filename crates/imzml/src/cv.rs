@@ -43,6 +43,31 @@ pub const EXTERNAL_ENCODED_LENGTH: &str = "IMS:1000104";
 pub const MZ_ARRAY: &str = "MS:1000514";
 /// `MS:1000515` intensity array.
 pub const INTENSITY_ARRAY: &str = "MS:1000515";
+/// `MS:1000786` non-standard data array: its term's value names the array.
+pub const NON_STANDARD_ARRAY: &str = "MS:1000786";
+/// Binary array kinds of the PSI-MS vocabulary other than m/z and intensity, with their names.
+pub const OTHER_ARRAY_KINDS: [(&str, &str); 11] = [
+    ("MS:1000516", "charge array"),
+    ("MS:1000517", "signal to noise array"),
+    ("MS:1000595", "time array"),
+    ("MS:1000617", "wavelength array"),
+    (NON_STANDARD_ARRAY, "non-standard data array"),
+    ("MS:1002477", "mean drift time array"),
+    ("MS:1002816", "mean ion mobility array"),
+    ("MS:1002893", "ion mobility array"),
+    ("MS:1003006", "mean inverse reduced ion mobility array"),
+    ("MS:1003007", "raw ion mobility array"),
+    ("MS:1003008", "raw inverse reduced ion mobility array"),
+];
+
+/// The name of `accession` when it is one of [`OTHER_ARRAY_KINDS`].
+pub fn other_array_name(accession: &str) -> Option<&'static str> {
+    OTHER_ARRAY_KINDS
+        .iter()
+        .find(|(a, _)| *a == accession)
+        .map(|(_, name)| *name)
+}
+
 /// `MS:1000127` centroid spectrum.
 pub const CENTROID: &str = "MS:1000127";
 /// `MS:1000128` profile spectrum.

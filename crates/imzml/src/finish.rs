@@ -131,7 +131,7 @@ fn drop_other_arrays(spectra: &mut [SpectrumEntry], quirks: &mut Vec<Quirk>) {
     let mut arrays = 0usize;
     for spectrum in spectra.iter_mut() {
         arrays += spectrum.other_arrays.len();
-        kinds.extend(spectrum.other_arrays.drain(..).map(|(kind, _)| kind));
+        kinds.extend(spectrum.other_arrays.drain(..).map(|other| other.accession));
     }
     if arrays > 0 {
         Quirk::new(

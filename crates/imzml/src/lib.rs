@@ -41,11 +41,11 @@ pub use grid::Grid;
 pub use ibd::{ChecksumOutcome, Ibd, IbdBytes, LocalBytes, SequentialBytes};
 pub use limits::{Limits, ParseOptions};
 pub use model::{
-    ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, PixelSize, Polarity, Quirk, SpectrumEntry, SpectrumType,
-    XmlNode,
+    ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, OtherArray, PixelSize, Polarity, Quirk, SpectrumEntry,
+    SpectrumType, XmlNode,
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
-pub use writer::{ImzmlWriter, WriterOptions};
+pub use writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions};
 
 /// Parses `xml` as an imzML document (with a fictitious `.ibd` of 1 GiB) and discards the
 /// result: the entry point of the fuzz target and of its regression tests. It must never

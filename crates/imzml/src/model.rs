@@ -163,8 +163,21 @@ pub struct SpectrumEntry {
     pub mz: ArrayRef,
     /// The intensity array.
     pub intensity: ArrayRef,
-    /// Arrays of other kinds (ion mobility, ...), with the accession of their kind.
-    pub other_arrays: Vec<(String, ArrayRef)>,
+    /// Arrays of other kinds (ion mobility, signal to noise, ...).
+    pub other_arrays: Vec<OtherArray>,
+}
+
+/// A binary array of a kind other than m/z and intensity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherArray {
+    /// The accession of its kind (`MS:1002816` mean ion mobility array, ...; one of
+    /// [`crate::cv::OTHER_ARRAY_KINDS`]).
+    pub accession: String,
+    /// The value of that term: the array's name for a non-standard data array
+    /// ([`crate::cv::NON_STANDARD_ARRAY`]), usually empty for the others.
+    pub value: String,
+    /// Where its values are.
+    pub array: ArrayRef,
 }
 
 /// A real-world deviation from imzML that the reader repaired or tolerated.

@@ -19,7 +19,7 @@ use crate::array_builder::{ArrayBuilder, ArrayKind};
 use crate::error::{ImzmlError, Result};
 use crate::header_terms::HeaderTerms;
 use crate::limits::{Limits, ParseOptions};
-use crate::model::{ArrayRef, Imzml, Quirk, SpectrumEntry, XmlNode};
+use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, XmlNode};
 use crate::numbers::{parse_coordinate, parse_unsigned};
 use crate::{cv, finish};
 
@@ -582,8 +582,12 @@ impl<'p> Parser<'p> {
             let slot = match kind {
                 ArrayKind::Mz => &mut mz,
                 ArrayKind::Intensity => &mut intensity,
-                ArrayKind::Other(accession) => {
-                    other_arrays.push((accession, array));
+                ArrayKind::Other { accession, value } => {
+                    other_arrays.push(OtherArray {
+                        accession,
+                        value,
+                        array,
+                    });
                     continue;
                 }
             };

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::Result;
 use crate::model::{Mode, SpectrumType};
-use crate::writer::{ImzmlWriter, WriterOptions, WrittenFiles};
+use crate::writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions, WrittenFiles};
 
 /// Describes a synthetic dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,10 @@ pub struct SyntheticSpec {
     pub skip_every: u64,
     /// Random seed.
     pub seed: u64,
+    /// Binary arrays every spectrum has besides m/z and intensity (random values between 0
+    /// and 2, drawn from a random stream of their own so that m/z and intensities are the
+    /// same with and without them).
+    pub other_arrays: Vec<OtherArrayKind>,
 }
 
 impl SyntheticSpec {
@@ -47,6 +51,7 @@ impl SyntheticSpec {
             compression: Compression::None,
             skip_every: 7,
             seed: 1,
+            other_arrays: Vec::new(),
         }
     }
 
@@ -122,10 +127,13 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
         intensity_dtype: spec.intensity_dtype,
         compression: spec.compression,
         pixel_size_um: Some(20.0),
+        other_arrays: spec.other_arrays.clone(),
         ..WriterOptions::default()
     };
     let mut writer = ImzmlWriter::create(path, options)?;
     let mut rng = SplitMix64::new(spec.seed);
+    let mut other_rng = SplitMix64::new(spec.seed ^ 0x5eed_0f07_4e55);
+    let mut others: Vec<ArrayBytes> = Vec::with_capacity(spec.other_arrays.len());
     let species: Vec<f64> = (0..64).map(|_| MZ_LOW + rng.next_f64() * (MZ_HIGH - MZ_LOW)).collect();
     let shared_axis = continuous_axis(spec);
     let mut mz = Vec::with_capacity(spec.points_per_spectrum * 2);
@@ -170,7 +178,19 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
             }
             let mz_bytes = ArrayBytes::from_f64(spec.mz_dtype, &mz);
             let intensity_bytes = ArrayBytes::from_f64(spec.intensity_dtype, &intensity);
-            writer.write_spectrum(x, y, None, &mz_bytes, &intensity_bytes)?;
+            others.clear();
+            for kind in &spec.other_arrays {
+                let values: Vec<f64> = (0..mz.len())
+                    .map(|_| quantize(other_rng.next_f64() * 2.0, kind.dtype))
+                    .collect();
+                others.push(ArrayBytes::from_f64(kind.dtype, &values));
+            }
+            let arrays = SpectrumArrays {
+                mz: &mz_bytes,
+                intensity: &intensity_bytes,
+                others: &others,
+            };
+            writer.write_spectrum_at(writer.spectra_written(), x, y, None, arrays)?;
         }
     }
     writer.finish()

@@ -33,6 +33,31 @@ pub struct WriterOptions {
     pub uuid: Option<[u8; 16]>,
     /// Written as the software that produced the file.
     pub software: String,
+    /// Kinds of the binary arrays every spectrum has besides m/z and intensity, in the order
+    /// [`SpectrumArrays::others`] gives their values.
+    pub other_arrays: Vec<OtherArrayKind>,
+}
+
+/// A kind of binary array other than m/z and intensity, as the writer declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherArrayKind {
+    /// Accession of its kind, one of [`crate::cv::OTHER_ARRAY_KINDS`].
+    pub accession: String,
+    /// Value of that term (the name of a non-standard data array; usually empty).
+    pub value: String,
+    /// Type of its values.
+    pub dtype: DataType,
+}
+
+/// The arrays of one spectrum.
+#[derive(Debug, Clone, Copy)]
+pub struct SpectrumArrays<'a> {
+    /// Its m/z values.
+    pub mz: &'a ArrayBytes,
+    /// Its intensities, as many as m/z values.
+    pub intensity: &'a ArrayBytes,
+    /// One array per [`WriterOptions::other_arrays`], each with as many values.
+    pub others: &'a [ArrayBytes],
 }
 
 impl Default for WriterOptions {
@@ -47,6 +72,7 @@ impl Default for WriterOptions {
             polarity: None,
             uuid: None,
             software: format!("imzarr {}", env!("CARGO_PKG_VERSION")),
+            other_arrays: Vec::new(),
         }
     }
 }
@@ -196,7 +222,12 @@ impl ImzmlWriter {
         mz: &ArrayBytes,
         intensity: &ArrayBytes,
     ) -> Result<()> {
-        self.write_spectrum_at(self.spectra, x, y, z, mz, intensity)
+        let arrays = SpectrumArrays {
+            mz,
+            intensity,
+            others: &[],
+        };
+        self.write_spectrum_at(self.spectra, x, y, z, arrays)
     }
 
     /// Writes a spectrum that takes place `index` in the spectrum list, whatever the order of
@@ -208,9 +239,10 @@ impl ImzmlWriter {
         x: u64,
         y: u64,
         z: Option<u64>,
-        mz: &ArrayBytes,
-        intensity: &ArrayBytes,
+        arrays: SpectrumArrays,
     ) -> Result<()> {
+        let SpectrumArrays { mz, intensity, others } = arrays;
+        self.check_others(others, mz.len())?;
         if mz.dtype != self.options.mz_dtype || intensity.dtype != self.options.intensity_dtype {
             return Err(ImzmlError::Usage(format!(
                 "spectrum {}: arrays are {:?}/{:?}, the writer was set up for {:?}/{:?}",
@@ -249,6 +281,11 @@ impl ImzmlWriter {
             (Mode::Processed, _) => self.write_array(mz)?,
         };
         let (int_offset, int_encoded) = self.write_array(intensity)?;
+        let mut other_xml = String::new();
+        for (k, other) in others.iter().enumerate() {
+            let (offset, encoded) = self.write_array(other)?;
+            other_xml.push_str(&array_xml(&format!("otherArray{k}"), other.len(), encoded, offset));
+        }
         let z_term = match z {
             Some(z) => {
                 format!(
@@ -269,11 +306,12 @@ impl ImzmlWriter {
             <cvParam cvRef="IMS" accession="IMS:1000051" name="position y" value="{y}"/>{z_term}
           </scan>
         </scanList>
-        <binaryDataArrayList count="2">
-{mz_array}{int_array}        </binaryDataArrayList>
+        <binaryDataArrayList count="{count}">
+{mz_array}{int_array}{other_xml}        </binaryDataArrayList>
       </spectrum>
 "#,
             id = index + 1,
+            count = 2 + others.len(),
             mz_array = array_xml("mzArray", length, mz_encoded, mz_offset),
             int_array = array_xml("intensityArray", length, int_encoded, int_offset),
         );
@@ -288,6 +326,31 @@ impl ImzmlWriter {
         self.spool_offset += xml.len() as u64;
         self.spectra += 1;
         Ok(())
+    }
+
+    /// Spectra written so far.
+    pub fn spectra_written(&self) -> usize {
+        self.spectra
+    }
+
+    /// Checks that `others` are the arrays [`WriterOptions::other_arrays`] declares, each of
+    /// `length` values.
+    fn check_others(&self, others: &[ArrayBytes], length: usize) -> Result<()> {
+        let declared = &self.options.other_arrays;
+        let fits = others.len() == declared.len()
+            && others
+                .iter()
+                .zip(declared)
+                .all(|(array, kind)| array.dtype == kind.dtype && array.len() == length);
+        if fits {
+            return Ok(());
+        }
+        Err(ImzmlError::Usage(format!(
+            "spectrum {}: other arrays of {:?} do not match the {:?} declared, each of {length} values",
+            self.spectra,
+            others.iter().map(|a| (a.dtype, a.len())).collect::<Vec<_>>(),
+            declared.iter().map(|k| (&k.accession, k.dtype)).collect::<Vec<_>>(),
+        )))
     }
 
     /// Writes the header and the spectrum list, and closes both files.
@@ -380,10 +443,11 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         ),
         None => String::new(),
     };
-    let array_group = |id: &str, kind_accession: &str, kind_name: &str, dtype: DataType| {
+    let array_group = |id: &str, kind: [&str; 3], dtype: DataType| {
+        let [kind_accession, kind_name, kind_value] = kind;
         format!(
             "    <referenceableParamGroup id=\"{id}\">\n      {}\n      {}\n      {}\n      {}\n    </referenceableParamGroup>\n",
-            cv("MS", kind_accession, kind_name, ""),
+            cv("MS", kind_accession, kind_name, kind_value),
             cv(
                 if dtype.accession().starts_with("IMS") {
                     "IMS"
@@ -398,6 +462,19 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
             cv("IMS", "IMS:1000101", "external data", "true"),
         )
     };
+    let other_groups: String = options
+        .other_arrays
+        .iter()
+        .enumerate()
+        .map(|(k, kind)| {
+            let name = crate::cv::other_array_name(&kind.accession).unwrap_or("binary data array");
+            array_group(
+                &format!("otherArray{k}"),
+                [&kind.accession, name, &kind.value],
+                kind.dtype,
+            )
+        })
+        .collect();
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <mzML xmlns="http://psi.hupo.org/ms/mzml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">
@@ -415,8 +492,8 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
       {sha1_cv}
     </fileContent>
   </fileDescription>
-  <referenceableParamGroupList count="3">
-{mz_group}{int_group}    <referenceableParamGroup id="spectrum1">
+  <referenceableParamGroupList count="{groups}">
+{mz_group}{int_group}{other_groups}    <referenceableParamGroup id="spectrum1">
       {ms1}
       {type_cv}
       {polarity}
@@ -456,11 +533,11 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
             &format!("{{{}}}", format_uuid(uuid).to_uppercase())
         ),
         sha1_cv = cv("IMS", "IMS:1000091", "ibd SHA-1", &sha1.to_uppercase()),
-        mz_group = array_group("mzArray", "MS:1000514", "m/z array", options.mz_dtype),
+        groups = 3 + options.other_arrays.len(),
+        mz_group = array_group("mzArray", ["MS:1000514", "m/z array", ""], options.mz_dtype),
         int_group = array_group(
             "intensityArray",
-            "MS:1000515",
-            "intensity array",
+            ["MS:1000515", "intensity array", ""],
             options.intensity_dtype
         ),
         version = env!("CARGO_PKG_VERSION"),

@@ -174,7 +174,7 @@ fn other_arrays_are_kept_for_the_caller_or_dropped_when_asked() {
         kept.spectra.iter().all(|s| s.other_arrays.len() == 1),
         "a noise array per spectrum"
     );
-    assert_eq!(kept.spectra[0].other_arrays[0].0, "MS:1000786");
+    assert_eq!(kept.spectra[0].other_arrays[0].accession, "MS:1000786");
     let options = imzarr_imzml::ParseOptions {
         drop_other_arrays: true,
         ..Default::default()

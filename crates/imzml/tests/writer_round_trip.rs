@@ -1,6 +1,10 @@
 //! Random datasets written by `ImzmlWriter` parse back bit-identical.
 
-use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, WriterOptions, parse_file};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::{
+    ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, OtherArrayKind, SpectrumArrays, WriterOptions,
+    parse_file,
+};
 use proptest::prelude::*;
 
 fn dtype() -> impl Strategy<Value = DataType> {
@@ -101,7 +105,7 @@ fn spectra_written_out_of_order_are_listed_by_index() {
     for index in [2usize, 0, 3, 1] {
         let (mz, intensity) = spectrum(index);
         writer
-            .write_spectrum_at(index, index as u64 + 1, 1, None, &mz, &intensity)
+            .write_spectrum_at(index, index as u64 + 1, 1, None, arrays(&mz, &intensity))
             .unwrap();
     }
     writer.finish().unwrap();
@@ -116,8 +120,90 @@ fn spectra_written_out_of_order_are_listed_by_index() {
     let mut writer = ImzmlWriter::create(&path, WriterOptions::default()).unwrap();
     for (index, x) in [(0usize, 1u64), (2, 2)] {
         let (mz, intensity) = spectrum(index);
-        writer.write_spectrum_at(index, x, 1, None, &mz, &intensity).unwrap();
+        writer
+            .write_spectrum_at(index, x, 1, None, arrays(&mz, &intensity))
+            .unwrap();
     }
     let error = writer.finish().unwrap_err().to_string();
     assert!(error.contains("0..2 exactly once"), "{error}");
+}
+
+fn arrays<'a>(mz: &'a ArrayBytes, intensity: &'a ArrayBytes) -> SpectrumArrays<'a> {
+    SpectrumArrays {
+        mz,
+        intensity,
+        others: &[],
+    }
+}
+
+/// Arrays other than m/z and intensity are written with their kinds (a named non-standard
+/// array included) and read back with the same kinds and values, in both modes.
+#[test]
+fn other_arrays_are_written_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let kinds = vec![
+        OtherArrayKind {
+            accession: "MS:1003006".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        },
+        OtherArrayKind {
+            accession: "MS:1000786".into(),
+            value: "resolution & <width>".into(),
+            dtype: DataType::F64,
+        },
+    ];
+    for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
+        let spec = SyntheticSpec {
+            other_arrays: kinds.clone(),
+            ..base
+        };
+        let path = dir.path().join(format!("{:?}.imzML", spec.mode));
+        write_synthetic(&path, &spec).unwrap();
+        let imzml = parse_file(&path).unwrap();
+        let ibd = Ibd::open(&imzml).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for entry in &imzml.spectra {
+            let found: Vec<(&str, &str, DataType)> = entry
+                .other_arrays
+                .iter()
+                .map(|o| (o.accession.as_str(), o.value.as_str(), o.array.dtype))
+                .collect();
+            assert_eq!(
+                found,
+                vec![
+                    ("MS:1003006", "", DataType::F32),
+                    ("MS:1000786", "resolution & <width>", DataType::F64)
+                ]
+            );
+            for other in &entry.other_arrays {
+                assert_eq!(other.array.length, entry.mz.length);
+                let mut values = ArrayBytes {
+                    dtype: other.array.dtype,
+                    bytes: Vec::new(),
+                };
+                ibd.read_array_into(entry.index, "other", &other.array, &mut values)
+                    .unwrap();
+                let decoded = values.to_f64_vec();
+                assert!(decoded.iter().all(|v| (0.0..2.0).contains(v)), "{decoded:?}");
+                seen.extend(decoded.iter().map(|v| v.to_bits()));
+            }
+        }
+        assert!(seen.len() > 1000, "random values, not one repeated: {}", seen.len());
+    }
+    let mut writer = ImzmlWriter::create(
+        dir.path().join("wrong.imzML"),
+        WriterOptions {
+            other_arrays: kinds,
+            ..WriterOptions::default()
+        },
+    )
+    .unwrap();
+    let mz = ArrayBytes::from_f64(DataType::F64, &[100.0]);
+    let intensity = ArrayBytes::from_f64(DataType::F32, &[1.0]);
+    let error = writer
+        .write_spectrum(1, 1, None, &mz, &intensity)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("do not match"), "{error}");
 }

@@ -172,7 +172,7 @@ impl Dataset {
 
     /// The subset of the intensity array (and, processed, of the m/z array) that holds the
     /// values of the stored spectra `numbers`: processed, their points; continuous, their rows.
-    async fn values_subset(&self, numbers: &Range<u64>) -> Result<Vec<Range<u64>>> {
+    pub(crate) async fn values_subset(&self, numbers: &Range<u64>) -> Result<Vec<Range<u64>>> {
         match self.attributes.mode {
             AcquisitionMode::Processed => {
                 let offsets = self.point_offsets().await?;

@@ -161,7 +161,7 @@ fn check_schema(report: &mut ValidationReport, node: &str, kind: NodeKind, docum
 }
 
 /// The shape each array must have, given the `imzarr` block.
-fn expected_shapes(dataset: &Dataset) -> Vec<(&'static str, Vec<u64>)> {
+fn expected_shapes(dataset: &Dataset) -> Vec<(String, Vec<u64>)> {
     let a = &dataset.attributes;
     let (n, points) = (a.counts.spectra, a.counts.points);
     let mut spatial = vec![a.grid.height, a.grid.width];
@@ -203,12 +203,24 @@ fn expected_shapes(dataset: &Dataset) -> Vec<(&'static str, Vec<u64>)> {
             ]);
         }
     }
+    let mut shapes: Vec<(String, Vec<u64>)> = shapes.into_iter().map(|(p, s)| (p.to_string(), s)).collect();
+    // Other binary arrays have one value per point, like the spectrum-major intensities.
+    let intensity = shapes
+        .iter()
+        .find(|(path, _)| path == paths::SPECTRA_INTENSITY)
+        .map(|(_, shape)| shape.clone())
+        .unwrap_or_default();
+    shapes.extend(
+        a.other_arrays
+            .iter()
+            .map(|info| (paths::other_array(&info.key), intensity.clone())),
+    );
     shapes
 }
 
 fn check_shapes(dataset: &Dataset, report: &mut ValidationReport) {
     for (path, expected) in expected_shapes(dataset) {
-        match dataset.arrays.shape(path) {
+        match dataset.arrays.shape(&path) {
             Ok(shape) if shape == expected => {}
             Ok(shape) => report.problems.push(format!(
                 "{path}: shape {shape:?}, the imzarr block implies {expected:?}"

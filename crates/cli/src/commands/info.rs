@@ -38,6 +38,7 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "channels": a.counts.channels,
         "mz_range": a.mz_range,
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
+        "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype})).collect::<Vec<_>>(),
         "instrument": instrument(&a.source.header),
         "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len()},
     }))
@@ -61,6 +62,7 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
         "spectra": imzml.spectra.len(),
         "points": points,
         "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
+        "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype})).collect::<Vec<_>>(),
         "instrument": instrument(&header),
         "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks},
     }))
@@ -153,6 +155,20 @@ fn print_summary(summary: &Value) {
         plain(&summary["dtypes"]["mz"]),
         plain(&summary["dtypes"]["intensity"])
     );
+    let others: Vec<String> = summary["other_arrays"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| match o["value"].as_str() {
+            Some(value) if !value.is_empty() => {
+                format!("{} {value:?} ({})", plain(&o["accession"]), plain(&o["dtype"]))
+            }
+            _ => format!("{} ({})", plain(&o["accession"]), plain(&o["dtype"])),
+        })
+        .collect();
+    if !others.is_empty() {
+        crate::output::outln!("  other arrays:  {}", others.join(", "));
+    }
     crate::output::outln!("  software:      {}", software.join(", "));
     crate::output::outln!("  source UUID:   {}", plain(&source["uuid"]));
     crate::output::outln!(

@@ -1,0 +1,220 @@
+//! Binary arrays other than m/z and intensity (ion mobility, signal to noise, named
+//! non-standard arrays): converted in both modes, read back bit-identical to the source's,
+//! checked by a full validation; inputs whose spectra disagree on them are refused.
+
+mod common;
+
+use std::path::Path;
+
+use common::convert_into;
+use imzarr::{Dataset, validate};
+use imzarr_convert::{ConvertOptions, convert};
+use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::{ArrayBytes, DataType, Ibd, Mode, OtherArrayKind, parse_file};
+use imzarr_store::StoreLocation;
+
+fn kinds() -> Vec<OtherArrayKind> {
+    vec![
+        OtherArrayKind {
+            accession: "MS:1003006".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        },
+        OtherArrayKind {
+            accession: "MS:1000786".into(),
+            value: "peak width (FWHM)".into(),
+            dtype: DataType::F64,
+        },
+        OtherArrayKind {
+            accession: "MS:1000516".into(),
+            value: String::new(),
+            dtype: DataType::I16,
+        },
+    ]
+}
+
+/// Small shards, so that the arrays span several and runs cross their bounds.
+fn small_shards() -> ConvertOptions {
+    ConvertOptions {
+        mz_chunk_points: 256,
+        shard_bytes: 16384,
+        ..ConvertOptions::default()
+    }
+}
+
+fn write_input(dir: &Path, mode: Mode, other_arrays: Vec<OtherArrayKind>) -> std::path::PathBuf {
+    let spec = SyntheticSpec {
+        width: 30,
+        height: 20,
+        other_arrays,
+        ..SyntheticSpec::small(mode)
+    };
+    let input = dir.join("input.imzML");
+    write_synthetic(&input, &spec).unwrap();
+    input
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_arrays_read_back_bit_identical_in_both_modes() {
+    for mode in [Mode::Processed, Mode::Continuous] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write_input(dir.path(), mode, kinds());
+        let store = dir.path().join("store");
+        convert_into(&input, &store, &small_shards()).await;
+        let url = store.to_str().unwrap();
+        let dataset = Dataset::open(url).await.unwrap();
+
+        let listed: Vec<(&str, &str, &str, &str, &str)> = dataset
+            .other_arrays()
+            .iter()
+            .map(|i| {
+                (
+                    i.key.as_str(),
+                    i.accession.as_str(),
+                    i.name.as_str(),
+                    i.value.as_str(),
+                    i.dtype.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (
+                    "MS_1003006",
+                    "MS:1003006",
+                    "mean inverse reduced ion mobility array",
+                    "",
+                    "float32"
+                ),
+                (
+                    "MS_1000786_peak_width__FWHM_",
+                    "MS:1000786",
+                    "non-standard data array",
+                    "peak width (FWHM)",
+                    "float64"
+                ),
+                ("MS_1000516", "MS:1000516", "charge array", "", "int16"),
+            ],
+            "{mode:?}"
+        );
+
+        let source = parse_file(&input).unwrap();
+        let ibd = Ibd::open(&source).unwrap();
+        let count = dataset.spectrum_count();
+        assert_eq!(count as usize, source.spectra.len());
+        let mut compared = 0;
+        for (k, info) in dataset.other_arrays().iter().enumerate() {
+            // Runs of 37 spectra: not aligned with chunks, shards or tiles.
+            for start in (0..count).step_by(37) {
+                let run = start..(start + 37).min(count);
+                let values = dataset.other_values(&info.key, run.clone()).await.unwrap();
+                let spectra = dataset.stored_spectra(run.clone()).await.unwrap();
+                assert_eq!(values.len(), spectra.len());
+                for i in 0..values.len() {
+                    let entry = &source.spectra[spectra.source_index[i] as usize];
+                    let other = &entry.other_arrays[k];
+                    let mut expected = ArrayBytes {
+                        dtype: other.array.dtype,
+                        bytes: Vec::new(),
+                    };
+                    ibd.read_array_into(entry.index, "other", &other.array, &mut expected)
+                        .unwrap();
+                    assert_eq!(values.dtype, expected.dtype, "{mode:?} {}", info.key);
+                    assert_eq!(
+                        values.bytes(i),
+                        expected.bytes,
+                        "{mode:?} {} spectrum {}",
+                        info.key,
+                        entry.index
+                    );
+                    assert_eq!(
+                        values.values(i).len(),
+                        spectra.intensity_bytes(i).len() / spectra.intensity_dtype().size()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 3 * source.spectra.len());
+        let error = dataset.other_values("MS_1000517", 0..1).await.unwrap_err().to_string();
+        assert!(
+            error.contains("no other binary array") && error.contains("MS_1003006"),
+            "{error}"
+        );
+        let error = dataset
+            .other_values("MS_1003006", 0..count + 1)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("outside"), "{error}");
+
+        let report = validate(url, true).await.unwrap();
+        assert!(report.is_valid(), "{mode:?}: {:?}", report.problems);
+        // A changed byte in a shard of an other array is found by the full validation.
+        let shard = std::fs::read_dir(store.join("spectra/other/MS_1003006/c"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let shard = if shard.is_dir() {
+            std::fs::read_dir(&shard).unwrap().next().unwrap().unwrap().path()
+        } else {
+            shard
+        };
+        let mut bytes = std::fs::read(&shard).unwrap();
+        bytes[20] ^= 0x40;
+        std::fs::write(&shard, bytes).unwrap();
+        let report = validate(url, true).await.unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.contains("spectra/other/MS_1003006")),
+            "{mode:?}: {:?}",
+            report.problems
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spectra_that_disagree_on_their_other_arrays_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let same_type = vec![
+        OtherArrayKind {
+            accession: "MS:1002816".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        },
+        OtherArrayKind {
+            accession: "MS:1000517".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        },
+    ];
+    let input = write_input(dir.path(), Mode::Processed, same_type);
+    let xml = std::fs::read_to_string(&input).unwrap();
+    // The third spectrum's first other array becomes a second signal-to-noise array.
+    let reference = r#"<referenceableParamGroupRef ref="otherArray0"/>"#;
+    let third = xml.match_indices(reference).nth(2).unwrap().0;
+    let changed = format!(
+        "{}{}{}",
+        &xml[..third],
+        r#"<referenceableParamGroupRef ref="otherArray1"/>"#,
+        &xml[third + reference.len()..]
+    );
+    std::fs::write(&input, changed).unwrap();
+    let location = StoreLocation::from_url(dir.path().join("store").to_str().unwrap(), true).unwrap();
+    let error = convert(&input, location, &ConvertOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("input.imzML")
+            && error.contains("spectrum 2 has the other binary arrays [MS_1000517, MS_1000517]")
+            && error.contains("[MS_1002816, MS_1000517]"),
+        "{error}"
+    );
+    assert!(
+        !dir.path().join("store/zarr.json").exists(),
+        "a refused input leaves no complete store"
+    );
+}
