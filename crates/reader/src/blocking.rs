@@ -6,6 +6,7 @@ use imzarr_store::RequestStats;
 
 use crate::dataset::Dataset;
 use crate::error::{ReadError, Result};
+use crate::other_arrays::OtherValues;
 use crate::region::{MeanSpectrum, Pixels};
 use crate::types::{Aggregation, Image, IonImage, Spectrum};
 
@@ -89,5 +90,10 @@ impl BlockingDataset {
     /// See [`Dataset::tic`].
     pub fn tic(&self) -> Result<Image> {
         self.runtime.block_on(self.dataset.tic())
+    }
+
+    /// See [`Dataset::other_values`].
+    pub fn other_values(&self, key: &str, numbers: std::ops::Range<u64>) -> Result<OtherValues> {
+        self.runtime.block_on(self.dataset.other_values(key, numbers))
     }
 }
