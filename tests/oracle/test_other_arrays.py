@@ -8,6 +8,7 @@ type and order; an export must write them back as a third array that points at t
 """
 
 import copy
+import json
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -107,6 +108,12 @@ def test_other_arrays_are_stored_read_by_zarr_python_and_exported(name, tmp_path
         expected = oracle.getspectrum(int(source))[1]
         assert values.dtype == expected.dtype, (name, k)
         assert np.array_equal(values, expected), (name, k)
+
+    # The command line prints them beside each point.
+    x, y = oracle.coordinates[-1][:2]
+    printed = json.loads(run_imzarr("spectrum", str(store), "--x", str(x), "--y", str(y), "--json").stdout)
+    expected = oracle.getspectrum(len(oracle.coordinates) - 1)[1].astype(np.float64)
+    assert np.array_equal(np.array(printed["other"]["MS_1002816"], dtype=np.float64), expected), name
 
     exported = tmp_path / "out" / f"{name}.imzML"
     exported.parent.mkdir()

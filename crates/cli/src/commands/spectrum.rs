@@ -13,6 +13,7 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             format!("no spectrum was acquired at x={}, y={}", args.x, args.y),
         )
     })?;
+    let others = other_values(&dataset, &spectrum).await?;
     if let Some(path) = &args.output {
         crate::render::write_spectrum_png(path, &spectrum.mz, &spectrum.intensity)
             .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))?;
@@ -24,13 +25,46 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             spectrum.mz.len()
         );
     } else if args.json {
-        let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity});
+        let other: serde_json::Map<String, serde_json::Value> = others
+            .iter()
+            .map(|(key, values)| (key.clone(), json!(values)))
+            .collect();
+        let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity, "other": other});
         crate::output::outln!("{document}");
     } else {
-        crate::output::outln!("mz,intensity");
-        for (mz, intensity) in spectrum.mz.iter().zip(&spectrum.intensity) {
-            crate::output::outln!("{mz},{intensity}");
+        let mut header = String::from("mz,intensity");
+        for (key, _) in &others {
+            header.push(',');
+            header.push_str(key);
+        }
+        crate::output::outln!("{header}");
+        for (i, (mz, intensity)) in spectrum.mz.iter().zip(&spectrum.intensity).enumerate() {
+            let mut line = format!("{mz},{intensity}");
+            for (_, values) in &others {
+                line.push_str(&format!(",{}", values[i]));
+            }
+            crate::output::outln!("{line}");
         }
     }
     Ok(())
+}
+
+/// The values of every other binary array of the store (none for most) at `spectrum`, by key.
+async fn other_values(
+    dataset: &imzarr::Dataset,
+    spectrum: &imzarr::Spectrum,
+) -> Result<Vec<(String, Vec<f64>)>, CommandError> {
+    if dataset.other_arrays().is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(number) = dataset.spectrum_number(spectrum.x, spectrum.y, spectrum.z).await? else {
+        return Ok(Vec::new());
+    };
+    let number = u64::from(number);
+    let mut others = Vec::new();
+    for info in dataset.other_arrays() {
+        let values = dataset.other_values(&info.key, number..number + 1).await?;
+        others.push((info.key.clone(), values.values(0)));
+    }
+    Ok(others)
 }
