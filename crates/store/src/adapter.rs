@@ -114,18 +114,14 @@ pub enum ReadRange {
 /// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
 /// object_store retries requests that fail in ways it knows to be passing, but not a response
 /// whose body breaks off midway (a dropped connection), whether while it reads the headers or
-/// after: such failures, and its other transient ones, are asked for again here.
+/// after: such transport failures are asked for again here ([`is_transient`]); a server's
+/// answer with an error status is not.
 async fn get(
     store: &dyn ObjectStore,
     counters: &RequestCounters,
     path: &object_store::path::Path,
     range: ReadRange,
 ) -> Result<Option<Bytes>, object_store::Error> {
-    /// Where a GET failed.
-    enum Failure {
-        Request(object_store::Error),
-        Body(object_store::Error),
-    }
     let range = match range {
         ReadRange::All => None,
         ReadRange::Bounded(range) => Some(GetRange::Bounded(range)),
@@ -141,22 +137,16 @@ async fn get(
             Ok(result) => {
                 let bytes = result.bytes().await;
                 counters.get(bytes.as_ref().map_or(0, |b| b.len() as u64));
-                bytes.map(Some).map_err(Failure::Body)
+                bytes.map(Some)
             }
             Err(object_store::Error::NotFound { .. }) => {
                 counters.get(0);
                 Ok(None)
             }
-            Err(error) => Err(Failure::Request(error)),
+            Err(error) => Err(error),
         }
     };
-    let retryable = |failure: &Failure| match failure {
-        Failure::Body(_) => true,
-        Failure::Request(error) => is_transient(error),
-    };
-    retry_if(attempt, retryable)
-        .await
-        .map_err(|(Failure::Request(error) | Failure::Body(error))| error)
+    retry_if(attempt, is_transient).await
 }
 
 fn other(error: object_store::Error) -> StorageError {

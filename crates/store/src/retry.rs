@@ -41,10 +41,27 @@ where
 /// file, a permission), not a network's: asking again only delays the error.
 const LOCAL_STORES: [&str; 2] = ["LocalFileSystem", "InMemory"];
 
-/// Whether an error may go away on its own: only object_store's catch-all `Generic` errors of
-/// remote stores, which carry transport and server failures.
+/// Whether an error may go away on its own: a `Generic` error of a remote store caused by a
+/// transport failure (a connection refused or dropped, a timeout, a body cut off), which
+/// object_store does not always ask again for. A server's answer with a status is not: a 416
+/// (range not satisfiable) or a 400 says the same when asked again, and object_store has
+/// already asked again after a 5xx, as often as its retry configuration allows.
 pub(crate) fn is_transient(error: &object_store::Error) -> bool {
     matches!(error, object_store::Error::Generic { store, .. } if !LOCAL_STORES.contains(store))
+        && has_transport_failure(error)
+}
+
+/// Whether object_store's [`HttpError`](object_store::client::HttpError), its error for a
+/// request that got no usable answer, is among the causes of `error`.
+fn has_transport_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<object_store::client::HttpError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -55,19 +72,34 @@ mod tests {
     fn transient() -> object_store::Error {
         object_store::Error::Generic {
             store: "test",
-            source: "response body cut off".into(),
+            source: Box::new(object_store::client::HttpError::new(
+                object_store::client::HttpErrorKind::Interrupted,
+                std::io::Error::other("response body cut off"),
+            )),
         }
     }
 
     #[test]
     fn only_remote_stores_fail_transiently() {
-        let generic = |store| object_store::Error::Generic {
-            store,
-            source: "failed".into(),
+        let generic = |store| match transient() {
+            object_store::Error::Generic { source, .. } => object_store::Error::Generic { store, source },
+            other => other,
         };
         assert!(is_transient(&generic("S3")));
         assert!(!is_transient(&generic("LocalFileSystem")));
         assert!(!is_transient(&generic("InMemory")));
+        // A transport failure deeper in the chain of causes, as object_store nests them.
+        let nested = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(generic("S3")),
+        };
+        assert!(is_transient(&nested));
+        // An error that is not a transport failure (what a server's status becomes).
+        let answered = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 416 Range Not Satisfiable".into(),
+        };
+        assert!(!is_transient(&answered));
         let missing = object_store::Error::NotFound {
             path: "a".into(),
             source: "gone".into(),

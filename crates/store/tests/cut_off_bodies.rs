@@ -28,6 +28,14 @@ struct CutOffBodies {
     calls: Arc<AtomicUsize>,
 }
 
+/// What object_store's HTTP client reports for a request or body that fails in transit.
+fn transport_failure(message: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(object_store::client::HttpError::new(
+        object_store::client::HttpErrorKind::Interrupted,
+        std::io::Error::other(message.to_string()),
+    ))
+}
+
 /// Takes one from `counter` unless it is 0; whether it did.
 fn take(counter: &AtomicUsize) -> bool {
     counter
@@ -66,7 +74,7 @@ impl ObjectStore for CutOffBodies {
         if take(&self.refusals) {
             return Err(object_store::Error::Generic {
                 store: "CutOffBodies",
-                source: "request or response body error".into(),
+                source: transport_failure("request or response body error"),
             });
         }
         if !take(&self.cuts) {
@@ -77,7 +85,7 @@ impl ObjectStore for CutOffBodies {
         let half = body.slice(..body.len() / 2);
         let cut = object_store::Error::Generic {
             store: "CutOffBodies",
-            source: "connection reset while reading the body".into(),
+            source: transport_failure("connection reset while reading the body"),
         };
         Ok(GetResult {
             payload: GetResultPayload::Stream(Box::pin(stream::iter([Ok(half), Err(cut)]))),
