@@ -77,7 +77,7 @@ pub struct ConvertArgs {
     #[arg(long, default_value_t = 5)]
     pub level: u8,
     /// Points per inner chunk of the m/z-major layout (processed data).
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = imzarr_convert::ConvertOptions::default().mz_chunk_points)]
     pub mz_chunk_points: u64,
     /// Target size of a shard (one stored object) before compression, in MiB.
     #[arg(long, default_value_t = 32)]

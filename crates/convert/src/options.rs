@@ -46,7 +46,10 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         Self {
             codec: Codec::default(),
-            mz_chunk_points: 2048,
+            // 1024 rather than 2048 points: a 5 ppm ion image on the 1 GB generated set reads
+            // 2.5x the bytes of its points (median; p90 6.1x) instead of 3.9x (p90 10.3x), for
+            // about 2% more conversion time and 2.4% more output.
+            mz_chunk_points: 1024,
             spectrum_chunk_points: 8192,
             shard_bytes: 32 << 20,
             tile: TileOrder::default(),

@@ -17,8 +17,8 @@ pub const MZ_INDEX_MAX_BLOCKS: u64 = 2048;
 
 /// Rows per block (and per shard) of a chunk index of `chunks` rows, as the reference converter
 /// cuts it: the smallest power of two from [`MZ_INDEX_MIN_BLOCK_ROWS`] on that needs at most
-/// [`MZ_INDEX_MAX_BLOCKS`] blocks. 256 up to about 8 GB of processed points in chunks of 2048
-/// (ion images read 4 KiB of index), 2048 at 100 GB (32 KiB).
+/// [`MZ_INDEX_MAX_BLOCKS`] blocks. 256 up to about 4 GB of processed points in chunks of 1024
+/// (ion images read 4 KiB of index), 4096 at 100 GB (64 KiB).
 pub fn mz_index_block_rows(chunks: u64) -> u64 {
     chunks
         .div_ceil(MZ_INDEX_MAX_BLOCKS)
@@ -118,7 +118,8 @@ mod tests {
         assert_eq!(mz_index_block_rows(40_750), 256, "1 GB of processed points");
         assert_eq!(mz_index_block_rows(256 * 2048), 256);
         assert_eq!(mz_index_block_rows(256 * 2048 + 1), 512);
-        assert_eq!(mz_index_block_rows(4_000_000), 2048, "100 GB");
+        assert_eq!(mz_index_block_rows(4_000_000), 2048, "50 GB in chunks of 1024");
+        assert_eq!(mz_index_block_rows(8_000_000), 4096, "100 GB in chunks of 1024");
         for chunks in [1, 1000, 524_289, 4_000_000, u64::MAX / 4] {
             let rows = mz_index_block_rows(chunks);
             assert!(
