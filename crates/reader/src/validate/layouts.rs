@@ -94,14 +94,12 @@ fn compare(by_spectrum: Option<Fingerprint>, by_mz: Option<Fingerprint>, report:
 }
 
 /// The fingerprint of a processed store's spectrum-major points, keyed by m/z, and each
-/// spectrum's sums; spectra by `offsets` (all 0 when they are empty).
+/// spectrum's sums; spectra by `offsets` (all 0 when they are empty). Each step's points are
+/// hashed on a blocking thread, beside the m/z-major pass.
 async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fingerprint, SpectrumSums), String> {
     let points = dataset.attributes.counts.points;
-    let mut fingerprint = Fingerprint::default();
-    let mut sums = SpectrumSums::default();
-    let mut spectrum = 0;
-    let mut key = Fingerprint::spectrum_key(0);
-    let (mut mz_bits, mut intensity_bits, mut intensities) = (Vec::new(), Vec::new(), Vec::new());
+    let offsets: std::sync::Arc<[u64]> = offsets.into();
+    let mut pass = PointsPass::default();
     let mut start = 0;
     while start < points {
         let span = start..(start + POINTS_PER_STEP).min(points);
@@ -111,34 +109,77 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fi
             dataset.arrays.read_raw(paths::SPECTRA_INTENSITY, subset),
         )
         .map_err(|e| e.to_string())?;
+        start = span.end;
+        let offsets = offsets.clone();
+        pass = tokio::task::spawn_blocking(move || {
+            pass.add(span, &offsets, &mz, &intensity, &intensity_type)
+                .map(|()| pass)
+        })
+        .await
+        .map_err(|e| format!("{}: the check stopped: {e}", paths::SPECTRA))??;
+    }
+    Ok((pass.fingerprint, pass.sums))
+}
+
+/// What [`spectrum_major_points`] has added up, where it is, and buffers kept from one step
+/// to the next.
+#[derive(Default)]
+struct PointsPass {
+    fingerprint: Fingerprint,
+    sums: SpectrumSums,
+    /// The stored spectrum of the next point.
+    spectrum: usize,
+    mz_bits: Vec<u64>,
+    intensity_bits: Vec<u64>,
+    intensities: Vec<f64>,
+}
+
+impl PointsPass {
+    /// Adds the points `span` (their m/z and intensity bytes; the intensities of
+    /// `intensity_type`), given to spectra by `offsets`.
+    fn add(
+        &mut self,
+        span: std::ops::Range<u64>,
+        offsets: &[u64],
+        mz: &[u8],
+        intensity: &[u8],
+        intensity_type: &str,
+    ) -> Result<(), String> {
         let count = span.end - span.start;
-        let mz_size = element_size(paths::SPECTRA_MZ, &mz, count)?;
-        let intensity_size = element_size(paths::SPECTRA_INTENSITY, &intensity, count)?;
-        element_bits(&mz, mz_size, &mut mz_bits);
-        element_bits(&intensity, intensity_size, &mut intensity_bits);
-        numbers(paths::SPECTRA_INTENSITY, &intensity, &intensity_type, &mut intensities)?;
-        let values = mz_bits.iter().zip(&intensity_bits);
+        let mz_size = element_size(paths::SPECTRA_MZ, mz, count)?;
+        let intensity_size = element_size(paths::SPECTRA_INTENSITY, intensity, count)?;
+        element_bits(mz, mz_size, &mut self.mz_bits);
+        element_bits(intensity, intensity_size, &mut self.intensity_bits);
+        numbers(
+            paths::SPECTRA_INTENSITY,
+            intensity,
+            intensity_type,
+            &mut self.intensities,
+        )?;
+        let mut key = Fingerprint::spectrum_key(self.spectrum as u64);
         // The points of the span from which the current spectrum's sums are still to add.
         let mut unsummed = 0;
+        let values = self.mz_bits.iter().zip(&self.intensity_bits);
         for (point, (mz, value)) in span.clone().zip(values) {
             // Checked offsets rise from 0 to the point count: every point has a spectrum.
-            while offsets.get(spectrum + 1).is_some_and(|&end| end <= point) {
+            while offsets.get(self.spectrum + 1).is_some_and(|&end| end <= point) {
                 let here = (point - span.start) as usize;
-                sums.add(spectrum, &intensities[unsummed..here]);
+                self.sums.add(self.spectrum, &self.intensities[unsummed..here]);
                 unsummed = here;
-                spectrum += 1;
-                key = Fingerprint::spectrum_key(spectrum as u64);
+                self.spectrum += 1;
+                key = Fingerprint::spectrum_key(self.spectrum as u64);
             }
-            fingerprint.add(key, *mz, *value);
+            self.fingerprint.add(key, *mz, *value);
         }
-        sums.add(spectrum, &intensities[unsummed.min(intensities.len())..]);
-        start = span.end;
+        let rest = &self.intensities[unsummed.min(self.intensities.len())..];
+        self.sums.add(self.spectrum, rest);
+        Ok(())
     }
-    Ok((fingerprint, sums))
 }
 
 /// The fingerprint of a continuous store's spectrum-major rows, keyed by channel, and each
-/// spectrum's sums.
+/// spectrum's sums. Each step's rows are hashed on a blocking thread, beside the cube's pass
+/// (which hashes on the task that joins both): the two layouts are checked on two cores.
 async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, SpectrumSums), String> {
     let [spectra, channels] = dataset
         .arrays
@@ -148,9 +189,7 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
         return Err(format!("{}: not two-dimensional", paths::SPECTRA_INTENSITY));
     };
     let rows_per_step = (BYTES_PER_STEP / (8 * channels).max(1)).max(1);
-    let mut fingerprint = Fingerprint::default();
-    let mut sums = SpectrumSums::default();
-    let (mut values, mut intensities) = (Vec::new(), Vec::new());
+    let mut pass = RowsPass::default();
     let mut first = 0;
     while first < spectra {
         let rows = first..(first + rows_per_step).min(spectra);
@@ -160,24 +199,42 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
             .read_raw(paths::SPECTRA_INTENSITY, &subset)
             .await
             .map_err(|e| e.to_string())?;
-        let size = element_size(paths::SPECTRA_INTENSITY, &bytes, (rows.end - rows.start) * channels)?;
-        element_bits(&bytes, size, &mut values);
-        numbers(paths::SPECTRA_INTENSITY, &bytes, &data_type, &mut intensities)?;
+        pass = tokio::task::spawn_blocking(move || pass.add(rows, channels, &bytes, &data_type).map(|()| pass))
+            .await
+            .map_err(|e| format!("{}: the check stopped: {e}", paths::SPECTRA_INTENSITY))??;
+        first += rows_per_step;
+    }
+    Ok((pass.fingerprint, pass.sums))
+}
+
+/// What [`spectrum_major_rows`] has added up, with buffers kept from one step to the next.
+#[derive(Default)]
+struct RowsPass {
+    fingerprint: Fingerprint,
+    sums: SpectrumSums,
+    values: Vec<u64>,
+    intensities: Vec<f64>,
+}
+
+impl RowsPass {
+    /// Adds the rows `rows` (`bytes` of `data_type`, `channels` values each).
+    fn add(&mut self, rows: std::ops::Range<u64>, channels: u64, bytes: &[u8], data_type: &str) -> Result<(), String> {
+        let size = element_size(paths::SPECTRA_INTENSITY, bytes, (rows.end - rows.start) * channels)?;
+        element_bits(bytes, size, &mut self.values);
+        numbers(paths::SPECTRA_INTENSITY, bytes, data_type, &mut self.intensities)?;
         let row_length = channels.max(1) as usize;
         for ((spectrum, row), row_numbers) in rows
-            .clone()
-            .zip(values.chunks(row_length))
-            .zip(intensities.chunks(row_length))
+            .zip(self.values.chunks(row_length))
+            .zip(self.intensities.chunks(row_length))
         {
             let key = Fingerprint::spectrum_key(spectrum);
             for (channel, &value) in (0..channels).zip(row) {
-                fingerprint.add(key, channel, value);
+                self.fingerprint.add(key, channel, value);
             }
-            sums.add(spectrum as usize, row_numbers);
+            self.sums.add(spectrum as usize, row_numbers);
         }
-        first = rows.end;
+        Ok(())
     }
-    Ok((fingerprint, sums))
 }
 
 /// The fingerprint of a continuous store's cube `(C, [depth,] height, width)`, keyed by
