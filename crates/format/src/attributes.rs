@@ -130,7 +130,7 @@ pub struct PixelSizeInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 
 pub struct PixelOrder {
-    /// Always `tile-major` in version 1.0.
+    /// Always `tile-major` in versions 1.x.
     pub kind: String,
     /// `[width, height]` of a tile.
     pub tile: [u64; 2],
