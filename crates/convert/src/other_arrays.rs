@@ -55,35 +55,25 @@ pub(crate) fn kinds(imzml: &mut Imzml) -> std::result::Result<Vec<OtherKind>, St
 /// Puts `spectrum`'s other arrays in the order of `kinds`, after checking that it has exactly
 /// those, with the expected types and lengths.
 fn order_like(spectrum: &mut SpectrumEntry, kinds: &[OtherKind]) -> std::result::Result<(), String> {
-    let key = |accession: &str, value: &str| OtherArrayInfo::key_for(accession, value);
-    let keys = |spectrum: &SpectrumEntry| -> Vec<String> {
-        spectrum
-            .other_arrays
-            .iter()
-            .map(|o| key(&o.accession, &o.value))
-            .collect()
-    };
-    let expected: Vec<String> = kinds.iter().map(|k| k.info.key.clone()).collect();
-    let mut found = keys(spectrum);
-    let mut sorted_found = found.clone();
-    let mut sorted_expected = expected.clone();
-    sorted_found.sort();
-    sorted_expected.sort();
-    if sorted_found != sorted_expected {
+    let mut arrays = std::mem::take(&mut spectrum.other_arrays);
+    let mut keys: Vec<String> = arrays
+        .iter()
+        .map(|o| OtherArrayInfo::key_for(&o.accession, &o.value))
+        .collect();
+    // The kinds have distinct keys: as many arrays, each kind among them, is a permutation.
+    if keys.len() != kinds.len() || !kinds.iter().all(|kind| keys.contains(&kind.info.key)) {
+        let expected: Vec<&str> = kinds.iter().map(|k| k.info.key.as_str()).collect();
         return Err(format!(
             "spectrum {} has the other binary arrays [{}] while the first spectrum has [{}]; every spectrum must have the same (--drop-other-arrays converts without them)",
             spectrum.index,
-            found.join(", "),
+            keys.join(", "),
             expected.join(", ")
         ));
     }
-    if found != expected {
-        let mut arrays = std::mem::take(&mut spectrum.other_arrays);
-        for kind in kinds {
-            if let Some(at) = found.iter().position(|k| *k == kind.info.key) {
-                spectrum.other_arrays.push(arrays.remove(at));
-                found.remove(at);
-            }
+    for kind in kinds {
+        if let Some(at) = keys.iter().position(|key| *key == kind.info.key) {
+            spectrum.other_arrays.push(arrays.remove(at));
+            keys.remove(at);
         }
     }
     for (other, kind) in spectrum.other_arrays.iter().zip(kinds) {
