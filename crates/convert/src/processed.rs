@@ -1,6 +1,6 @@
 //! Processed data: spectrum-major point arrays, then the m/z-major arrays and their chunk index.
 
-use imzarr_format::{MzIndexBlocks, Shuffle, mz_index_block_rows, paths};
+use imzarr_format::{ArraySpec, MzIndexBlocks, Shuffle, mz_index_block_rows, paths};
 use imzarr_imzml::ArrayBytes;
 use serde_json::json;
 
@@ -42,16 +42,7 @@ pub(crate) async fn write(
     )
     .await?;
     let mut other_streams = OtherStreams::create(store, &source.other_kinds, |dtype| {
-        let name = dtype.zarr_name();
-        layout::vector(
-            total_points,
-            name,
-            dtype.size() as u64,
-            options.spectrum_chunk_points,
-            layout::zero(name),
-            "point",
-            options,
-        )
+        point_column(total_points, options.spectrum_chunk_points, dtype, options)
     })
     .await?;
 
@@ -213,22 +204,25 @@ async fn value_columns(
     options: &ConvertOptions,
 ) -> Result<(ShardStream, ShardStream)> {
     let [mz_path, intensity_path] = paths;
-    let column = |dtype: imzarr_imzml::DataType| {
-        let name = dtype.zarr_name();
-        layout::vector(
-            points,
-            name,
-            dtype.size() as u64,
-            chunk,
-            layout::zero(name),
-            "point",
-            options,
-        )
-    };
+    let column = |dtype| point_column(points, chunk, dtype, options);
     let mz = store.create_array(mz_path, column(source.mz_dtype)).await?;
     let intensity_spec = column(source.intensity_dtype).with_shuffle(intensity_shuffle);
     let intensity = store.create_array(intensity_path, intensity_spec).await?;
     Ok((ShardStream::new(mz), ShardStream::new(intensity)))
+}
+
+/// A 1-D array of `points` values of `dtype`, inner chunks of `chunk` points.
+fn point_column(points: u64, chunk: u64, dtype: imzarr_imzml::DataType, options: &ConvertOptions) -> ArraySpec {
+    let name = dtype.zarr_name();
+    layout::vector(
+        points,
+        name,
+        dtype.size() as u64,
+        chunk,
+        layout::zero(name),
+        "point",
+        options,
+    )
 }
 
 /// Writes the three m/z-major columns and the chunk index from the sorted partition; returns
