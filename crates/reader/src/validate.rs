@@ -179,13 +179,19 @@ fn expected_shapes(dataset: &Dataset) -> Vec<(String, Vec<u64>)> {
     if a.grid.depth > 1 {
         shapes.push((paths::PIXELS_Z, vec![n]));
     }
+    let channels = a.counts.channels.unwrap_or(0);
+    // Other binary arrays have one value per point, like the spectrum-major intensities.
+    let intensity = match a.mode {
+        AcquisitionMode::Processed => vec![points],
+        AcquisitionMode::Continuous => vec![n, channels],
+    };
     match a.mode {
         AcquisitionMode::Processed => {
             let chunk = a.mz_chunk_points();
             shapes.extend([
                 (paths::PIXELS_POINT_OFFSET, vec![n + 1]),
                 (paths::SPECTRA_MZ, vec![points]),
-                (paths::SPECTRA_INTENSITY, vec![points]),
+                (paths::SPECTRA_INTENSITY, intensity.clone()),
                 (paths::MZ_MAJOR_MZ, vec![points]),
                 (paths::MZ_MAJOR_INTENSITY, vec![points]),
                 (paths::MZ_MAJOR_SPECTRUM, vec![points]),
@@ -193,23 +199,16 @@ fn expected_shapes(dataset: &Dataset) -> Vec<(String, Vec<u64>)> {
             ]);
         }
         AcquisitionMode::Continuous => {
-            let channels = a.counts.channels.unwrap_or(0);
             let mut cube = vec![channels];
             cube.extend(&spatial);
             shapes.extend([
                 (paths::SPECTRA_MZ, vec![channels]),
-                (paths::SPECTRA_INTENSITY, vec![n, channels]),
+                (paths::SPECTRA_INTENSITY, intensity.clone()),
                 (paths::MZ_MAJOR_INTENSITY, cube),
             ]);
         }
     }
     let mut shapes: Vec<(String, Vec<u64>)> = shapes.into_iter().map(|(p, s)| (p.to_string(), s)).collect();
-    // Other binary arrays have one value per point, like the spectrum-major intensities.
-    let intensity = shapes
-        .iter()
-        .find(|(path, _)| path == paths::SPECTRA_INTENSITY)
-        .map(|(_, shape)| shape.clone())
-        .unwrap_or_default();
     shapes.extend(
         a.other_arrays
             .iter()
