@@ -11,8 +11,8 @@ use common::fixtures;
 use imzarr::Dataset;
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_export::{ExportError, ExportOptions, export};
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
-use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, OtherArrayKind, parse_file};
+use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
+use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, parse_file};
 use imzarr_store::StoreLocation;
 
 async fn convert_to_store(input: &Path, dir: &Path, options: &ConvertOptions) -> Dataset {
@@ -132,18 +132,7 @@ async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
     // Binary arrays other than m/z and intensity, in both modes and in types of their own.
     for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
         cases.push(SyntheticSpec {
-            other_arrays: vec![
-                OtherArrayKind {
-                    accession: "MS:1003006".into(),
-                    value: String::new(),
-                    dtype: DataType::F32,
-                },
-                OtherArrayKind {
-                    accession: "MS:1000786".into(),
-                    value: "resolution".into(),
-                    dtype: DataType::F64,
-                },
-            ],
+            other_arrays: sample_other_arrays(),
             ..base
         });
     }

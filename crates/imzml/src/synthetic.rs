@@ -114,6 +114,29 @@ impl SplitMix64 {
 const MZ_LOW: f64 = 100.0;
 const MZ_HIGH: f64 = 1000.0;
 
+/// Three kinds of other binary arrays in three types, for tests: a mean inverse reduced ion
+/// mobility array (f32), a non-standard data array whose name needs escaping in XML and
+/// replacing in a key (f64), and a charge array (i16).
+pub fn sample_other_arrays() -> Vec<OtherArrayKind> {
+    vec![
+        OtherArrayKind {
+            accession: "MS:1003006".into(),
+            value: String::new(),
+            dtype: DataType::F32,
+        },
+        OtherArrayKind {
+            accession: "MS:1000786".into(),
+            value: "peak width (FWHM) & <n>".into(),
+            dtype: DataType::F64,
+        },
+        OtherArrayKind {
+            accession: "MS:1000516".into(),
+            value: String::new(),
+            dtype: DataType::I16,
+        },
+    ]
+}
+
 /// Writes the dataset to `path` (an `.imzML`; the `.ibd` goes beside it).
 pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<WrittenFiles> {
     let spectrum_type = match spec.mode {

@@ -1,9 +1,8 @@
 //! Random datasets written by `ImzmlWriter` parse back bit-identical.
 
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
 use imzarr_imzml::{
-    ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, OtherArrayKind, SpectrumArrays, WriterOptions,
-    parse_file,
+    ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, SpectrumArrays, WriterOptions, parse_file,
 };
 use proptest::prelude::*;
 
@@ -141,18 +140,7 @@ fn arrays<'a>(mz: &'a ArrayBytes, intensity: &'a ArrayBytes) -> SpectrumArrays<'
 #[test]
 fn other_arrays_are_written_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
-    let kinds = vec![
-        OtherArrayKind {
-            accession: "MS:1003006".into(),
-            value: String::new(),
-            dtype: DataType::F32,
-        },
-        OtherArrayKind {
-            accession: "MS:1000786".into(),
-            value: "resolution & <width>".into(),
-            dtype: DataType::F64,
-        },
-    ];
+    let kinds = sample_other_arrays();
     for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
         let spec = SyntheticSpec {
             other_arrays: kinds.clone(),
@@ -173,7 +161,8 @@ fn other_arrays_are_written_and_read_back() {
                 found,
                 vec![
                     ("MS:1003006", "", DataType::F32),
-                    ("MS:1000786", "resolution & <width>", DataType::F64)
+                    ("MS:1000786", "peak width (FWHM) & <n>", DataType::F64),
+                    ("MS:1000516", "", DataType::I16)
                 ]
             );
             for other in &entry.other_arrays {

@@ -9,29 +9,9 @@ use std::path::Path;
 use common::convert_into;
 use imzarr::{Dataset, validate};
 use imzarr_convert::{ConvertOptions, convert};
-use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
 use imzarr_imzml::{ArrayBytes, DataType, Ibd, Mode, OtherArrayKind, parse_file};
 use imzarr_store::StoreLocation;
-
-fn kinds() -> Vec<OtherArrayKind> {
-    vec![
-        OtherArrayKind {
-            accession: "MS:1003006".into(),
-            value: String::new(),
-            dtype: DataType::F32,
-        },
-        OtherArrayKind {
-            accession: "MS:1000786".into(),
-            value: "peak width (FWHM)".into(),
-            dtype: DataType::F64,
-        },
-        OtherArrayKind {
-            accession: "MS:1000516".into(),
-            value: String::new(),
-            dtype: DataType::I16,
-        },
-    ]
-}
 
 /// Small shards, so that the arrays span several and runs cross their bounds.
 fn small_shards() -> ConvertOptions {
@@ -58,7 +38,7 @@ fn write_input(dir: &Path, mode: Mode, other_arrays: Vec<OtherArrayKind>) -> std
 async fn other_arrays_read_back_bit_identical_in_both_modes() {
     for mode in [Mode::Processed, Mode::Continuous] {
         let dir = tempfile::tempdir().unwrap();
-        let input = write_input(dir.path(), mode, kinds());
+        let input = write_input(dir.path(), mode, sample_other_arrays());
         let store = dir.path().join("store");
         convert_into(&input, &store, &small_shards()).await;
         let url = store.to_str().unwrap();
@@ -88,10 +68,10 @@ async fn other_arrays_read_back_bit_identical_in_both_modes() {
                     "float32"
                 ),
                 (
-                    "MS_1000786_peak_width__FWHM_",
+                    "MS_1000786_peak_width__FWHM_____n_",
                     "MS:1000786",
                     "non-standard data array",
-                    "peak width (FWHM)",
+                    "peak width (FWHM) & <n>",
                     "float64"
                 ),
                 ("MS_1000516", "MS:1000516", "charge array", "", "int16"),
@@ -152,17 +132,10 @@ async fn other_arrays_read_back_bit_identical_in_both_modes() {
         let report = validate(url, true).await.unwrap();
         assert!(report.is_valid(), "{mode:?}: {:?}", report.problems);
         // A changed byte in a shard of an other array is found by the full validation.
-        let shard = std::fs::read_dir(store.join("spectra/other/MS_1003006/c"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
-        let shard = if shard.is_dir() {
-            std::fs::read_dir(&shard).unwrap().next().unwrap().unwrap().path()
-        } else {
-            shard
-        };
+        let shard = common::entries(&store.join("spectra/other/MS_1003006/c"))
+            .into_iter()
+            .find(|path| path.is_file())
+            .unwrap();
         let mut bytes = std::fs::read(&shard).unwrap();
         bytes[20] ^= 0x40;
         std::fs::write(&shard, bytes).unwrap();

@@ -13,7 +13,7 @@ use imzarr_store::StoreLocation;
 mod shared;
 
 #[allow(unused_imports)] // each suite uses its own part, as above
-pub use shared::{fixtures, objects};
+pub use shared::{entries, fixtures, objects};
 
 /// The real fixture `name` (`fixtures/imzml/<name>.imzML`).
 pub fn fixture(name: &str) -> PathBuf {
