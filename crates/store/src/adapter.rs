@@ -112,10 +112,12 @@ pub enum ReadRange {
 }
 
 /// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
-/// object_store retries requests that fail in ways it knows to be passing, but not a response
-/// whose body breaks off midway (a dropped connection), whether while it reads the headers or
-/// after: such transport failures are asked for again here ([`is_transient`]); a server's
-/// answer with an error status is not.
+///
+/// object_store retries the request itself (5xx answers, connections refused or dropped before
+/// the answer), and a body that breaks off midway only when the answer carries an ETag. So a
+/// body that breaks off is asked for again here ([`is_transient`]), but a failed request is not:
+/// object_store has already retried it as often as its configuration allows, and asking again
+/// on top would multiply its attempts. A server's answer with an error status is never retried.
 async fn get(
     store: &dyn ObjectStore,
     counters: &RequestCounters,
@@ -137,16 +139,29 @@ async fn get(
             Ok(result) => {
                 let bytes = result.bytes().await;
                 counters.get(bytes.as_ref().map_or(0, |b| b.len() as u64));
-                bytes.map(Some)
+                bytes.map(Some).map_err(GetFailure::Body)
             }
             Err(object_store::Error::NotFound { .. }) => {
                 counters.get(0);
                 Ok(None)
             }
-            Err(error) => Err(error),
+            Err(error) => Err(GetFailure::Request(error)),
         }
     };
-    retry_if(attempt, is_transient).await
+    let body_broke_off = |failure: &GetFailure| matches!(failure, GetFailure::Body(error) if is_transient(error));
+    retry_if(attempt, body_broke_off)
+        .await
+        .map_err(|failure| match failure {
+            GetFailure::Request(error) | GetFailure::Body(error) => error,
+        })
+}
+
+/// Where a GET failed: object_store retries the first, not always the second.
+enum GetFailure {
+    /// Sending the request or receiving the answer's head.
+    Request(object_store::Error),
+    /// Receiving the answer's body.
+    Body(object_store::Error),
 }
 
 fn other(error: object_store::Error) -> StorageError {

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
+use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
 use crate::error::StoreError;
@@ -56,54 +57,53 @@ impl StoreLocation {
         };
         let display = text.to_string();
         match Url::parse(text) {
-            Ok(url) if url.scheme() == "s3" || url.scheme() == "s3a" => {
-                let store = AmazonS3Builder::from_env()
-                    .with_url(url.as_str())
-                    .with_retry(retry_config())
-                    .build()
-                    .map_err(|source| StoreError::Backend {
-                        url: text.to_string(),
-                        source,
-                    })?;
-                let prefix = Path::parse(url.path().trim_start_matches('/')).map_err(|e| invalid(e.to_string()))?;
-                Ok(Self {
-                    store: Arc::new(store),
-                    prefix,
-                    display,
-                    local_root: None,
-                })
-            }
             Ok(url) if url.scheme() == "file" => {
                 let path = url
                     .to_file_path()
                     .map_err(|()| invalid("not a local file URL".into()))?;
                 Self::local(&path, create_dir, display)
             }
-            Ok(url) if url.scheme().len() > 1 => {
-                let mut options: Vec<(String, String)> = std::env::vars()
-                    .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("AZURE_") || k.starts_with("GOOGLE_"))
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                    .collect();
-                // A plain `http://` URL asks for plain HTTP (a web server or a public bucket
-                // on the local network); object_store's clients refuse it unless told.
-                if url.scheme() == "http" {
-                    options.push(("allow_http".into(), "true".into()));
-                }
-                let (store, prefix) =
-                    object_store::parse_url_opts(&url, options).map_err(|source| StoreError::Backend {
-                        url: text.to_string(),
-                        source,
-                    })?;
-                Ok(Self {
-                    store: Arc::from(store),
-                    prefix,
-                    display,
-                    local_root: None,
-                })
-            }
+            Ok(url) if url.scheme().len() > 1 => Self::remote(&url, display),
             // Not a URL, or a Windows drive letter parsed as a scheme: a local path.
             _ => Self::local(std::path::Path::new(text), create_dir, display),
         }
+    }
+
+    /// A store behind a URL (`s3://`, `https://`, ...), built with [`retry_config`]; S3
+    /// credentials, region and endpoint come from the standard `AWS_*` environment variables.
+    fn remote(url: &Url, display: String) -> Result<Self, StoreError> {
+        let backend = |source: object_store::Error| StoreError::Backend {
+            url: display.clone(),
+            source,
+        };
+        let (scheme, prefix) = ObjectStoreScheme::parse(url).map_err(|e| backend(e.into()))?;
+        let store: Arc<dyn ObjectStore> = match scheme {
+            ObjectStoreScheme::AmazonS3 => Arc::new(
+                AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(backend)?,
+            ),
+            ObjectStoreScheme::Http => Arc::new(
+                HttpBuilder::new()
+                    .with_url(&url[..url::Position::BeforePath])
+                    // A plain `http://` URL asks for plain HTTP (a web server or a public
+                    // bucket on the local network); object_store's clients refuse it unless told.
+                    .with_config(ClientConfigKey::AllowHttp, (url.scheme() == "http").to_string())
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(backend)?,
+            ),
+            // `memory://`, and the backends this build leaves out (object_store names them).
+            _ => Arc::from(object_store::parse_url(url).map_err(backend)?.0),
+        };
+        Ok(Self {
+            store,
+            prefix,
+            display,
+            local_root: None,
+        })
     }
 
     fn local(path: &std::path::Path, create_dir: bool, display: String) -> Result<Self, StoreError> {
