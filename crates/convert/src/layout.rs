@@ -103,10 +103,22 @@ pub(crate) fn spectrum_rows(
     )
 }
 
+/// Widest spatial tile of a continuous m/z-major inner chunk, in pixels.
+const MAX_CUBE_TILE: u64 = 128;
+
+/// The tile that cuts `extent` pixels into as few tiles of at most [`MAX_CUBE_TILE`] as
+/// possible, all of (nearly) one width: inner chunks that overhang the grid are stored whole,
+/// their overhang filled with zeros that blosc with bit shuffle does not compress well (128-pixel
+/// tiles over a 224-pixel grid stored 31% padding and made the cube 10% larger).
+fn cube_tile(extent: u64) -> u64 {
+    let extent = extent.max(1);
+    extent.div_ceil(extent.div_ceil(MAX_CUBE_TILE))
+}
+
 /// Continuous m/z-major intensities `(channel, [z,] y, x)`: one channel by a spatial tile per
-/// inner chunk, or as many channels as make 16 KiB where a tile is smaller (a small grid):
-/// chunks of a few hundred bytes would pay blosc's header, an index entry and a checksum for
-/// every handful of values.
+/// inner chunk ([`cube_tile`]), or as many channels as make 16 KiB where a tile is smaller (a
+/// small grid): chunks of a few hundred bytes would pay blosc's header, an index entry and a
+/// checksum for every handful of values.
 pub(crate) fn channel_cube(
     channels: u64,
     spatial: &[u64],
@@ -120,7 +132,7 @@ pub(crate) fn channel_cube(
     let mut spatial_per_shard = vec![];
     for (d, &extent) in spatial.iter().enumerate() {
         let depth_axis = spatial.len() == 3 && d == 0;
-        let tile = if depth_axis { 1 } else { 128.min(extent.max(1)) };
+        let tile = if depth_axis { 1 } else { cube_tile(extent) };
         inner.push(tile);
         spatial_per_shard.push(if depth_axis { 1 } else { 16 });
     }
@@ -147,4 +159,41 @@ pub(crate) fn channel_cube(
         names,
         options.codec,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_tiles_split_the_grid_evenly_without_overhang() {
+        for (extent, tile) in [
+            (0, 1),
+            (1, 1),
+            (112, 112),
+            (128, 128),
+            (129, 65),
+            (224, 112),
+            (300, 100),
+            (1000, 125),
+        ] {
+            assert_eq!(cube_tile(extent), tile, "extent {extent}");
+        }
+        for extent in 1..2000 {
+            let tile = cube_tile(extent);
+            let tiles = extent.div_ceil(tile);
+            assert!(tile <= MAX_CUBE_TILE);
+            assert_eq!(tiles, extent.div_ceil(MAX_CUBE_TILE), "as few tiles as 128 makes");
+            assert!(
+                tiles * tile - extent < tiles,
+                "overhang of {extent}: under a pixel per tile"
+            );
+        }
+    }
+
+    #[test]
+    fn the_cube_uses_even_tiles() {
+        let spec = channel_cube(20_000, &[224, 224], "float32", 4, &ConvertOptions::default());
+        assert_eq!(spec.inner_shape, vec![1, 112, 112]);
+    }
 }
