@@ -213,7 +213,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
                 intensity: &intensity_bytes,
                 others: &others,
             };
-            writer.write_spectrum_at(writer.spectra_written(), x, y, None, arrays)?;
+            writer.write_spectrum(x, y, None, arrays)?;
         }
     }
     writer.finish()
@@ -249,7 +249,7 @@ pub fn write_at_positions(path: impl AsRef<Path>, mode: Mode, positions: &[(u64,
             .collect();
         let mz_bytes = ArrayBytes::from_f64(DataType::F64, &mz);
         let intensity_bytes = ArrayBytes::from_f64(DataType::F32, &intensity);
-        writer.write_spectrum(x, y, None, &mz_bytes, &intensity_bytes)?;
+        writer.write_spectrum(x, y, None, SpectrumArrays::new(&mz_bytes, &intensity_bytes))?;
     }
     writer.finish()
 }

@@ -60,6 +60,17 @@ pub struct SpectrumArrays<'a> {
     pub others: &'a [ArrayBytes],
 }
 
+impl<'a> SpectrumArrays<'a> {
+    /// The m/z and intensity arrays of a spectrum without other arrays.
+    pub fn new(mz: &'a ArrayBytes, intensity: &'a ArrayBytes) -> Self {
+        Self {
+            mz,
+            intensity,
+            others: &[],
+        }
+    }
+}
+
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
@@ -214,19 +225,7 @@ impl ImzmlWriter {
     }
 
     /// Appends a spectrum at 1-based position (x, y, z). `z` of `None` writes no z term.
-    pub fn write_spectrum(
-        &mut self,
-        x: u64,
-        y: u64,
-        z: Option<u64>,
-        mz: &ArrayBytes,
-        intensity: &ArrayBytes,
-    ) -> Result<()> {
-        let arrays = SpectrumArrays {
-            mz,
-            intensity,
-            others: &[],
-        };
+    pub fn write_spectrum(&mut self, x: u64, y: u64, z: Option<u64>, arrays: SpectrumArrays) -> Result<()> {
         self.write_spectrum_at(self.spectra, x, y, z, arrays)
     }
 
@@ -326,11 +325,6 @@ impl ImzmlWriter {
         self.spool_offset += xml.len() as u64;
         self.spectra += 1;
         Ok(())
-    }
-
-    /// Spectra written so far.
-    pub fn spectra_written(&self) -> usize {
-        self.spectra
     }
 
     /// Checks that `others` are the arrays [`WriterOptions::other_arrays`] declares, each of

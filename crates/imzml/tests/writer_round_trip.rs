@@ -69,7 +69,9 @@ proptest! {
         let mut writer = ImzmlWriter::create(&path, options).unwrap();
         for (i, (mz, intensity)) in data.spectra.iter().enumerate() {
             let i = i as u64;
-            writer.write_spectrum(i % data.width + 1, i / data.width + 1, None, mz, intensity).unwrap();
+            writer
+                .write_spectrum(i % data.width + 1, i / data.width + 1, None, SpectrumArrays::new(mz, intensity))
+                .unwrap();
         }
         let written = writer.finish().unwrap();
 
@@ -191,7 +193,7 @@ fn other_arrays_are_written_and_read_back() {
     let mz = ArrayBytes::from_f64(DataType::F64, &[100.0]);
     let intensity = ArrayBytes::from_f64(DataType::F32, &[1.0]);
     let error = writer
-        .write_spectrum(1, 1, None, &mz, &intensity)
+        .write_spectrum(1, 1, None, SpectrumArrays::new(&mz, &intensity))
         .unwrap_err()
         .to_string();
     assert!(error.contains("do not match"), "{error}");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use imzarr::{Dataset, MzWindow, ReadError, validate};
 use imzarr_convert::ConvertOptions;
-use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, WriterOptions};
+use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, SpectrumArrays, WriterOptions};
 use zarrs::array::Array;
 use zarrs::array::{ArraySubset, Element, ElementOwned};
 use zarrs::filesystem::FilesystemStore;
@@ -237,7 +237,9 @@ async fn three_dimensional_store(dir: &Path) -> PathBuf {
         if (x, y, z) != (3, 2, 2) {
             let intensity: Vec<f64> = (0..10).map(|c| (k * 10 + c) as f64 + 0.5).collect();
             let intensity = ArrayBytes::from_f64(DataType::F32, &intensity);
-            writer.write_spectrum(x, y, Some(z), &mz, &intensity).unwrap();
+            writer
+                .write_spectrum(x, y, Some(z), SpectrumArrays::new(&mz, &intensity))
+                .unwrap();
         }
     }
     writer.finish().unwrap();

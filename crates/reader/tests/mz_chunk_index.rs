@@ -185,7 +185,7 @@ async fn a_coarse_level_that_does_not_describe_the_index_fails_at_open() {
 /// arrays (integer intensities, so sums are exact in any order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn special_mz_values_are_found_by_the_windows_that_hold_them() {
-    use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, SpectrumType, WriterOptions};
+    use imzarr_imzml::{ArrayBytes, DataType, ImzmlWriter, Mode, SpectrumArrays, SpectrumType, WriterOptions};
 
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("special.imzML");
@@ -210,8 +210,10 @@ async fn special_mz_values_are_found_by_the_windows_that_hold_them() {
                     x,
                     y,
                     None,
-                    &ArrayBytes::from_f64(DataType::F64, &mz),
-                    &ArrayBytes::from_f64(DataType::F32, &intensity),
+                    SpectrumArrays::new(
+                        &ArrayBytes::from_f64(DataType::F64, &mz),
+                        &ArrayBytes::from_f64(DataType::F32, &intensity),
+                    ),
                 )
                 .unwrap();
             source.push(((x, y), mz, intensity));

@@ -268,7 +268,7 @@ async fn scattered_coordinates_round_trip() {
 /// ion images count no points, whatever the mode the converter settles on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spectra_without_points_round_trip() {
-    use imzarr_imzml::{ArrayBytes, ImzmlWriter, WriterOptions};
+    use imzarr_imzml::{ArrayBytes, ImzmlWriter, SpectrumArrays, WriterOptions};
     let dir = tempfile::tempdir().unwrap();
     for some_points in [false, true] {
         let path = dir.path().join(format!("empty_{some_points}.imzML"));
@@ -282,8 +282,10 @@ async fn spectra_without_points_round_trip() {
                     x,
                     1,
                     None,
-                    &ArrayBytes::from_f64(DataType::F64, &mz),
-                    &ArrayBytes::from_f64(DataType::F32, &intensity),
+                    SpectrumArrays::new(
+                        &ArrayBytes::from_f64(DataType::F64, &mz),
+                        &ArrayBytes::from_f64(DataType::F32, &intensity),
+                    ),
                 )
                 .unwrap();
         }
