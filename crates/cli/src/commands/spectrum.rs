@@ -49,7 +49,8 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// The values of every other binary array of the store (none for most) at `spectrum`, by key.
+/// The values of every other binary array of the store (none for most) at `spectrum`, by key,
+/// read side by side.
 async fn other_values(
     dataset: &imzarr::Dataset,
     spectrum: &imzarr::Spectrum,
@@ -61,10 +62,9 @@ async fn other_values(
         return Ok(Vec::new());
     };
     let number = u64::from(number);
-    let mut others = Vec::new();
-    for info in dataset.other_arrays() {
+    let reads = dataset.other_arrays().iter().map(|info| async move {
         let values = dataset.other_values(&info.key, number..number + 1).await?;
-        others.push((info.key.clone(), values.values(0)));
-    }
-    Ok(others)
+        Ok::<_, imzarr::ReadError>((info.key.clone(), values.values(0)))
+    });
+    Ok(futures::future::try_join_all(reads).await?)
 }
