@@ -12,7 +12,7 @@ use zarrs::storage::{
 
 use crate::counters::RequestCounters;
 use crate::location::StoreLocation;
-use crate::retry::{is_transient, retry_idempotent, retry_if};
+use crate::retry::{is_transient, retried_by_object_store, retry_idempotent, retry_if};
 use crate::single_flight::SingleFlight;
 
 /// Most ranged GETs of one key in flight at once.
@@ -113,11 +113,12 @@ pub enum ReadRange {
 
 /// One GET of `range` of the object at `path`, counted; `None` when the object does not exist.
 ///
-/// object_store retries the request itself (5xx answers, connections refused or dropped before
-/// the answer), and a body that breaks off midway only when the answer carries an ETag. So a
-/// body that breaks off is asked for again here ([`is_transient`]), but a failed request is not:
-/// object_store has already retried it as often as its configuration allows, and asking again
-/// on top would multiply its attempts. A server's answer with an error status is never retried.
+/// object_store retries a GET itself after a 5xx answer and after a connection refused, a
+/// timeout or a request dropped before its answer ([`retried_by_object_store`]): asking again
+/// here would multiply its attempts. It does not retry a body that breaks off midway when the
+/// answer carries no ETag, nor an error answer's body that breaks off: those transport failures
+/// ([`is_transient`]) are asked for again here. A server's answer with an error status is never
+/// retried.
 async fn get(
     store: &dyn ObjectStore,
     counters: &RequestCounters,
@@ -148,15 +149,18 @@ async fn get(
             Err(error) => Err(GetFailure::Request(error)),
         }
     };
-    let body_broke_off = |failure: &GetFailure| matches!(failure, GetFailure::Body(error) if is_transient(error));
-    retry_if(attempt, body_broke_off)
+    let worth_asking_again = |failure: &GetFailure| match failure {
+        GetFailure::Request(error) => is_transient(error) && !retried_by_object_store(error),
+        GetFailure::Body(error) => is_transient(error),
+    };
+    retry_if(attempt, worth_asking_again)
         .await
         .map_err(|failure| match failure {
             GetFailure::Request(error) | GetFailure::Body(error) => error,
         })
 }
 
-/// Where a GET failed: object_store retries the first, not always the second.
+/// Where a GET failed: object_store retries most failures of the first, not always the second.
 enum GetFailure {
     /// Sending the request or receiving the answer's head.
     Request(object_store::Error),

@@ -54,14 +54,33 @@ pub(crate) fn is_transient(error: &object_store::Error) -> bool {
 /// Whether object_store's [`HttpError`](object_store::client::HttpError), its error for a
 /// request that got no usable answer, is among the causes of `error`.
 fn has_transport_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    transport_failure(error).is_some()
+}
+
+/// The first [`HttpError`](object_store::client::HttpError) among the causes of `error`.
+fn transport_failure<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a object_store::client::HttpError> {
     let mut cause = Some(error);
     while let Some(error) = cause {
-        if error.is::<object_store::client::HttpError>() {
-            return true;
+        if let Some(http) = error.downcast_ref::<object_store::client::HttpError>() {
+            return Some(http);
         }
         cause = error.source();
     }
-    false
+    None
+}
+
+/// Whether a GET's request failed in a way object_store's HTTP clients retry every time, as
+/// often as their retry configuration allows: a connection refused, a request dropped before
+/// its answer, a timeout. An interrupted transfer is not among them: object_store does not
+/// retry one that breaks off while it reads an error answer's body (a 404 cut short).
+pub(crate) fn retried_by_object_store(error: &object_store::Error) -> bool {
+    use object_store::client::HttpErrorKind;
+    transport_failure(error).is_some_and(|http| {
+        matches!(
+            http.kind(),
+            HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Timeout
+        )
+    })
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use object_store::{
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-/// An in-memory store whose next `refusals` GETs fail outright, and whose next `cuts` GETs
-/// then send half of their body and fail.
+/// An in-memory store whose next `refusals` GETs are refused (a failure object_store's HTTP
+/// clients retry themselves), and whose next `cuts` GETs then send half of their body and fail.
 #[derive(Debug)]
 struct CutOffBodies {
     inner: InMemory,
@@ -74,7 +74,10 @@ impl ObjectStore for CutOffBodies {
         if take(&self.refusals) {
             return Err(object_store::Error::Generic {
                 store: "CutOffBodies",
-                source: transport_failure("request or response body error"),
+                source: Box::new(object_store::client::HttpError::new(
+                    object_store::client::HttpErrorKind::Connect,
+                    std::io::Error::other("connection refused"),
+                )),
             });
         }
         if !take(&self.cuts) {
@@ -161,11 +164,11 @@ async fn bodies_that_always_break_off_fail_after_a_few_attempts() {
 
 #[tokio::test(start_paused = true)]
 async fn requests_that_fail_are_left_to_object_store_and_missing_objects_are_not_asked_again() {
-    // A request that fails before any answer is object_store's to retry (its HTTP clients do,
-    // as often as their retry configuration says); asking again here would multiply that.
+    // A refused connection is object_store's to retry (its HTTP clients do, as often as their
+    // retry configuration says); asking again here would multiply that.
     let (store, calls) = store_failing(1, 1).await;
     let error = store.read("a", ReadRange::All).await.unwrap_err();
-    assert!(error.to_string().contains("request or response body error"), "{error}");
+    assert!(error.to_string().contains("connection refused"), "{error}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(store.counters().snapshot().gets, 0, "nothing came back");
     // Then one cut off and asked again, one whole.

@@ -1,6 +1,7 @@
 //! GETs over HTTP against a scripted server: a body cut off in transit is asked for again, a
 //! server's answer with an error status (416 range not satisfiable) is not, and fails at once;
-//! a request that gets no answer is retried by object_store alone, not again on top.
+//! a request that gets no answer is retried by object_store alone, not again on top; an error
+//! answer whose body is cut off (which object_store does not retry) is asked for again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,9 @@ async fn answer(mut socket: TcpStream, log: Log) {
         ("/store/cut", 1) => b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n01234",
         ("/store/cut", _) => b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789",
         ("/store/hang-up", _) => return,
+        ("/store/missing-cut", 1) => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 40\r\nConnection: close\r\n\r\n<Error><Code>NoSuchKey"
+        }
         ("/store/past-the-end", _) => {
             b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         }
@@ -94,4 +98,11 @@ async fn a_request_without_an_answer_is_retried_by_object_store_alone() {
     assert!(error.contains("hang-up"), "the error names the object: {error}");
     // object_store's own retries (15-18 s of backoff); with ours stacked on top this was 5x.
     assert_eq!(log.lock().unwrap()["/store/hang-up"], retry_config().max_retries + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_answer_cut_off_in_transit_is_asked_for_again() {
+    let (store, log) = scripted_store().await;
+    assert_eq!(store.read("missing-cut", ReadRange::All).await.unwrap(), None);
+    assert_eq!(log.lock().unwrap()["/store/missing-cut"], 2);
 }
