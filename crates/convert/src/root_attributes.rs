@@ -2,7 +2,7 @@
 
 use imzarr_format::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
-    MzIndexBlocks, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo,
+    MzIndexBlocks, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo,
 };
 use imzarr_imzml::{Mode, Polarity, SpectrumType, numbers::format_uuid};
 use serde_json::{Map, Value, json};
@@ -95,6 +95,16 @@ pub(crate) fn build(
                 .map(|q| json!({"kind": q.kind, "detail": q.detail}))
                 .collect(),
             header: serde_json::to_value(&source.imzml.document).unwrap_or(Value::Null),
+            spectrum_terms_not_kept: source
+                .imzml
+                .spectrum_terms_not_kept
+                .iter()
+                .map(|term| SpectrumTermInfo {
+                    accession: term.accession.clone(),
+                    name: term.name.clone(),
+                    occurrences: term.occurrences,
+                })
+                .collect(),
         },
         conversion: ConversionInfo {
             software: format!("imzarr-convert {}", env!("CARGO_PKG_VERSION")),

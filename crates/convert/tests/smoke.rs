@@ -46,7 +46,23 @@ async fn every_fixture_converts_into_schema_valid_metadata() {
         assert!(report.spectra > 0);
         let checked = validate_tree(&target, &target);
         assert!(checked >= 15, "{name}: only {checked} zarr.json files");
+        if name == "cardinal2_combat_40pixel" {
+            checked_terms_not_kept(&target);
+        }
     }
+}
+
+/// The root of a store from Cardinal's output lists the user parameters its spectra gave, and
+/// the schema refuses a count that is not a positive integer.
+fn checked_terms_not_kept(store: &Path) {
+    let mut root: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("zarr.json")).unwrap()).unwrap();
+    let terms = &mut root["attributes"]["imzarr"]["source"]["spectrum_terms_not_kept"];
+    assert_eq!(
+        terms[0],
+        serde_json::json!({"accession": "userParam", "name": "3DPositionX", "occurrences": 40})
+    );
+    terms[0]["occurrences"] = (-1).into();
+    assert!(validate_node(NodeKind::Root, &root).is_err());
 }
 
 /// A store with other binary arrays (format 1.1) passes the schemas too, and they reject its

@@ -175,7 +175,6 @@ pub struct MzIndexInfo {
 
 /// The imzML the store was converted from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-
 pub struct SourceInfo {
     /// File name of the `.imzML`.
     pub imzml_name: String,
@@ -195,6 +194,21 @@ pub struct SourceInfo {
     pub quirks: Vec<Value>,
     /// The whole imzML header as an element tree: `{name, attributes, children, text}`.
     pub header: Value,
+    /// Terms the spectra gave that the store does not keep (version 1.1; absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_terms_not_kept: Vec<SpectrumTermInfo>,
+}
+
+/// A term given inside the source's `<spectrum>` elements that the store does not keep: not
+/// the position, the spectrum's kind or polarity, nor a value derived from its arrays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpectrumTermInfo {
+    /// Its accession (`MS:1000016`), or `userParam` for a user parameter.
+    pub accession: String,
+    /// Its name (`scan start time`, the user parameter's name).
+    pub name: String,
+    /// How often it was given, over every spectrum.
+    pub occurrences: u64,
 }
 
 /// How the store was made.

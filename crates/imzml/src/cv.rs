@@ -107,3 +107,25 @@ pub const UNSUPPORTED_COMPRESSIONS: &[(&str, &str)] = &[
         "MS-Numpress short logged float compression followed by zlib",
     ),
 ];
+
+/// Terms of a `<spectrum>` (outside its binary arrays) that a store keeps or recomputes:
+/// the position, the spectrum's kind and polarity, and values derived from its arrays (lowest
+/// and highest m/z, base peak, total ion current). Any other term of a spectrum is not kept.
+pub const SPECTRUM_TERMS_KEPT: [&str; 16] = [
+    POSITION_X,
+    POSITION_Y,
+    POSITION_Z,
+    CENTROID,
+    PROFILE,
+    NEGATIVE_SCAN,
+    POSITIVE_SCAN,
+    TOTAL_ION_CURRENT,
+    "MS:1000795", // no combination
+    "MS:1000511", // ms level
+    "MS:1000294", // mass spectrum
+    "MS:1000579", // MS1 spectrum
+    "MS:1000528", // lowest observed m/z
+    "MS:1000527", // highest observed m/z
+    "MS:1000504", // base peak m/z
+    "MS:1000505", // base peak intensity
+];

@@ -7,7 +7,7 @@ use crate::error::{ImzmlError, Result};
 use crate::grid::Grid;
 use crate::header_terms::HeaderTerms;
 use crate::limits::ParseOptions;
-use crate::model::{Header, Imzml, Mode, Quirk, SpectrumEntry, XmlNode};
+use crate::model::{Header, Imzml, Mode, Quirk, SpectrumEntry, SpectrumTerm, XmlNode};
 
 /// What the event loop produced.
 pub(crate) struct Parsed<'p> {
@@ -15,6 +15,7 @@ pub(crate) struct Parsed<'p> {
     pub(crate) header: HeaderTerms,
     pub(crate) spectra: Vec<SpectrumEntry>,
     pub(crate) quirks: Vec<Quirk>,
+    pub(crate) spectrum_terms_not_kept: Vec<SpectrumTerm>,
 }
 
 pub(crate) fn finish(
@@ -29,6 +30,7 @@ pub(crate) fn finish(
         header: terms,
         mut spectra,
         mut quirks,
+        spectrum_terms_not_kept,
     } = parsed;
     if spectra.is_empty() {
         return Err(ImzmlError::format(path, "spectrumList", "the file holds no spectra"));
@@ -89,6 +91,7 @@ pub(crate) fn finish(
         document,
         spectra,
         quirks,
+        spectrum_terms_not_kept,
     })
 }
 

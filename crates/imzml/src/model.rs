@@ -238,6 +238,47 @@ pub struct Imzml {
     pub spectra: Vec<SpectrumEntry>,
     /// Repaired deviations.
     pub quirks: Vec<Quirk>,
+    /// Terms given in spectra that a store does not keep (not in
+    /// [`crate::cv::SPECTRUM_TERMS_KEPT`]): scan start times, scan windows, user parameters, ...
+    /// Up to [`SpectrumTerm::MAX_DISTINCT`] distinct ones, in order of first appearance.
+    pub spectrum_terms_not_kept: Vec<SpectrumTerm>,
+}
+
+/// A term given inside `<spectrum>` elements (outside their binary arrays) that a store does not
+/// keep; terms of referenceable groups are kept with the header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SpectrumTerm {
+    /// Its accession (`MS:1000016`), or `userParam` for a user parameter.
+    pub accession: String,
+    /// Its name (`scan start time`, the user parameter's name).
+    pub name: String,
+    /// How often it was found, over every spectrum.
+    pub occurrences: u64,
+}
+
+impl SpectrumTerm {
+    /// Most distinct terms listed; further ones are not.
+    pub const MAX_DISTINCT: usize = 64;
+
+    /// Counts one more occurrence of the term `accession` (`userParam` with its `name`) in
+    /// `terms`; `name` is asked for only when the term is new.
+    pub(crate) fn count(terms: &mut Vec<Self>, accession: &str, name: impl FnOnce() -> String) {
+        let is_user_param = accession == "userParam";
+        if !is_user_param && let Some(term) = terms.iter_mut().find(|t| t.accession == accession) {
+            term.occurrences += 1;
+            return;
+        }
+        let name = name();
+        if let Some(term) = terms.iter_mut().find(|t| t.accession == accession && t.name == name) {
+            term.occurrences += 1;
+        } else if terms.len() < Self::MAX_DISTINCT {
+            terms.push(Self {
+                accession: accession.to_string(),
+                name,
+                occurrences: 1,
+            });
+        }
+    }
 }
 
 #[cfg(test)]

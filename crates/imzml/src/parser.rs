@@ -19,7 +19,7 @@ use crate::array_builder::{ArrayBuilder, ArrayKind};
 use crate::error::{ImzmlError, Result};
 use crate::header_terms::HeaderTerms;
 use crate::limits::{Limits, ParseOptions};
-use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, XmlNode};
+use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, SpectrumTerm, XmlNode};
 use crate::numbers::{parse_coordinate, parse_unsigned};
 use crate::{cv, finish};
 
@@ -238,6 +238,7 @@ struct Parser<'p> {
     spectrum: Option<SpectrumBuilder>,
     spectra: Vec<SpectrumEntry>,
     quirks: Vec<Quirk>,
+    terms_not_kept: Vec<SpectrumTerm>,
 }
 
 impl<'p> Parser<'p> {
@@ -256,6 +257,7 @@ impl<'p> Parser<'p> {
             spectrum: None,
             spectra: Vec::new(),
             quirks: Vec::new(),
+            terms_not_kept: Vec::new(),
         }
     }
 
@@ -309,6 +311,9 @@ impl<'p> Parser<'p> {
         }
         if name == "cvParam" {
             self.cv_param(element, section)?;
+        } else if name == "userParam" && section == Section::Spectrum {
+            let name = attribute(element, "name", self.path)?.unwrap_or_default();
+            SpectrumTerm::count(&mut self.terms_not_kept, "userParam", || name);
         } else if name == "referenceableParamGroupRef" && section != Section::ParamGroup {
             self.group_ref(element, section)?;
         }
@@ -430,7 +435,14 @@ impl<'p> Parser<'p> {
         }
         let accession = accession.ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
         let value = value.unwrap_or_default();
-        self.apply_param(section, accession.trim(), &value, unit.as_deref())
+        let accession = accession.trim();
+        if section == Section::Spectrum && !cv::SPECTRUM_TERMS_KEPT.contains(&accession) {
+            let path = self.path;
+            SpectrumTerm::count(&mut self.terms_not_kept, accession, || {
+                attribute(element, "name", path).ok().flatten().unwrap_or_default()
+            });
+        }
+        self.apply_param(section, accession, &value, unit.as_deref())
     }
 
     fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
@@ -639,6 +651,7 @@ impl<'p> Parser<'p> {
             header: self.header,
             spectra: self.spectra,
             quirks: self.quirks,
+            spectrum_terms_not_kept: self.terms_not_kept,
         };
         finish::finish(parsed, document, ibd_path, ibd_len, options)
     }

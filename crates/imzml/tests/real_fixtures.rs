@@ -150,3 +150,24 @@ fn header_tree_keeps_instrument_and_software() {
     let list = run.child("spectrumList").unwrap();
     assert!(list.children.is_empty(), "spectra are not part of the header tree");
 }
+
+#[test]
+fn spectrum_terms_that_are_not_kept_are_listed() {
+    let terms = |name: &str| {
+        parse_file(fixtures_dir().join(format!("{name}.imzML")))
+            .unwrap()
+            .spectrum_terms_not_kept
+            .into_iter()
+            .map(|t| (t.accession, t.name, t.occurrences))
+            .collect::<Vec<_>>()
+    };
+    // Cardinal writes each pixel's position again as user parameters.
+    let user = |name: &str, n| ("userParam".to_string(), name.to_string(), n);
+    assert_eq!(
+        terms("cardinal2_combat_40pixel"),
+        vec![user("3DPositionX", 40), user("3DPositionY", 40)]
+    );
+    // Positions, kinds and values derived from the arrays (base peak, TIC, ...) are kept.
+    assert_eq!(terms("metaspace_untreated_tiny"), vec![]);
+    assert_eq!(terms("maldiquant_picked"), vec![]);
+}

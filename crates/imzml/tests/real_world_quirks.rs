@@ -224,3 +224,42 @@ fn a_missing_array_length_comes_from_the_encoded_length_and_never_reads_as_empty
         "{error}"
     );
 }
+
+#[test]
+fn spectrum_terms_not_kept_are_counted_but_those_of_groups_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, xml) = write_good(dir.path(), &small());
+    let position_x = r#"accession="IMS:1000050""#;
+    assert!(xml.contains(position_x));
+    let mut with_terms = String::new();
+    for line in xml.lines() {
+        if line.contains(position_x) {
+            with_terms.push_str(r#"<cvParam cvRef="MS" accession="MS:1000016" name="scan start time" value="0.5" unitCvRef="UO" unitAccession="UO:0000031" unitName="minute"/>"#);
+            with_terms.push_str(r#"<userParam name="laser shots" value="200"/>"#);
+        }
+        with_terms.push_str(line);
+        with_terms.push('\n');
+    }
+    let imzml = parse_file(variant(dir.path(), "terms", &with_terms)).unwrap();
+    let spectra = imzml.spectra.len() as u64;
+    let listed: Vec<(&str, &str, u64)> = imzml
+        .spectrum_terms_not_kept
+        .iter()
+        .map(|t| (t.accession.as_str(), t.name.as_str(), t.occurrences))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("MS:1000016", "scan start time", spectra),
+            ("userParam", "laser shots", spectra)
+        ]
+    );
+    // The writer's spectra refer to a group of terms, kept with the header: none listed.
+    assert!(xml.contains("referenceableParamGroupRef"));
+    assert_eq!(
+        parse_file(variant(dir.path(), "plain", &xml))
+            .unwrap()
+            .spectrum_terms_not_kept,
+        vec![]
+    );
+}

@@ -63,7 +63,7 @@ mod validate;
 pub use blocking::BlockingDataset;
 pub use dataset::Dataset;
 pub use error::{ReadError, Result};
-pub use imzarr_format::{ImzarrAttributes, MzWindow, OtherArrayInfo};
+pub use imzarr_format::{ImzarrAttributes, MzWindow, OtherArrayInfo, SpectrumTermInfo};
 pub use imzarr_imzml::DataType;
 pub use imzarr_store::RequestStats;
 pub use other_arrays::OtherValues;

@@ -40,7 +40,7 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
         "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype})).collect::<Vec<_>>(),
         "instrument": instrument(&a.source.header),
-        "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len()},
+        "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len(), "spectrum_terms_not_kept": a.source.spectrum_terms_not_kept},
     }))
 }
 
@@ -64,7 +64,7 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
         "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
         "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype})).collect::<Vec<_>>(),
         "instrument": instrument(&header),
-        "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks},
+        "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks, "spectrum_terms_not_kept": imzml.spectrum_terms_not_kept},
     }))
 }
 
@@ -182,4 +182,20 @@ fn print_summary(summary: &Value) {
             .as_array()
             .map_or_else(|| plain(&source["quirks"]), |q| q.len().to_string())
     );
+    let not_kept: Vec<String> = source["spectrum_terms_not_kept"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{} {} ({}x)",
+                plain(&t["accession"]),
+                plain(&t["name"]),
+                plain(&t["occurrences"])
+            )
+        })
+        .collect();
+    if !not_kept.is_empty() {
+        crate::output::outln!("  per-spectrum terms not stored: {}", not_kept.join(", "));
+    }
 }
