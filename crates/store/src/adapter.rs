@@ -150,7 +150,7 @@ async fn get(
         }
     };
     let worth_asking_again = |failure: &GetFailure| match failure {
-        GetFailure::Request(error) => is_transient(error) && !retried_by_object_store(error),
+        GetFailure::Request(error) => is_transient(error) && !retried_by_object_store(error, true),
         GetFailure::Body(error) => is_transient(error),
     };
     retry_if(attempt, worth_asking_again)

@@ -8,14 +8,18 @@ use std::time::Duration;
 const ATTEMPTS: u32 = 5;
 
 /// Runs `operation` (which must be idempotent: a listing, a delete, a full overwrite) again
-/// after a transient failure, with exponential backoff from 200 ms; permanent failures (not
-/// found, permission denied, precondition failed, ...) and the last transient one are returned.
+/// after a transient failure that object_store has not retried already, with exponential
+/// backoff from 200 ms; permanent failures (not found, permission denied, precondition failed,
+/// ...) and the last transient one are returned.
 pub async fn retry_idempotent<T, F, Fut>(operation: F) -> Result<T, object_store::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, object_store::Error>>,
 {
-    retry_if(operation, is_transient).await
+    retry_if(operation, |error| {
+        is_transient(error) && !retried_by_object_store(error, false)
+    })
+    .await
 }
 
 /// Runs `operation` again while it fails with an error `retryable` accepts, up to
@@ -69,17 +73,16 @@ fn transport_failure<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option
     None
 }
 
-/// Whether a GET's request failed in a way object_store's HTTP clients retry every time, as
-/// often as their retry configuration allows: a connection refused, a request dropped before
-/// its answer, a timeout. An interrupted transfer is not among them: object_store does not
-/// retry one that breaks off while it reads an error answer's body (a 404 cut short).
-pub(crate) fn retried_by_object_store(error: &object_store::Error) -> bool {
+/// Whether object_store's HTTP clients have already retried the failed request behind `error`,
+/// as often as their retry configuration allows: they retry every request whose connection was
+/// refused or dropped before an answer, and a GET (`is_get`) that timed out too. They do not
+/// retry a transfer that breaks off while they read an error answer's body (a 404 cut short).
+pub(crate) fn retried_by_object_store(error: &object_store::Error, is_get: bool) -> bool {
     use object_store::client::HttpErrorKind;
-    transport_failure(error).is_some_and(|http| {
-        matches!(
-            http.kind(),
-            HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Timeout
-        )
+    transport_failure(error).is_some_and(|http| match http.kind() {
+        HttpErrorKind::Connect | HttpErrorKind::Request => true,
+        HttpErrorKind::Timeout => is_get,
+        _ => false,
     })
 }
 
@@ -138,6 +141,24 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), 42);
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_object_store_has_retried_are_not_retried_again() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = retry_idempotent(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(object_store::client::HttpError::new(
+                    object_store::client::HttpErrorKind::Connect,
+                    std::io::Error::other("connection refused"),
+                )),
+            })
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
