@@ -46,7 +46,7 @@ mod transpose;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imzarr_format::paths;
+use imzarr_format::{SpectrumTermInfo, paths};
 use imzarr_imzml::{Mode, Quirk};
 use imzarr_store::{RequestStats, StoreLocation};
 use serde_json::{Map, Value};
@@ -83,6 +83,8 @@ pub struct ConversionReport {
     pub verified_checksums: Vec<String>,
     /// Shards kept from an interrupted conversion (`--resume`).
     pub resumed_shards: usize,
+    /// Terms the spectra gave that the store does not keep (also in its root attributes).
+    pub spectrum_terms_not_kept: Vec<SpectrumTermInfo>,
 }
 
 /// Converts the imzML `input` (a local file or an object, its `.ibd` beside it) into a store
@@ -175,5 +177,6 @@ pub async fn convert(
         quirks: source.imzml.quirks.clone(),
         verified_checksums: attributes.source.verified_checksums.clone(),
         resumed_shards,
+        spectrum_terms_not_kept: attributes.source.spectrum_terms_not_kept.clone(),
     })
 }

@@ -87,6 +87,18 @@ fn print_report(job: &Job, report: &ConversionReport) {
     for quirk in &report.quirks {
         eprintln!("{}: repaired: {}: {}", job.input.display(), quirk.kind, quirk.detail);
     }
+    if !report.spectrum_terms_not_kept.is_empty() {
+        let terms: Vec<String> = report
+            .spectrum_terms_not_kept
+            .iter()
+            .map(|t| format!("{} {} ({}x)", t.accession, t.name, t.occurrences))
+            .collect();
+        eprintln!(
+            "{}: per-spectrum terms not stored: {}",
+            job.input.display(),
+            terms.join(", ")
+        );
+    }
     let mut resumed = if report.resumed_shards > 0 {
         format!("; {} shards kept from the interrupted run", report.resumed_shards)
     } else {
