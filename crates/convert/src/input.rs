@@ -178,7 +178,7 @@ impl ObjectBytes {
         }
         let start = number * BLOCK_BYTES;
         let end = (start + BLOCK_BYTES).min(self.len);
-        let fetch = self.store.get_range(&self.path, start..end);
+        let fetch = imzarr_store::read_object_range(self.store.as_ref(), &self.path, start..end);
         let block = self.block_on(fetch)?.map_err(std::io::Error::other)?;
         if block.len() as u64 != end - start {
             return Err(std::io::Error::new(

@@ -160,6 +160,23 @@ async fn get(
         })
 }
 
+/// Bytes `range` of the object at `path`, by one ranged GET asked again after the transport
+/// failures object_store does not retry itself (as [`ZarrsObjectStore`] reads are): for
+/// inputs read from object storage outside a store.
+pub async fn read_object_range(
+    store: &dyn ObjectStore,
+    path: &object_store::path::Path,
+    range: std::ops::Range<u64>,
+) -> Result<Bytes, object_store::Error> {
+    let counters = RequestCounters::default();
+    get(store, &counters, path, ReadRange::Bounded(range))
+        .await?
+        .ok_or_else(|| object_store::Error::NotFound {
+            path: path.to_string(),
+            source: "the object is gone".into(),
+        })
+}
+
 /// Where a GET failed: object_store retries most failures of the first, not always the second.
 enum GetFailure {
     /// Sending the request or receiving the answer's head.

@@ -14,7 +14,7 @@ mod location;
 mod retry;
 mod single_flight;
 
-pub use adapter::{ReadRange, ZarrsObjectStore};
+pub use adapter::{ReadRange, ZarrsObjectStore, read_object_range};
 pub use counters::{RequestCounters, RequestStats};
 pub use error::StoreError;
 pub use location::{StoreLocation, retry_config};

@@ -32,7 +32,15 @@ async fn answer(mut socket: TcpStream, log: Log) {
         *count += 1;
         *count
     };
+    // A ranged request (always of the whole of the 10 bytes here) gets 206 and its range.
+    let ranged = text.to_ascii_lowercase().contains("range: bytes=0-9");
     let reply: &[u8] = match (path.as_str(), asked) {
+        ("/store/cut", 1) if ranged => {
+            b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nContent-Length: 10\r\nConnection: close\r\n\r\n01234"
+        }
+        ("/store/cut", _) if ranged => {
+            b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-9/10\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789"
+        }
         ("/store/cut", 1) => b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n01234",
         ("/store/cut", _) => b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789",
         ("/store/hang-up", _) => return,
@@ -105,4 +113,16 @@ async fn an_error_answer_cut_off_in_transit_is_asked_for_again() {
     let (store, log) = scripted_store().await;
     assert_eq!(store.read("missing-cut", ReadRange::All).await.unwrap(), None);
     assert_eq!(log.lock().unwrap()["/store/missing-cut"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_of_inputs_are_asked_for_again_when_their_body_is_cut_off() {
+    let (store, log) = scripted_store().await;
+    let location = store.location();
+    let path = location.path_of("cut");
+    let bytes = imzarr_store::read_object_range(location.store.as_ref(), &path, 0..10)
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"0123456789");
+    assert_eq!(log.lock().unwrap()["/store/cut"], 2);
 }
