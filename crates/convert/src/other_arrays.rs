@@ -2,8 +2,8 @@
 //! kinds the input has, checked to be the same in every spectrum, and the streams that write
 //! them beside the spectrum-major intensities.
 
-use imzarr_format::{ArraySpec, OtherArrayInfo, paths};
-use imzarr_imzml::{ArrayBytes, DataType, Ibd, Imzml, SpectrumEntry, cv};
+use imzarr_format::{ArraySpec, OtherArrayInfo, UnitInfo, paths};
+use imzarr_imzml::{ArrayBytes, DataType, Ibd, Imzml, SpectrumEntry, Unit, cv};
 
 use crate::error::Result;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -15,6 +15,8 @@ pub(crate) struct OtherKind {
     pub(crate) info: OtherArrayInfo,
     /// Type of its values.
     pub(crate) dtype: DataType,
+    /// Unit of its values, if the source gives one.
+    pub(crate) unit: Option<Unit>,
 }
 
 /// The other arrays of `imzml`, in the order of spectrum 0's; every spectrum's `other_arrays`
@@ -36,8 +38,13 @@ pub(crate) fn kinds(imzml: &mut Imzml) -> std::result::Result<Vec<OtherKind>, St
                     .to_string(),
                 value: other.value.clone(),
                 dtype: other.array.dtype.zarr_name().to_string(),
+                unit: other.unit.as_ref().map(|unit| UnitInfo {
+                    accession: unit.accession.clone(),
+                    name: unit.name.clone(),
+                }),
             },
             dtype: other.array.dtype,
+            unit: other.unit.clone(),
         })
         .collect();
     if let Some(k) = (1..kinds.len()).find(|&k| kinds[..k].iter().any(|seen| seen.info.key == kinds[k].info.key)) {
@@ -83,6 +90,15 @@ fn order_like(spectrum: &mut SpectrumEntry, kinds: &[OtherKind]) -> std::result:
                 spectrum.index, kind.info.key, other.array.dtype, kind.dtype
             ));
         }
+        if other.unit != kind.unit {
+            return Err(format!(
+                "spectrum {}: its {} array is in {}, the first spectrum's in {}; mixed units in one array are not supported",
+                spectrum.index,
+                kind.info.key,
+                unit_text(other.unit.as_ref()),
+                unit_text(kind.unit.as_ref())
+            ));
+        }
         if other.array.length != spectrum.intensity.length {
             return Err(format!(
                 "spectrum {}: its {} array has {} values, its intensity array {}",
@@ -91,6 +107,11 @@ fn order_like(spectrum: &mut SpectrumEntry, kinds: &[OtherKind]) -> std::result:
         }
     }
     Ok(())
+}
+
+/// A unit for messages: its accession and name, or "no unit".
+fn unit_text(unit: Option<&Unit>) -> String {
+    unit.map_or_else(|| "no unit".to_string(), |u| format!("{} {:?}", u.accession, u.name))
 }
 
 /// The values of one spectrum's other arrays, read into buffers kept from one spectrum to the

@@ -70,7 +70,7 @@ fn checked_terms_not_kept(store: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_binary_arrays_make_schema_valid_metadata() {
     use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
-    use imzarr_imzml::{DataType, OtherArrayKind};
+    use imzarr_imzml::{DataType, OtherArrayKind, Unit};
     let out = tempfile::tempdir().unwrap();
     let input = out.path().join("mobility.imzML");
     let spec = SyntheticSpec {
@@ -78,6 +78,10 @@ async fn other_binary_arrays_make_schema_valid_metadata() {
             accession: "MS:1002816".into(),
             value: String::new(),
             dtype: DataType::F32,
+            unit: Some(Unit {
+                accession: "UO:0000028".into(),
+                name: "millisecond".into(),
+            }),
         }],
         ..SyntheticSpec::small_processed()
     };
@@ -91,6 +95,10 @@ async fn other_binary_arrays_make_schema_valid_metadata() {
     let block = &mut root["attributes"]["imzarr"];
     assert_eq!(block["version"], "1.1");
     assert_eq!(block["other_arrays"][0]["key"], "MS_1002816");
+    assert_eq!(
+        block["other_arrays"][0]["unit"],
+        serde_json::json!({"accession": "UO:0000028", "name": "millisecond"})
+    );
     block["other_arrays"][0]["key"] = "../pixels".into();
     assert!(validate_node(NodeKind::Root, &root).is_err());
 }

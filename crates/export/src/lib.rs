@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use imzarr::{Dataset, OtherValues, StoredSpectra};
 use imzarr_format::AcquisitionMode;
 use imzarr_imzml::{
-    ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumType, WriterOptions,
+    ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumType, Unit,
+    WriterOptions,
 };
 
 pub use error::{ExportError, Result};
@@ -223,6 +224,10 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
                     accession: info.accession.clone(),
                     value: info.value.clone(),
                     dtype: dtype(&info.dtype)?,
+                    unit: info.unit.as_ref().map(|unit| Unit {
+                        accession: unit.accession.clone(),
+                        name: unit.name.clone(),
+                    }),
                 })
             })
             .collect::<Result<_>>()?,

@@ -42,14 +42,14 @@ fn assert_same_spectra(name: &str, source: &Imzml, exported: &Imzml, shift: [i64
         let (mz, intensity) = exported_ibd.read_spectrum(e).unwrap();
         assert_eq!(source_mz, mz, "{at}: m/z");
         assert_eq!(source_intensity, intensity, "{at}: intensity");
-        let kinds = |spectrum: &imzarr_imzml::SpectrumEntry| -> Vec<(String, String)> {
+        let kinds = |spectrum: &imzarr_imzml::SpectrumEntry| -> Vec<(String, String, Option<imzarr_imzml::Unit>)> {
             spectrum
                 .other_arrays
                 .iter()
-                .map(|o| (o.accession.clone(), o.value.clone()))
+                .map(|o| (o.accession.clone(), o.value.clone(), o.unit.clone()))
                 .collect()
         };
-        assert_eq!(kinds(s), kinds(e), "{at}: kinds of the other arrays");
+        assert_eq!(kinds(s), kinds(e), "{at}: kinds and units of the other arrays");
         for (source_other, exported_other) in s.other_arrays.iter().zip(&e.other_arrays) {
             let read = |ibd: &Ibd, entry: &imzarr_imzml::SpectrumEntry, other: &imzarr_imzml::OtherArray| {
                 let mut values = ArrayBytes {

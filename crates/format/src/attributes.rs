@@ -72,6 +72,18 @@ pub struct OtherArrayInfo {
     pub value: String,
     /// Zarr data type of its values (that of the source).
     pub dtype: String,
+    /// Unit of its values, when the source's kind term gives one (version 1.1; absent when not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitInfo>,
+}
+
+/// The unit of a term's value, as the source gave it (`unitAccession`, `unitName`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitInfo {
+    /// Its accession (`UO:0000028`, `MS:1002814`).
+    pub accession: String,
+    /// Its name (`millisecond`); empty when the source gave none.
+    pub name: String,
 }
 
 impl OtherArrayInfo {

@@ -6,7 +6,7 @@ use crate::cv;
 use crate::dtype::{Compression, DataType};
 use crate::error::{ImzmlError, Result};
 use crate::limits::Limits;
-use crate::model::{ArrayRef, Quirk};
+use crate::model::{ArrayRef, Quirk, Unit};
 use crate::numbers::{IntegerSpelling, parse_unsigned};
 
 /// The kind of a binary array.
@@ -14,10 +14,12 @@ use crate::numbers::{IntegerSpelling, parse_unsigned};
 pub(crate) enum ArrayKind {
     Mz,
     Intensity,
-    /// Another kind: its accession and the value of its term (a non-standard data array's name).
+    /// Another kind: its accession, the value of its term (a non-standard data array's name)
+    /// and the unit the term gives.
     Other {
         accession: String,
         value: String,
+        unit: Option<Unit>,
     },
 }
 
@@ -44,11 +46,13 @@ impl ArrayBuilder {
         }
     }
 
-    /// Applies one cvParam (direct or from a referenced group).
+    /// Applies one cvParam (direct or from a referenced group) and its unit (`unitAccession`,
+    /// `unitName`).
     pub(crate) fn apply(
         &mut self,
         accession: &str,
         value: &str,
+        unit: (Option<&str>, Option<&str>),
         path: &Path,
         context: &dyn Fn() -> String,
     ) -> Result<()> {
@@ -82,6 +86,10 @@ impl ArrayBuilder {
                     self.kind = Some(ArrayKind::Other {
                         accession: other.to_string(),
                         value: value.to_string(),
+                        unit: unit.0.map(|accession| Unit {
+                            accession: accession.to_string(),
+                            name: unit.1.unwrap_or_default().to_string(),
+                        }),
                     });
                 }
             }

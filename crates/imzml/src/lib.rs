@@ -42,7 +42,7 @@ pub use ibd::{ChecksumOutcome, Ibd, IbdBytes, LocalBytes, SequentialBytes};
 pub use limits::{Limits, ParseOptions};
 pub use model::{
     ArrayRef, Checksums, DeclaredGrid, Header, Imzml, Mode, OtherArray, PixelSize, Polarity, Quirk, SpectrumEntry,
-    SpectrumTerm, SpectrumType, XmlNode,
+    SpectrumTerm, SpectrumType, Unit, XmlNode,
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
 pub use writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions};

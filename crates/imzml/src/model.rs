@@ -176,8 +176,19 @@ pub struct OtherArray {
     /// The value of that term: the array's name for a non-standard data array
     /// ([`crate::cv::NON_STANDARD_ARRAY`]), usually empty for the others.
     pub value: String,
+    /// The unit of its values, when the kind's term gives one.
+    pub unit: Option<Unit>,
     /// Where its values are.
     pub array: ArrayRef,
+}
+
+/// The unit a cvParam gives its value (`unitAccession`, `unitName`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unit {
+    /// Its accession (`UO:0000028`).
+    pub accession: String,
+    /// Its name (`millisecond`); empty when the file gives none.
+    pub name: String,
 }
 
 /// A real-world deviation from imzML that the reader repaired or tolerated.

@@ -212,6 +212,7 @@ struct Param {
     accession: String,
     value: String,
     unit_accession: Option<String>,
+    unit_name: Option<String>,
 }
 
 struct SpectrumBuilder {
@@ -422,6 +423,7 @@ impl<'p> Parser<'p> {
         let mut accession = None;
         let mut value = None;
         let mut unit = None;
+        let mut unit_name = None;
         // Duplicate keys are not checked on this hot path: the last value wins.
         for attr in element.attributes().with_checks(false) {
             let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
@@ -429,6 +431,7 @@ impl<'p> Parser<'p> {
                 "accession" => &mut accession,
                 "value" => &mut value,
                 "unitAccession" => &mut unit,
+                "unitName" => &mut unit_name,
                 _ => continue,
             };
             *slot = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
@@ -442,7 +445,7 @@ impl<'p> Parser<'p> {
                 attribute(element, "name", path).ok().flatten().unwrap_or_default()
             });
         }
-        self.apply_param(section, accession, &value, unit.as_deref())
+        self.apply_param(section, accession, &value, (unit.as_deref(), unit_name.as_deref()))
     }
 
     fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
@@ -455,19 +458,29 @@ impl<'p> Parser<'p> {
             )
         })?;
         for param in params.iter() {
-            self.apply_param(section, &param.accession, &param.value, param.unit_accession.as_deref())?;
+            let unit = (param.unit_accession.as_deref(), param.unit_name.as_deref());
+            self.apply_param(section, &param.accession, &param.value, unit)?;
         }
         Ok(())
     }
 
-    fn apply_param(&mut self, section: Section, accession: &str, value: &str, unit: Option<&str>) -> Result<()> {
+    /// Applies one cvParam with its unit (`unitAccession`, `unitName`) to the part of the
+    /// document it belongs to.
+    fn apply_param(
+        &mut self,
+        section: Section,
+        accession: &str,
+        value: &str,
+        unit: (Option<&str>, Option<&str>),
+    ) -> Result<()> {
         match section {
             Section::ParamGroup => {
                 if let Some((_, params)) = &mut self.group {
                     params.push(Param {
                         accession: accession.to_string(),
                         value: value.to_string(),
-                        unit_accession: unit.map(str::to_string),
+                        unit_accession: unit.0.map(str::to_string),
+                        unit_name: unit.1.map(str::to_string),
                     });
                 }
             }
@@ -475,14 +488,14 @@ impl<'p> Parser<'p> {
             Section::ScanSettings => {
                 let first_block = self.scan_settings_seen <= 1;
                 self.header
-                    .apply_scan_settings(accession, value, unit, first_block, &mut self.quirks)
+                    .apply_scan_settings(accession, value, unit.0, first_block, &mut self.quirks)
             }
             Section::BinaryDataArray => {
                 let path = self.path;
                 if let Some(spectrum) = self.spectrum.as_mut() {
                     let index = spectrum.index;
                     if let Some(array) = spectrum.array.as_mut() {
-                        array.apply(accession, value, path, &|| format!("spectrum {index}"))?;
+                        array.apply(accession, value, unit, path, &|| format!("spectrum {index}"))?;
                     }
                 }
             }
@@ -594,10 +607,11 @@ impl<'p> Parser<'p> {
             let slot = match kind {
                 ArrayKind::Mz => &mut mz,
                 ArrayKind::Intensity => &mut intensity,
-                ArrayKind::Other { accession, value } => {
+                ArrayKind::Other { accession, value, unit } => {
                     other_arrays.push(OtherArray {
                         accession,
                         value,
+                        unit,
                         array,
                     });
                     continue;

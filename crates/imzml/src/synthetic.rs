@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::Result;
-use crate::model::{Mode, SpectrumType};
+use crate::model::{Mode, SpectrumType, Unit};
 use crate::writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions, WrittenFiles};
 
 /// Describes a synthetic dataset.
@@ -115,24 +115,30 @@ const MZ_LOW: f64 = 100.0;
 const MZ_HIGH: f64 = 1000.0;
 
 /// Three kinds of other binary arrays in three types, for tests: a mean inverse reduced ion
-/// mobility array (f32), a non-standard data array whose name needs escaping in XML and
-/// replacing in a key (f64), and a charge array (i16).
+/// mobility array (f32, in volt-second per square centimeter), a non-standard data array whose
+/// name needs escaping in XML and replacing in a key (f64), and a charge array (i16).
 pub fn sample_other_arrays() -> Vec<OtherArrayKind> {
     vec![
         OtherArrayKind {
             accession: "MS:1003006".into(),
             value: String::new(),
             dtype: DataType::F32,
+            unit: Some(Unit {
+                accession: "MS:1002814".into(),
+                name: "volt-second per square centimeter".into(),
+            }),
         },
         OtherArrayKind {
             accession: "MS:1000786".into(),
             value: "peak width (FWHM) & <n>".into(),
             dtype: DataType::F64,
+            unit: None,
         },
         OtherArrayKind {
             accession: "MS:1000516".into(),
             value: String::new(),
             dtype: DataType::I16,
+            unit: None,
         },
     ]
 }

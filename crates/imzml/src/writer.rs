@@ -9,7 +9,7 @@ use sha1::{Digest, Sha1};
 
 use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::{ImzmlError, Result};
-use crate::model::{Mode, Polarity, SpectrumType};
+use crate::model::{Mode, Polarity, SpectrumType, Unit};
 use crate::numbers::{format_uuid, to_hex};
 
 /// What the writer declares for every spectrum.
@@ -47,6 +47,8 @@ pub struct OtherArrayKind {
     pub value: String,
     /// Type of its values.
     pub dtype: DataType,
+    /// Unit of its values, written on the kind's term.
+    pub unit: Option<Unit>,
 }
 
 /// The arrays of one spectrum.
@@ -404,6 +406,25 @@ fn cv(cv_ref: &str, accession: &str, name: &str, value: &str) -> String {
     )
 }
 
+/// A cvParam with the unit of its value, when it has one (`unitCvRef` is the unit accession's
+/// prefix).
+fn cv_with_unit(cv_ref: &str, accession: &str, name: &str, value: &str, unit: Option<&Unit>) -> String {
+    let term = cv(cv_ref, accession, name, value);
+    match unit {
+        Some(unit) => {
+            let unit_cv = unit.accession.split(':').next().unwrap_or_default();
+            format!(
+                r#"{} unitCvRef="{}" unitAccession="{}" unitName="{}"/>"#,
+                term.trim_end_matches("/>"),
+                escape(unit_cv),
+                escape(&unit.accession),
+                escape(&unit.name)
+            )
+        }
+        None => term,
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -437,11 +458,10 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         ),
         None => String::new(),
     };
-    let array_group = |id: &str, kind: [&str; 3], dtype: DataType| {
-        let [kind_accession, kind_name, kind_value] = kind;
+    let array_group = |id: &str, kind_term: String, dtype: DataType| {
         format!(
             "    <referenceableParamGroup id=\"{id}\">\n      {}\n      {}\n      {}\n      {}\n    </referenceableParamGroup>\n",
-            cv("MS", kind_accession, kind_name, kind_value),
+            kind_term,
             cv(
                 if dtype.accession().starts_with("IMS") {
                     "IMS"
@@ -462,11 +482,8 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         .enumerate()
         .map(|(k, kind)| {
             let name = crate::cv::other_array_name(&kind.accession).unwrap_or("binary data array");
-            array_group(
-                &format!("otherArray{k}"),
-                [&kind.accession, name, &kind.value],
-                kind.dtype,
-            )
+            let term = cv_with_unit("MS", &kind.accession, name, &kind.value, kind.unit.as_ref());
+            array_group(&format!("otherArray{k}"), term, kind.dtype)
         })
         .collect();
     format!(
@@ -528,10 +545,10 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         ),
         sha1_cv = cv("IMS", "IMS:1000091", "ibd SHA-1", &sha1.to_uppercase()),
         groups = 3 + options.other_arrays.len(),
-        mz_group = array_group("mzArray", ["MS:1000514", "m/z array", ""], options.mz_dtype),
+        mz_group = array_group("mzArray", cv("MS", "MS:1000514", "m/z array", ""), options.mz_dtype),
         int_group = array_group(
             "intensityArray",
-            ["MS:1000515", "intensity array", ""],
+            cv("MS", "MS:1000515", "intensity array", ""),
             options.intensity_dtype
         ),
         version = env!("CARGO_PKG_VERSION"),

@@ -2,7 +2,7 @@
 
 use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
 use imzarr_imzml::{
-    ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, SpectrumArrays, WriterOptions, parse_file,
+    ArrayBytes, Compression, DataType, Ibd, ImzmlWriter, Mode, SpectrumArrays, Unit, WriterOptions, parse_file,
 };
 use proptest::prelude::*;
 
@@ -154,19 +154,30 @@ fn other_arrays_are_written_and_read_back() {
         let ibd = Ibd::open(&imzml).unwrap();
         let mut seen = std::collections::HashSet::new();
         for entry in &imzml.spectra {
-            let found: Vec<(&str, &str, DataType)> = entry
+            let found: Vec<(&str, &str, DataType, Option<&str>)> = entry
                 .other_arrays
                 .iter()
-                .map(|o| (o.accession.as_str(), o.value.as_str(), o.array.dtype))
+                .map(|o| {
+                    let unit = o.unit.as_ref().map(|u| u.name.as_str());
+                    (o.accession.as_str(), o.value.as_str(), o.array.dtype, unit)
+                })
                 .collect();
             assert_eq!(
                 found,
                 vec![
-                    ("MS:1003006", "", DataType::F32),
-                    ("MS:1000786", "peak width (FWHM) & <n>", DataType::F64),
-                    ("MS:1000516", "", DataType::I16)
+                    (
+                        "MS:1003006",
+                        "",
+                        DataType::F32,
+                        Some("volt-second per square centimeter")
+                    ),
+                    ("MS:1000786", "peak width (FWHM) & <n>", DataType::F64, None),
+                    ("MS:1000516", "", DataType::I16, None)
                 ]
             );
+            let units: Vec<Option<Unit>> = entry.other_arrays.iter().map(|o| o.unit.clone()).collect();
+            let declared: Vec<Option<Unit>> = kinds.iter().map(|k| k.unit.clone()).collect();
+            assert_eq!(units, declared);
             for other in &entry.other_arrays {
                 assert_eq!(other.array.length, entry.mz.length);
                 let mut values = ArrayBytes {

@@ -10,7 +10,7 @@ use common::convert_into;
 use imzarr::{Dataset, validate};
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
-use imzarr_imzml::{ArrayBytes, DataType, Ibd, Mode, OtherArrayKind, parse_file};
+use imzarr_imzml::{ArrayBytes, DataType, Ibd, Mode, OtherArrayKind, Unit, parse_file};
 use imzarr_store::StoreLocation;
 
 /// Small shards, so that the arrays span several and runs cross their bounds.
@@ -156,11 +156,13 @@ async fn spectra_that_disagree_on_their_other_arrays_are_refused() {
             accession: "MS:1002816".into(),
             value: String::new(),
             dtype: DataType::F32,
+            unit: None,
         },
         OtherArrayKind {
             accession: "MS:1000517".into(),
             value: String::new(),
             dtype: DataType::F32,
+            unit: None,
         },
     ];
     let input = write_input(dir.path(), Mode::Processed, same_type);
@@ -189,5 +191,60 @@ async fn spectra_that_disagree_on_their_other_arrays_are_refused() {
     assert!(
         !dir.path().join("store/zarr.json").exists(),
         "a refused input leaves no complete store"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_are_kept_and_spectra_that_disagree_on_one_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let millisecond = Unit {
+        accession: "UO:0000028".into(),
+        name: "millisecond".into(),
+    };
+    let drift_time = OtherArrayKind {
+        accession: "MS:1002893".into(),
+        value: String::new(),
+        dtype: DataType::F32,
+        unit: Some(millisecond.clone()),
+    };
+    let input = write_input(dir.path(), Mode::Processed, vec![drift_time]);
+    let store = dir.path().join("kept");
+    convert_into(&input, &store, &ConvertOptions::default()).await;
+    let dataset = Dataset::open(store.to_str().unwrap()).await.unwrap();
+    let unit = dataset.other_arrays()[0].unit.clone().unwrap();
+    assert_eq!(
+        (unit.accession.as_str(), unit.name.as_str()),
+        ("UO:0000028", "millisecond")
+    );
+
+    // The third spectrum's drift times in microseconds, through a group of its own.
+    let xml = std::fs::read_to_string(&input).unwrap();
+    let start = xml.find(r#"<referenceableParamGroup id="otherArray0">"#).unwrap();
+    let end = start + xml[start..].find("</referenceableParamGroup>").unwrap() + "</referenceableParamGroup>".len();
+    let microseconds = xml[start..end]
+        .replace(r#"id="otherArray0""#, r#"id="otherArrayMicro""#)
+        .replace(
+            r#"unitAccession="UO:0000028" unitName="millisecond""#,
+            r#"unitAccession="UO:0000029" unitName="microsecond""#,
+        );
+    assert!(microseconds.contains("microsecond"));
+    let reference = r#"<referenceableParamGroupRef ref="otherArray0"/>"#;
+    let third = xml.match_indices(reference).nth(2).unwrap().0;
+    let changed = format!(
+        "{}\n{microseconds}{}{}{}",
+        &xml[..end],
+        &xml[end..third],
+        r#"<referenceableParamGroupRef ref="otherArrayMicro"/>"#,
+        &xml[third + reference.len()..]
+    );
+    std::fs::write(&input, changed).unwrap();
+    let location = StoreLocation::from_url(dir.path().join("refused").to_str().unwrap(), true).unwrap();
+    let error = convert(&input, location, &ConvertOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("spectrum 2: its MS_1002893 array is in UO:0000029 \"microsecond\", the first spectrum's in UO:0000028 \"millisecond\""),
+        "{error}"
     );
 }

@@ -38,7 +38,7 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "channels": a.counts.channels,
         "mz_range": a.mz_range,
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
-        "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype})).collect::<Vec<_>>(),
+        "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype, "unit": o.unit})).collect::<Vec<_>>(),
         "instrument": instrument(&a.source.header),
         "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len(), "spectrum_terms_not_kept": a.source.spectrum_terms_not_kept},
     }))
@@ -62,7 +62,7 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
         "spectra": imzml.spectra.len(),
         "points": points,
         "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
-        "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype})).collect::<Vec<_>>(),
+        "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype, "unit": o.unit})).collect::<Vec<_>>(),
         "instrument": instrument(&header),
         "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks, "spectrum_terms_not_kept": imzml.spectrum_terms_not_kept},
     }))
@@ -159,11 +159,17 @@ fn print_summary(summary: &Value) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|o| match o["value"].as_str() {
-            Some(value) if !value.is_empty() => {
-                format!("{} {value:?} ({})", plain(&o["accession"]), plain(&o["dtype"]))
+        .map(|o| {
+            let unit = match o["unit"]["name"].as_str() {
+                Some(name) if !name.is_empty() => format!(", {name}"),
+                _ => String::new(),
+            };
+            match o["value"].as_str() {
+                Some(value) if !value.is_empty() => {
+                    format!("{} {value:?} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"]))
+                }
+                _ => format!("{} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"])),
             }
-            _ => format!("{} ({})", plain(&o["accession"]), plain(&o["dtype"])),
         })
         .collect();
     if !others.is_empty() {
