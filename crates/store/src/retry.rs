@@ -52,16 +52,11 @@ const LOCAL_STORES: [&str; 2] = ["LocalFileSystem", "InMemory"];
 /// already asked again after a 5xx, as often as its retry configuration allows.
 pub(crate) fn is_transient(error: &object_store::Error) -> bool {
     matches!(error, object_store::Error::Generic { store, .. } if !LOCAL_STORES.contains(store))
-        && has_transport_failure(error)
+        && transport_failure(error).is_some()
 }
 
-/// Whether object_store's [`HttpError`](object_store::client::HttpError), its error for a
-/// request that got no usable answer, is among the causes of `error`.
-fn has_transport_failure(error: &(dyn std::error::Error + 'static)) -> bool {
-    transport_failure(error).is_some()
-}
-
-/// The first [`HttpError`](object_store::client::HttpError) among the causes of `error`.
+/// The first [`HttpError`](object_store::client::HttpError) among the causes of `error`:
+/// object_store's error for a request that got no usable answer.
 fn transport_failure<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a object_store::client::HttpError> {
     let mut cause = Some(error);
     while let Some(error) = cause {
@@ -91,14 +86,22 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn transient() -> object_store::Error {
+    /// A transport failure of `kind` in a remote store.
+    fn transport_error(kind: object_store::client::HttpErrorKind, message: &str) -> object_store::Error {
         object_store::Error::Generic {
             store: "test",
             source: Box::new(object_store::client::HttpError::new(
-                object_store::client::HttpErrorKind::Interrupted,
-                std::io::Error::other("response body cut off"),
+                kind,
+                std::io::Error::other(message.to_string()),
             )),
         }
+    }
+
+    fn transient() -> object_store::Error {
+        transport_error(
+            object_store::client::HttpErrorKind::Interrupted,
+            "response body cut off",
+        )
     }
 
     #[test]
@@ -148,13 +151,10 @@ mod tests {
         let calls = AtomicU32::new(0);
         let result: Result<(), _> = retry_idempotent(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(object_store::client::HttpError::new(
-                    object_store::client::HttpErrorKind::Connect,
-                    std::io::Error::other("connection refused"),
-                )),
-            })
+            Err(transport_error(
+                object_store::client::HttpErrorKind::Connect,
+                "connection refused",
+            ))
         })
         .await;
         assert!(result.is_err());
