@@ -3,7 +3,7 @@
 //! them beside the spectrum-major intensities.
 
 use imzarr_format::{ArraySpec, OtherArrayInfo, UnitInfo, paths};
-use imzarr_imzml::{ArrayBytes, DataType, Ibd, Imzml, SpectrumEntry, Unit, cv};
+use imzarr_imzml::{ArrayBytes, DataType, Ibd, Imzml, SpectrumEntry, cv};
 
 use crate::error::Result;
 use crate::store_writer::{ShardStream, StoreWriter};
@@ -15,8 +15,6 @@ pub(crate) struct OtherKind {
     pub(crate) info: OtherArrayInfo,
     /// Type of its values.
     pub(crate) dtype: DataType,
-    /// Unit of its values, if the source gives one.
-    pub(crate) unit: Option<Unit>,
 }
 
 /// The other arrays of `imzml`, in the order of spectrum 0's; every spectrum's `other_arrays`
@@ -44,7 +42,6 @@ pub(crate) fn kinds(imzml: &mut Imzml) -> std::result::Result<Vec<OtherKind>, St
                 }),
             },
             dtype: other.array.dtype,
-            unit: other.unit.clone(),
         })
         .collect();
     if let Some(k) = (1..kinds.len()).find(|&k| kinds[..k].iter().any(|seen| seen.info.key == kinds[k].info.key)) {
@@ -90,13 +87,15 @@ fn order_like(spectrum: &mut SpectrumEntry, kinds: &[OtherKind]) -> std::result:
                 spectrum.index, kind.info.key, other.array.dtype, kind.dtype
             ));
         }
-        if other.unit != kind.unit {
+        let unit = other.unit.as_ref().map(|u| (u.accession.as_str(), u.name.as_str()));
+        let expected = kind.info.unit.as_ref().map(|u| (u.accession.as_str(), u.name.as_str()));
+        if unit != expected {
             return Err(format!(
                 "spectrum {}: its {} array is in {}, the first spectrum's in {}; mixed units in one array are not supported",
                 spectrum.index,
                 kind.info.key,
-                unit_text(other.unit.as_ref()),
-                unit_text(kind.unit.as_ref())
+                unit_text(unit),
+                unit_text(expected)
             ));
         }
         if other.array.length != spectrum.intensity.length {
@@ -109,9 +108,12 @@ fn order_like(spectrum: &mut SpectrumEntry, kinds: &[OtherKind]) -> std::result:
     Ok(())
 }
 
-/// A unit for messages: its accession and name, or "no unit".
-fn unit_text(unit: Option<&Unit>) -> String {
-    unit.map_or_else(|| "no unit".to_string(), |u| format!("{} {:?}", u.accession, u.name))
+/// A unit (accession, name) for messages, or "no unit".
+fn unit_text(unit: Option<(&str, &str)>) -> String {
+    unit.map_or_else(
+        || "no unit".to_string(),
+        |(accession, name)| format!("{accession} {name:?}"),
+    )
 }
 
 /// The values of one spectrum's other arrays, read into buffers kept from one spectrum to the
