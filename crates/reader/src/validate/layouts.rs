@@ -111,14 +111,24 @@ async fn spectrum_major_points(dataset: &Dataset, offsets: &[u64]) -> Result<(Fi
         .map_err(|e| e.to_string())?;
         start = span.end;
         let offsets = offsets.clone();
-        pass = tokio::task::spawn_blocking(move || {
+        pass = on_blocking_thread(paths::SPECTRA, pass, move |pass| {
             pass.add(span, &offsets, &mz, &intensity, &intensity_type)
-                .map(|()| pass)
         })
-        .await
-        .map_err(|e| format!("{}: the check stopped: {e}", paths::SPECTRA))??;
+        .await?;
     }
     Ok((pass.fingerprint, pass.sums))
+}
+
+/// Runs `step` on `pass` on a blocking thread, beside the other layout's pass on the calling
+/// task, and gives the pass back; `array` names what is checked if the thread fails.
+async fn on_blocking_thread<P: Send + 'static>(
+    array: &str,
+    mut pass: P,
+    step: impl FnOnce(&mut P) -> Result<(), String> + Send + 'static,
+) -> Result<P, String> {
+    tokio::task::spawn_blocking(move || step(&mut pass).map(|()| pass))
+        .await
+        .map_err(|e| format!("{array}: the check stopped: {e}"))?
 }
 
 /// What [`spectrum_major_points`] has added up, where it is, and buffers kept from one step
@@ -199,9 +209,10 @@ async fn spectrum_major_rows(dataset: &Dataset) -> Result<(Fingerprint, Spectrum
             .read_raw(paths::SPECTRA_INTENSITY, &subset)
             .await
             .map_err(|e| e.to_string())?;
-        pass = tokio::task::spawn_blocking(move || pass.add(rows, channels, &bytes, &data_type).map(|()| pass))
-            .await
-            .map_err(|e| format!("{}: the check stopped: {e}", paths::SPECTRA_INTENSITY))??;
+        pass = on_blocking_thread(paths::SPECTRA_INTENSITY, pass, move |pass| {
+            pass.add(rows, channels, &bytes, &data_type)
+        })
+        .await?;
         first += rows_per_step;
     }
     Ok((pass.fingerprint, pass.sums))
