@@ -400,29 +400,25 @@ fn array_xml(group: &str, length: usize, encoded: u64, offset: u64) -> String {
 }
 
 fn cv(cv_ref: &str, accession: &str, name: &str, value: &str) -> String {
-    format!(
-        r#"<cvParam cvRef="{cv_ref}" accession="{accession}" name="{name}" value="{}"/>"#,
-        escape(value)
-    )
+    cv_with_unit(cv_ref, accession, name, value, None)
 }
 
-/// A cvParam with the unit of its value, when it has one (`unitCvRef` is the unit accession's
+/// A cvParam, with the unit of its value when it has one (`unitCvRef` is the unit accession's
 /// prefix).
 fn cv_with_unit(cv_ref: &str, accession: &str, name: &str, value: &str, unit: Option<&Unit>) -> String {
-    let term = cv(cv_ref, accession, name, value);
-    match unit {
-        Some(unit) => {
-            let unit_cv = unit.accession.split(':').next().unwrap_or_default();
-            format!(
-                r#"{} unitCvRef="{}" unitAccession="{}" unitName="{}"/>"#,
-                term.trim_end_matches("/>"),
-                escape(unit_cv),
-                escape(&unit.accession),
-                escape(&unit.name)
-            )
-        }
-        None => term,
-    }
+    let unit = unit.map_or_else(String::new, |unit| {
+        let unit_cv = unit.accession.split(':').next().unwrap_or_default();
+        format!(
+            r#" unitCvRef="{}" unitAccession="{}" unitName="{}""#,
+            escape(unit_cv),
+            escape(&unit.accession),
+            escape(&unit.name)
+        )
+    });
+    format!(
+        r#"<cvParam cvRef="{cv_ref}" accession="{accession}" name="{name}" value="{}"{unit}/>"#,
+        escape(value)
+    )
 }
 
 fn escape(text: &str) -> String {
