@@ -168,20 +168,8 @@ async fn spectra_that_disagree_on_their_other_arrays_are_refused() {
     let input = write_input(dir.path(), Mode::Processed, same_type);
     let xml = std::fs::read_to_string(&input).unwrap();
     // The third spectrum's first other array becomes a second signal-to-noise array.
-    let reference = r#"<referenceableParamGroupRef ref="otherArray0"/>"#;
-    let third = xml.match_indices(reference).nth(2).unwrap().0;
-    let changed = format!(
-        "{}{}{}",
-        &xml[..third],
-        r#"<referenceableParamGroupRef ref="otherArray1"/>"#,
-        &xml[third + reference.len()..]
-    );
-    std::fs::write(&input, changed).unwrap();
-    let location = StoreLocation::from_url(dir.path().join("store").to_str().unwrap(), true).unwrap();
-    let error = convert(&input, location, &ConvertOptions::default())
-        .await
-        .unwrap_err()
-        .to_string();
+    std::fs::write(&input, third_spectrum_refers_to(&xml, "otherArray1")).unwrap();
+    let error = conversion_error(&input, &dir.path().join("store")).await;
     assert!(
         error.contains("input.imzML")
             && error.contains("spectrum 2 has the other binary arrays [MS_1000517, MS_1000517]")
@@ -228,23 +216,32 @@ async fn units_are_kept_and_spectra_that_disagree_on_one_are_refused() {
             r#"unitAccession="UO:0000029" unitName="microsecond""#,
         );
     assert!(microseconds.contains("microsecond"));
-    let reference = r#"<referenceableParamGroupRef ref="otherArray0"/>"#;
-    let third = xml.match_indices(reference).nth(2).unwrap().0;
-    let changed = format!(
-        "{}\n{microseconds}{}{}{}",
-        &xml[..end],
-        &xml[end..third],
-        r#"<referenceableParamGroupRef ref="otherArrayMicro"/>"#,
-        &xml[third + reference.len()..]
-    );
-    std::fs::write(&input, changed).unwrap();
-    let location = StoreLocation::from_url(dir.path().join("refused").to_str().unwrap(), true).unwrap();
-    let error = convert(&input, location, &ConvertOptions::default())
-        .await
-        .unwrap_err()
-        .to_string();
+    let with_group = format!("{}\n{microseconds}{}", &xml[..end], &xml[end..]);
+    std::fs::write(&input, third_spectrum_refers_to(&with_group, "otherArrayMicro")).unwrap();
+    let error = conversion_error(&input, &dir.path().join("refused")).await;
     assert!(
         error.contains("spectrum 2: its MS_1002893 array is in UO:0000029 \"microsecond\", the first spectrum's in UO:0000028 \"millisecond\""),
         "{error}"
     );
+}
+
+/// `xml` with the third spectrum's first other array taken from the group `group` instead of
+/// `otherArray0`.
+fn third_spectrum_refers_to(xml: &str, group: &str) -> String {
+    let reference = r#"<referenceableParamGroupRef ref="otherArray0"/>"#;
+    let third = xml.match_indices(reference).nth(2).unwrap().0;
+    format!(
+        "{}<referenceableParamGroupRef ref=\"{group}\"/>{}",
+        &xml[..third],
+        &xml[third + reference.len()..]
+    )
+}
+
+/// The error of converting `input` into `store`, which must fail.
+async fn conversion_error(input: &Path, store: &Path) -> String {
+    let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+    convert(input, location, &ConvertOptions::default())
+        .await
+        .unwrap_err()
+        .to_string()
 }
