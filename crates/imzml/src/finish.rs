@@ -8,6 +8,7 @@ use crate::grid::Grid;
 use crate::header_terms::HeaderTerms;
 use crate::limits::ParseOptions;
 use crate::model::{Header, Imzml, Mode, Quirk, SpectrumEntry, SpectrumTerm, XmlNode};
+use crate::spectrum_terms::SpectrumTermValues;
 
 /// What the event loop produced.
 pub(crate) struct Parsed<'p> {
@@ -15,6 +16,7 @@ pub(crate) struct Parsed<'p> {
     pub(crate) header: HeaderTerms,
     pub(crate) spectra: Vec<SpectrumEntry>,
     pub(crate) quirks: Vec<Quirk>,
+    pub(crate) spectrum_terms: Vec<SpectrumTermValues>,
     pub(crate) spectrum_terms_not_kept: Vec<SpectrumTerm>,
 }
 
@@ -30,6 +32,7 @@ pub(crate) fn finish(
         header: terms,
         mut spectra,
         mut quirks,
+        spectrum_terms,
         spectrum_terms_not_kept,
     } = parsed;
     if spectra.is_empty() {
@@ -91,6 +94,7 @@ pub(crate) fn finish(
         document,
         spectra,
         quirks,
+        spectrum_terms,
         spectrum_terms_not_kept,
     })
 }

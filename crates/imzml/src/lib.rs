@@ -32,6 +32,7 @@ mod limits;
 mod model;
 pub mod numbers;
 mod parser;
+mod spectrum_terms;
 pub mod synthetic;
 mod writer;
 
@@ -45,6 +46,7 @@ pub use model::{
     SpectrumTerm, SpectrumType, Unit, XmlNode,
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
+pub use spectrum_terms::{MAX_NUMBER_TERMS, SpectrumTermValues, TermPlace, TermValues};
 pub use writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions};
 
 /// Parses `xml` as an imzML document (with a fictitious `.ibd` of 1 GiB) and discards the

@@ -249,9 +249,13 @@ pub struct Imzml {
     pub spectra: Vec<SpectrumEntry>,
     /// Repaired deviations.
     pub quirks: Vec<Quirk>,
-    /// Terms given in spectra that a store does not keep (not in
-    /// [`crate::cv::SPECTRUM_TERMS_KEPT`]): scan start times, scan windows, user parameters, ...
-    /// Up to [`SpectrumTerm::MAX_DISTINCT`] distinct ones, in order of first appearance.
+    /// Terms given in spectra (not in [`crate::cv::SPECTRUM_TERMS_KEPT`]: scan start times,
+    /// scan windows, user parameters, ...) that a store keeps: each is given at most once per
+    /// spectrum, always in the same element and unit, and is either the same in every
+    /// spectrum or a number. In order of first appearance.
+    pub spectrum_terms: Vec<crate::spectrum_terms::SpectrumTermValues>,
+    /// The other terms given in spectra, which a store does not keep. Together with
+    /// [`Imzml::spectrum_terms`], up to [`SpectrumTerm::MAX_DISTINCT`] distinct ones.
     pub spectrum_terms_not_kept: Vec<SpectrumTerm>,
 }
 
@@ -268,28 +272,9 @@ pub struct SpectrumTerm {
 }
 
 impl SpectrumTerm {
-    /// Most distinct terms listed; further ones are not.
+    /// Most distinct terms that spectra may give and are kept or listed; further ones are
+    /// neither.
     pub const MAX_DISTINCT: usize = 64;
-
-    /// Counts one more occurrence of the term `accession` (`userParam` with its `name`) in
-    /// `terms`; `name` is asked for only when the term is new.
-    pub(crate) fn count(terms: &mut Vec<Self>, accession: &str, name: impl FnOnce() -> String) {
-        let is_user_param = accession == "userParam";
-        if !is_user_param && let Some(term) = terms.iter_mut().find(|t| t.accession == accession) {
-            term.occurrences += 1;
-            return;
-        }
-        let name = name();
-        if let Some(term) = terms.iter_mut().find(|t| t.accession == accession && t.name == name) {
-            term.occurrences += 1;
-        } else if terms.len() < Self::MAX_DISTINCT {
-            terms.push(Self {
-                accession: accession.to_string(),
-                name,
-                occurrences: 1,
-            });
-        }
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ use crate::array_builder::{ArrayBuilder, ArrayKind};
 use crate::error::{ImzmlError, Result};
 use crate::header_terms::HeaderTerms;
 use crate::limits::{Limits, ParseOptions};
-use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, SpectrumTerm, XmlNode};
+use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, XmlNode};
+use crate::spectrum_terms::{Occurrence, TermCollector, TermPlace};
 use crate::numbers::{parse_coordinate, parse_unsigned};
 use crate::{cv, finish};
 
@@ -239,7 +240,9 @@ struct Parser<'p> {
     spectrum: Option<SpectrumBuilder>,
     spectra: Vec<SpectrumEntry>,
     quirks: Vec<Quirk>,
-    terms_not_kept: Vec<SpectrumTerm>,
+    /// The elements open inside the current `<spectrum>`, as places of terms.
+    places: Vec<TermPlace>,
+    spectrum_terms: TermCollector,
 }
 
 impl<'p> Parser<'p> {
@@ -258,7 +261,8 @@ impl<'p> Parser<'p> {
             spectrum: None,
             spectra: Vec::new(),
             quirks: Vec::new(),
-            terms_not_kept: Vec::new(),
+            places: Vec::with_capacity(8),
+            spectrum_terms: TermCollector::default(),
         }
     }
 
@@ -313,10 +317,12 @@ impl<'p> Parser<'p> {
         if name == "cvParam" {
             self.cv_param(element, section)?;
         } else if name == "userParam" && section == Section::Spectrum {
-            let name = attribute(element, "name", self.path)?.unwrap_or_default();
-            SpectrumTerm::count(&mut self.terms_not_kept, "userParam", || name);
+            self.spectrum_user_param(element)?;
         } else if name == "referenceableParamGroupRef" && section != Section::ParamGroup {
             self.group_ref(element, section)?;
+        }
+        if section == Section::Spectrum {
+            self.places.push(TermPlace::of_element(name));
         }
         if section != Section::Spectrum && section != Section::BinaryDataArray && section != Section::Binary {
             self.open_tree_node(element)?;
@@ -324,8 +330,47 @@ impl<'p> Parser<'p> {
         Ok(())
     }
 
+    /// Where a term of the element being started is given: the innermost open element of the
+    /// spectrum.
+    fn term_place(&self) -> TermPlace {
+        self.places.last().copied().unwrap_or(TermPlace::Other)
+    }
+
+    fn spectrum_user_param(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        let [name, value, unit, unit_name] =
+            ["name", "value", "unitAccession", "unitName"].map(|key| attribute(element, key, self.path));
+        let (name, value, unit, unit_name) = (name?, value?, unit?, unit_name?);
+        self.observe_spectrum_term("userParam", &value.unwrap_or_default(), (unit.as_deref(), unit_name.as_deref()), || {
+            name.unwrap_or_default()
+        });
+        Ok(())
+    }
+
+    fn observe_spectrum_term(
+        &mut self,
+        accession: &str,
+        value: &str,
+        unit: (Option<&str>, Option<&str>),
+        name: impl FnOnce() -> String,
+    ) {
+        let Some(spectrum) = self.spectrum.as_ref().map(|s| s.index) else {
+            return;
+        };
+        let occurrence = Occurrence {
+            spectrum,
+            accession,
+            value,
+            unit,
+            place: self.term_place(),
+        };
+        self.spectrum_terms.observe(occurrence, name);
+    }
+
     fn end(&mut self) -> Result<()> {
         let section = self.sections.pop().unwrap_or(Section::Other);
+        if section == Section::Spectrum {
+            self.places.pop();
+        }
         let parent = self.sections.last().copied().unwrap_or(Section::Other);
         match section {
             Section::BinaryDataArray if parent == Section::Spectrum => self.finish_array()?,
@@ -441,7 +486,7 @@ impl<'p> Parser<'p> {
         let accession = accession.trim();
         if section == Section::Spectrum && !cv::SPECTRUM_TERMS_KEPT.contains(&accession) {
             let path = self.path;
-            SpectrumTerm::count(&mut self.terms_not_kept, accession, || {
+            self.observe_spectrum_term(accession, &value, (unit.as_deref(), unit_name.as_deref()), || {
                 attribute(element, "name", path).ok().flatten().unwrap_or_default()
             });
         }
@@ -660,12 +705,14 @@ impl<'p> Parser<'p> {
                 format!("root element is <{}>, expected <mzML>", document.name),
             ));
         }
+        let (spectrum_terms, spectrum_terms_not_kept) = self.spectrum_terms.finish(self.spectra.len());
         let parsed = finish::Parsed {
             path: self.path,
             header: self.header,
             spectra: self.spectra,
             quirks: self.quirks,
-            spectrum_terms_not_kept: self.terms_not_kept,
+            spectrum_terms,
+            spectrum_terms_not_kept,
         };
         finish::finish(parsed, document, ibd_path, ibd_len, options)
     }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use imzarr_imzml::{Ibd, Mode, parse_file};
+use imzarr_imzml::{Ibd, Mode, TermPlace, TermValues, parse_file};
 use serde_json::Value;
 
 fn fixtures_dir() -> PathBuf {
@@ -152,22 +152,39 @@ fn header_tree_keeps_instrument_and_software() {
 }
 
 #[test]
-fn spectrum_terms_that_are_not_kept_are_listed() {
-    let terms = |name: &str| {
-        parse_file(fixtures_dir().join(format!("{name}.imzML")))
-            .unwrap()
-            .spectrum_terms_not_kept
-            .into_iter()
-            .map(|t| (t.accession, t.name, t.occurrences))
-            .collect::<Vec<_>>()
-    };
-    // Cardinal writes each pixel's position again as user parameters.
-    let user = |name: &str, n| ("userParam".to_string(), name.to_string(), n);
+fn spectrum_terms_are_kept_or_listed() {
+    let parse = |name: &str| parse_file(fixtures_dir().join(format!("{name}.imzML"))).unwrap();
+    // Cardinal writes each pixel's position again as user parameters: numbers, kept.
+    let cardinal = parse("cardinal2_combat_40pixel");
+    assert_eq!(cardinal.spectrum_terms_not_kept, vec![]);
+    let kept: Vec<(&str, &str, TermPlace)> = cardinal
+        .spectrum_terms
+        .iter()
+        .map(|t| (t.accession.as_str(), t.name.as_str(), t.place))
+        .collect();
     assert_eq!(
-        terms("cardinal2_combat_40pixel"),
-        vec![user("3DPositionX", 40), user("3DPositionY", 40)]
+        kept,
+        [
+            ("userParam", "3DPositionX", TermPlace::Scan),
+            ("userParam", "3DPositionY", TermPlace::Scan)
+        ]
     );
-    // Positions, kinds and values derived from the arrays (base peak, TIC, ...) are kept.
-    assert_eq!(terms("metaspace_untreated_tiny"), vec![]);
-    assert_eq!(terms("maldiquant_picked"), vec![]);
+    for (term, coordinate) in cardinal.spectrum_terms.iter().zip([0, 1]) {
+        let TermValues::Numbers(numbers) = &term.values else {
+            panic!("{} should be a number per spectrum: {:?}", term.name, term.values);
+        };
+        let positions: Vec<f64> = cardinal
+            .spectra
+            .iter()
+            .map(|s| [s.x, s.y][coordinate] as f64)
+            .collect();
+        assert_eq!(numbers, &positions, "{}", term.name);
+    }
+    // Positions, kinds and values derived from the arrays (base peak, TIC, ...) are kept
+    // otherwise, not as spectrum terms.
+    for name in ["metaspace_untreated_tiny", "maldiquant_picked"] {
+        let imzml = parse(name);
+        assert_eq!(imzml.spectrum_terms, vec![], "{name}");
+        assert_eq!(imzml.spectrum_terms_not_kept, vec![], "{name}");
+    }
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::{variant, write_good};
 use imzarr_imzml::synthetic::SyntheticSpec;
-use imzarr_imzml::{DataType, Grid, Ibd, Imzml, Mode, parse_file};
+use imzarr_imzml::{DataType, Grid, Ibd, Imzml, Mode, TermPlace, TermValues, Unit, parse_file};
 
 /// Every spectrum of `a` and `b` holds the same values.
 fn same_values(a: &Imzml, b: &Imzml) {
@@ -226,40 +226,66 @@ fn a_missing_array_length_comes_from_the_encoded_length_and_never_reads_as_empty
 }
 
 #[test]
-fn spectrum_terms_not_kept_are_counted_but_those_of_groups_are_not() {
+fn spectrum_terms_are_kept_when_constant_or_numbers_and_counted_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let (_, xml) = write_good(dir.path(), &small());
     let position_x = r#"accession="IMS:1000050""#;
     assert!(xml.contains(position_x));
     let mut with_terms = String::new();
+    let mut spectrum = 0;
     for line in xml.lines() {
         if line.contains(position_x) {
-            with_terms.push_str(r#"<cvParam cvRef="MS" accession="MS:1000016" name="scan start time" value="0.5" unitCvRef="UO" unitAccession="UO:0000031" unitName="minute"/>"#);
+            with_terms.push_str(&format!(
+                r#"<cvParam cvRef="MS" accession="MS:1000016" name="scan start time" value="{}" unitCvRef="UO" unitAccession="UO:0000031" unitName="minute"/>"#,
+                spectrum as f64 / 4.0
+            ));
             with_terms.push_str(r#"<userParam name="laser shots" value="200"/>"#);
+            with_terms.push_str(&format!(r#"<userParam name="title" value="spot {spectrum}"/>"#));
+            spectrum += 1;
         }
         with_terms.push_str(line);
         with_terms.push('\n');
     }
     let imzml = parse_file(variant(dir.path(), "terms", &with_terms)).unwrap();
-    let spectra = imzml.spectra.len() as u64;
+    let spectra = imzml.spectra.len();
+    assert_eq!(spectrum, spectra);
+    let start_times: Vec<f64> = (0..spectra).map(|i| i as f64 / 4.0).collect();
+    let minute = Unit {
+        accession: "UO:0000031".into(),
+        name: "minute".into(),
+    };
+    let kept: Vec<(&str, &str, Option<&Unit>, TermPlace, &TermValues)> = imzml
+        .spectrum_terms
+        .iter()
+        .map(|t| (t.accession.as_str(), t.name.as_str(), t.unit.as_ref(), t.place, &t.values))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                "MS:1000016",
+                "scan start time",
+                Some(&minute),
+                TermPlace::Scan,
+                &TermValues::Numbers(start_times)
+            ),
+            (
+                "userParam",
+                "laser shots",
+                None,
+                TermPlace::Scan,
+                &TermValues::Constant("200".into())
+            ),
+        ]
+    );
     let listed: Vec<(&str, &str, u64)> = imzml
         .spectrum_terms_not_kept
         .iter()
         .map(|t| (t.accession.as_str(), t.name.as_str(), t.occurrences))
         .collect();
-    assert_eq!(
-        listed,
-        vec![
-            ("MS:1000016", "scan start time", spectra),
-            ("userParam", "laser shots", spectra)
-        ]
-    );
+    assert_eq!(listed, vec![("userParam", "title", spectra as u64)]);
     // The writer's spectra refer to a group of terms, kept with the header: none listed.
     assert!(xml.contains("referenceableParamGroupRef"));
-    assert_eq!(
-        parse_file(variant(dir.path(), "plain", &xml))
-            .unwrap()
-            .spectrum_terms_not_kept,
-        vec![]
-    );
+    let plain = parse_file(variant(dir.path(), "plain", &xml)).unwrap();
+    assert_eq!((plain.spectrum_terms, plain.spectrum_terms_not_kept), (vec![], vec![]));
 }
