@@ -38,6 +38,7 @@ mod shuffle_choice;
 mod source;
 mod spatial_shards;
 mod spectrum_stats;
+mod spectrum_terms;
 mod spill;
 mod store_writer;
 mod tic_image;
@@ -140,6 +141,9 @@ pub async fn convert(
     }
     if !source.other_kinds.is_empty() {
         store.write_group(paths::SPECTRA_OTHER, Map::new()).await?;
+    }
+    if !source.imzml.spectrum_terms.is_empty() {
+        store.write_group(paths::PIXELS_TERMS, Map::new()).await?;
     }
     let mut mz_major = Map::new();
     if !processed {

@@ -9,6 +9,7 @@ use crate::options::ConvertOptions;
 use crate::source::Source;
 use crate::spatial_shards::write_scattered;
 use crate::spectrum_stats::SpectrumStats;
+use crate::spectrum_terms;
 use crate::store_writer::StoreWriter;
 
 const TABLE_CHUNK: u64 = 16384;
@@ -94,6 +95,9 @@ pub(crate) async fn write(
             offsets.extend_from_slice(&running.to_le_bytes());
         }
         write_table(store, paths::PIXELS_POINT_OFFSET, "uint64", offsets, 8, options).await?;
+    }
+    for (path, values) in spectrum_terms::arrays(&source.imzml, &source.order) {
+        write_table(store, &path, "float64", values, 8, options).await?;
     }
 
     let spatial = source.spatial_shape();

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::options::ConvertOptions;
 use crate::source::Source;
 use crate::spectrum_stats::SpectrumStats;
+use crate::spectrum_terms;
 
 pub(crate) fn build(
     source: &Source,
@@ -111,6 +112,7 @@ pub(crate) fn build(
             options: layout_options(options),
         },
         other_arrays: source.other_kinds.iter().map(|kind| kind.info.clone()).collect(),
+        spectrum_terms: spectrum_terms::infos(&source.imzml),
     }
 }
 

@@ -55,7 +55,7 @@ pub fn memory_held_by(imzml: &Imzml) -> u64 {
                     .sum::<usize>()
         })
         .sum();
-    imzml.spectra.len() as u64 * entry + other_arrays as u64
+    imzml.spectra.len() as u64 * entry + other_arrays as u64 + crate::spectrum_terms::held_bytes(imzml)
 }
 
 impl Source {

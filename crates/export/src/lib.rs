@@ -1,6 +1,6 @@
 //! Writes an imzarr store back to imzML: the arrays bit-identical, in their stored types, the
-//! spectra listed in the source's order at the source's coordinates, with a fresh UUID and the
-//! SHA-1 of the new `.ibd`.
+//! spectra listed in the source's order at the source's coordinates with the spectrum terms the
+//! store kept, and a fresh UUID and the SHA-1 of the new `.ibd`.
 //!
 //! The store is read in runs of consecutive stored spectra (a few requests per run) while a
 //! blocking thread writes the previous run, so memory stays within a few runs.
@@ -10,11 +10,11 @@ mod plan;
 
 use std::path::{Path, PathBuf};
 
-use imzarr::{Dataset, OtherValues, StoredSpectra};
+use imzarr::{Dataset, OtherValues, StoredSpectra, TermColumn};
 use imzarr_format::AcquisitionMode;
 use imzarr_imzml::{
-    ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumType, Unit,
-    WriterOptions,
+    ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumTermKind,
+    SpectrumType, TermPlace, Unit, WriterOptions, format_term_number,
 };
 
 pub use error::{ExportError, Result};
@@ -74,13 +74,14 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
     let positions = list_positions(dataset, &runs).await?;
 
     let writer = ImzmlWriter::create(&targets.partial_imzml, writer_options)?;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(StoredSpectra, Vec<OtherValues>)>(1);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Run>(1);
     let partial_imzml = targets.partial_imzml.clone();
     let writing = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut writer = writer;
         let mut points = 0u64;
         let mut others: Vec<ArrayBytes> = Vec::new();
-        while let Some((run, other_values)) = receiver.blocking_recv() {
+        while let Some(values) = receiver.blocking_recv() {
+            let run = &values.spectra;
             for i in 0..run.len() {
                 let k = run.first as usize + i;
                 let [x, y, z] = run.positions[i];
@@ -95,14 +96,16 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
                 };
                 points += intensity.len() as u64;
                 others.clear();
-                others.extend(other_values.iter().map(|values| ArrayBytes {
+                others.extend(values.others.iter().map(|values| ArrayBytes {
                     dtype: values.dtype,
                     bytes: values.bytes(i).to_vec(),
                 }));
+                let terms = values.term_values(i);
                 let arrays = SpectrumArrays {
                     mz: &mz,
                     intensity: &intensity,
                     others: &others,
+                    terms: &terms,
                 };
                 writer.write_spectrum_at(
                     positions[k],
@@ -157,16 +160,45 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
     })
 }
 
-/// The stored spectra `run` with the values of every other binary array.
-async fn read_run(dataset: &Dataset, run: std::ops::Range<u64>) -> imzarr::Result<(StoredSpectra, Vec<OtherValues>)> {
+/// A run of stored spectra with everything the export writes of them.
+struct Run {
+    spectra: StoredSpectra,
+    /// The values of every other binary array.
+    others: Vec<OtherValues>,
+    /// The values of every kept spectrum term.
+    terms: Vec<TermColumn>,
+}
+
+impl Run {
+    /// The value of every kept spectrum term for spectrum `i` of the run, as the writer
+    /// takes them.
+    fn term_values(&self, i: usize) -> Vec<Option<String>> {
+        self.terms
+            .iter()
+            .map(|column| match column {
+                TermColumn::Same(value) => Some(value.clone()),
+                TermColumn::Numbers(numbers) => Some(numbers[i]).filter(|n| !n.is_nan()).map(format_term_number),
+            })
+            .collect()
+    }
+}
+
+/// The stored spectra `run` with the values of every other binary array and spectrum term.
+async fn read_run(dataset: &Dataset, run: std::ops::Range<u64>) -> imzarr::Result<Run> {
     let others = dataset
         .other_arrays()
         .iter()
         .map(|info| dataset.other_values(&info.key, run.clone()));
-    tokio::try_join!(
+    let terms = dataset
+        .spectrum_terms()
+        .iter()
+        .map(|info| dataset.term_values(&info.key, run.clone()));
+    let (spectra, others, terms) = tokio::try_join!(
         dataset.stored_spectra(run.clone()),
-        futures::future::try_join_all(others)
-    )
+        futures::future::try_join_all(others),
+        futures::future::try_join_all(terms)
+    )?;
+    Ok(Run { spectra, others, terms })
 }
 
 /// The place of every stored spectrum in the exported list, read run by run.
@@ -228,6 +260,27 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
                         accession: unit.accession.clone(),
                         name: unit.name.clone(),
                     }),
+                })
+            })
+            .collect::<Result<_>>()?,
+        spectrum_terms: attributes
+            .spectrum_terms
+            .iter()
+            .map(|info| {
+                let place = TermPlace::from_element_name(&info.element).ok_or_else(|| {
+                    unexportable(format!(
+                        "spectrum term {} is kept for element <{}>, which the exporter does not write",
+                        info.key, info.element
+                    ))
+                })?;
+                Ok(SpectrumTermKind {
+                    accession: info.accession.clone(),
+                    name: info.name.clone(),
+                    unit: info.unit.as_ref().map(|unit| Unit {
+                        accession: unit.accession.clone(),
+                        name: unit.name.clone(),
+                    }),
+                    place,
                 })
             })
             .collect::<Result<_>>()?,

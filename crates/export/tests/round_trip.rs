@@ -11,7 +11,7 @@ use common::fixtures;
 use imzarr::Dataset;
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_export::{ExportError, ExportOptions, export};
-use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, write_synthetic};
+use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, sample_spectrum_terms, write_synthetic};
 use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, parse_file};
 use imzarr_store::StoreLocation;
 
@@ -35,6 +35,12 @@ fn assert_same_spectra(name: &str, source: &Imzml, exported: &Imzml, shift: [i64
     assert_ne!(source.header.uuid, exported.header.uuid, "{name}: the UUID must be new");
     assert_eq!(source.header.mode, exported.header.mode, "{name}: mode");
     assert_eq!(source.spectra.len(), exported.spectra.len(), "{name}: spectra");
+    // Compared as text, where NaN (a spectrum without the term) equals NaN.
+    assert_eq!(
+        format!("{:?}", source.spectrum_terms),
+        format!("{:?}", exported.spectrum_terms),
+        "{name}: kept spectrum terms"
+    );
     for (s, e) in source.spectra.iter().zip(&exported.spectra) {
         let at = format!("{name}: spectrum {}", s.index);
         assert_eq!([s.x + shift[0], s.y + shift[1]], [e.x, e.y], "{at}: position");
@@ -133,6 +139,13 @@ async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
     for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
         cases.push(SyntheticSpec {
             other_arrays: sample_other_arrays(),
+            ..base
+        });
+    }
+    // Spectrum terms: numbers with gaps and constants, in every element a store keeps them from.
+    for base in [SyntheticSpec::small_processed(), SyntheticSpec::small_continuous()] {
+        cases.push(SyntheticSpec {
+            spectrum_terms: sample_spectrum_terms(),
             ..base
         });
     }

@@ -8,7 +8,7 @@ use crate::mz_blocks::MzIndexBlocks;
 /// Value of `format` in every imzarr store.
 pub const FORMAT_NAME: &str = "imzarr";
 /// Version of the specification this crate implements.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// How the spectra store their m/z values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +54,56 @@ pub struct ImzarrAttributes {
     /// (since version 1.1; absent when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_arrays: Vec<OtherArrayInfo>,
+    /// Terms the source's spectra gave that the store keeps (since version 1.2; absent when
+    /// there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spectrum_terms: Vec<StoredTermInfo>,
+}
+
+/// A term given inside the source's `<spectrum>` elements (scan start time, scan window
+/// limits, a user parameter) that the store keeps: either one value for every spectrum, or a
+/// number per spectrum in the `float64` array [`crate::paths::term_array`] of its `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTermInfo {
+    /// Name of its array under `pixels/terms/` (present also when it has none).
+    pub key: String,
+    /// Its accession (`MS:1000016`), or `userParam` for a user parameter.
+    pub accession: String,
+    /// Its name (`scan start time`, the user parameter's name).
+    pub name: String,
+    /// The element of `<spectrum>` that gives it: `spectrum`, `scanList`, `scan` or
+    /// `scanWindow`.
+    pub element: String,
+    /// The unit of its values, when the source gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitInfo>,
+    /// The value every spectrum gives; absent when the term has an array of numbers instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl StoredTermInfo {
+    /// The key of a term `accession` (`userParam` with its `name`): the accession, or
+    /// `userParam_` and the name, with every character but ASCII letters, digits and `-`
+    /// turned into `_`, and `_2`, `_3`, ... appended when one of `taken` has it already.
+    pub fn key_for(accession: &str, name: &str, taken: &[String]) -> String {
+        let raw = if accession == "userParam" {
+            format!("userParam_{name}")
+        } else {
+            accession.to_string()
+        };
+        let base: String = raw
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .collect();
+        let mut key = base.clone();
+        let mut n = 1;
+        while taken.contains(&key) {
+            n += 1;
+            key = format!("{base}_{n}");
+        }
+        key
+    }
 }
 
 /// A binary array of every spectrum other than m/z and intensity (ion mobility, signal to
@@ -278,9 +328,27 @@ mod tests {
     }
 
     #[test]
+    fn term_keys_are_path_safe_and_distinct() {
+        assert_eq!(
+            StoredTermInfo::key_for("MS:1000016", "scan start time", &[]),
+            "MS_1000016"
+        );
+        let taken = vec!["userParam_laser_shots".to_string()];
+        assert_eq!(
+            StoredTermInfo::key_for("userParam", "laser/shots", &[]),
+            "userParam_laser_shots"
+        );
+        assert_eq!(
+            StoredTermInfo::key_for("userParam", "laser/shots", &taken),
+            "userParam_laser_shots_2"
+        );
+    }
+
+    #[test]
     fn versions() {
         assert_eq!(check_version("1.0"), VersionCheck::Exact);
         assert_eq!(check_version("1.1"), VersionCheck::Exact);
+        assert_eq!(check_version("1.2"), VersionCheck::Exact);
         assert_eq!(check_version("1.7"), VersionCheck::NewerMinor);
         assert_eq!(check_version("2.0"), VersionCheck::Incompatible);
         assert_eq!(check_version("one"), VersionCheck::Incompatible);

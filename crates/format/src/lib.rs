@@ -15,8 +15,8 @@ pub mod schema;
 pub use array_spec::{ArraySpec, Codec, Shuffle, group_metadata};
 pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
-    MzIndexInfo, OtherArrayInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo, UnitInfo, VersionCheck,
-    check_version,
+    MzIndexInfo, OtherArrayInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo, StoredTermInfo, UnitInfo,
+    VersionCheck, check_version,
 };
 pub use mz_blocks::{MZ_INDEX_MAX_BLOCKS, MZ_INDEX_MIN_BLOCK_ROWS, MzIndexBlocks, mz_index_block_rows};
 pub use mz_window::{MzWindow, chunks_overlapping, ranges_in_mz_order};

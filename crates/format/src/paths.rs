@@ -17,6 +17,15 @@ pub const PIXELS_POINT_COUNT: &str = "pixels/point_count";
 /// Offset of each spectrum's first point in the spectrum-major arrays (`n + 1` values),
 /// `uint64`; processed stores only.
 pub const PIXELS_POINT_OFFSET: &str = "pixels/point_offset";
+/// Group of the numbers per spectrum of kept spectrum terms (version 1.2), one array per
+/// [`crate::StoredTermInfo`] of the root attributes that has no single value.
+pub const PIXELS_TERMS: &str = "pixels/terms";
+
+/// The array of the spectrum term `key` ([`crate::StoredTermInfo::key`]), `float64`.
+pub fn term_array(key: &str) -> String {
+    format!("{PIXELS_TERMS}/{key}")
+}
+
 /// Dense `([z,] y, x)` map from pixel to stored spectrum number, `uint32`.
 pub const PIXELS_INDEX: &str = "pixels/index";
 /// Group of the spectrum-major layout.
@@ -50,9 +59,9 @@ pub const IMAGES: &str = "images";
 pub const IMAGES_TIC: &str = "images/tic";
 
 /// Every group and array this version of the specification defines, but the levels of the
-/// TIC image (`images/tic/0`, `images/tic/1`, ...) and the other binary arrays
-/// (`spectra/other/<key>`).
-const DEFINED_NODES: [&str; 20] = [
+/// TIC image (`images/tic/0`, `images/tic/1`, ...), the other binary arrays
+/// (`spectra/other/<key>`) and the spectrum term arrays (`pixels/terms/<key>`).
+const DEFINED_NODES: [&str; 21] = [
     PIXELS,
     PIXELS_X,
     PIXELS_Y,
@@ -62,6 +71,7 @@ const DEFINED_NODES: [&str; 20] = [
     PIXELS_POINT_COUNT,
     PIXELS_POINT_OFFSET,
     PIXELS_INDEX,
+    PIXELS_TERMS,
     SPECTRA,
     SPECTRA_MZ,
     SPECTRA_INTENSITY,
@@ -83,9 +93,10 @@ pub fn is_defined_node(path: &str) -> bool {
         || path
             .strip_prefix("images/tic/")
             .is_some_and(|level| !level.is_empty() && level.bytes().all(|b| b.is_ascii_digit()))
-        || path
-            .strip_prefix("spectra/other/")
-            .is_some_and(|key| !key.is_empty() && !key.contains('/'))
+        || ["spectra/other/", "pixels/terms/"].iter().any(|group| {
+            path.strip_prefix(group)
+                .is_some_and(|key| !key.is_empty() && !key.contains('/'))
+        })
 }
 
 #[cfg(test)]
@@ -103,6 +114,8 @@ mod tests {
             "images/tic/12",
             "spectra/other",
             "spectra/other/MS_1002816",
+            "pixels/terms",
+            "pixels/terms/MS_1000016",
         ] {
             assert!(is_defined_node(path), "{path}");
         }
@@ -115,6 +128,8 @@ mod tests {
             "spectra/noise",
             "spectra/other/",
             "spectra/other/a/b",
+            "pixels/terms/",
+            "pixels/terms/a/b",
             "",
         ] {
             assert!(!is_defined_node(path), "{path}");

@@ -34,6 +34,7 @@ pub mod numbers;
 mod parser;
 mod spectrum_terms;
 pub mod synthetic;
+mod term_xml;
 mod writer;
 
 pub use dtype::{ArrayBytes, Compression, DataType};
@@ -47,6 +48,7 @@ pub use model::{
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
 pub use spectrum_terms::{MAX_NUMBER_TERMS, SpectrumTermValues, TermPlace, TermValues};
+pub use term_xml::{SpectrumTermKind, format_term_number};
 pub use writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions};
 
 /// Parses `xml` as an imzML document (with a fictitious `.ibd` of 1 GiB) and discards the

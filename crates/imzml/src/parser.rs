@@ -20,8 +20,8 @@ use crate::error::{ImzmlError, Result};
 use crate::header_terms::HeaderTerms;
 use crate::limits::{Limits, ParseOptions};
 use crate::model::{ArrayRef, Imzml, OtherArray, Quirk, SpectrumEntry, XmlNode};
-use crate::spectrum_terms::{Occurrence, TermCollector, TermPlace};
 use crate::numbers::{parse_coordinate, parse_unsigned};
+use crate::spectrum_terms::{Occurrence, TermCollector, TermPlace};
 use crate::{cv, finish};
 
 /// Parses an imzML file with default options. The `.ibd` is located beside it (any case of
@@ -340,9 +340,12 @@ impl<'p> Parser<'p> {
         let [name, value, unit, unit_name] =
             ["name", "value", "unitAccession", "unitName"].map(|key| attribute(element, key, self.path));
         let (name, value, unit, unit_name) = (name?, value?, unit?, unit_name?);
-        self.observe_spectrum_term("userParam", &value.unwrap_or_default(), (unit.as_deref(), unit_name.as_deref()), || {
-            name.unwrap_or_default()
-        });
+        self.observe_spectrum_term(
+            "userParam",
+            &value.unwrap_or_default(),
+            (unit.as_deref(), unit_name.as_deref()),
+            || name.unwrap_or_default(),
+        );
         Ok(())
     }
 

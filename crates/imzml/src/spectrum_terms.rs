@@ -298,7 +298,13 @@ mod tests {
     fn a_value_every_spectrum_gives_alike_is_a_constant_even_when_not_a_number() {
         let mut collector = TermCollector::default();
         for spectrum in 0..3 {
-            observe(&mut collector, spectrum, "MS:1000512", "filter string", "FTMS + p MALDI");
+            observe(
+                &mut collector,
+                spectrum,
+                "MS:1000512",
+                "filter string",
+                "FTMS + p MALDI",
+            );
             observe(&mut collector, spectrum, "userParam", "flag", "");
         }
         let (kept, not_kept) = collector.finish(3);
@@ -321,14 +327,33 @@ mod tests {
         observe(&mut collector, 0, "MS:1000501", "scan window lower limit", "100");
         observe(&mut collector, 0, "MS:1000501", "scan window lower limit", "200");
         observe_at(&mut collector, 0, "MS:1000016", "scan start time", "1", TermPlace::Scan);
-        observe_at(&mut collector, 1, "MS:1000016", "scan start time", "2", TermPlace::Spectrum);
-        observe_at(&mut collector, 0, "MS:1000744", "selected ion m/z", "5", TermPlace::Other);
+        observe_at(
+            &mut collector,
+            1,
+            "MS:1000016",
+            "scan start time",
+            "2",
+            TermPlace::Spectrum,
+        );
+        observe_at(
+            &mut collector,
+            0,
+            "MS:1000744",
+            "selected ion m/z",
+            "5",
+            TermPlace::Other,
+        );
         let (kept, not_kept) = collector.finish(2);
         assert!(kept.is_empty(), "{kept:?}");
         let counted: Vec<(&str, u64)> = not_kept.iter().map(|t| (t.accession.as_str(), t.occurrences)).collect();
         assert_eq!(
             counted,
-            [("MS:1000796", 2), ("MS:1000501", 2), ("MS:1000016", 2), ("MS:1000744", 1)]
+            [
+                ("MS:1000796", 2),
+                ("MS:1000501", 2),
+                ("MS:1000016", 2),
+                ("MS:1000744", 1)
+            ]
         );
     }
 
@@ -336,7 +361,13 @@ mod tests {
     fn user_parameters_are_told_apart_by_name() {
         let mut collector = TermCollector::default();
         for spectrum in 0..2 {
-            observe(&mut collector, spectrum, "userParam", "3DPositionX", &spectrum.to_string());
+            observe(
+                &mut collector,
+                spectrum,
+                "userParam",
+                "3DPositionX",
+                &spectrum.to_string(),
+            );
             observe(&mut collector, spectrum, "userParam", "3DPositionY", "7");
         }
         let (kept, _) = collector.finish(2);

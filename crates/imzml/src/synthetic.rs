@@ -9,6 +9,8 @@ use std::path::Path;
 use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::Result;
 use crate::model::{Mode, SpectrumType, Unit};
+use crate::spectrum_terms::TermPlace;
+use crate::term_xml::{SpectrumTermKind, format_term_number};
 use crate::writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions, WrittenFiles};
 
 /// Describes a synthetic dataset.
@@ -36,6 +38,10 @@ pub struct SyntheticSpec {
     /// and 2, drawn from a random stream of their own so that m/z and intensities are the
     /// same with and without them).
     pub other_arrays: Vec<OtherArrayKind>,
+    /// Terms the spectra give besides their position. Term `k` of the n-th spectrum written
+    /// (from 0): for odd `k` the same text `value k` in every spectrum; for even `k` the number
+    /// `n / 4 + k`, left out where `(n + k) % 5 == 4`.
+    pub spectrum_terms: Vec<SpectrumTermKind>,
 }
 
 impl SyntheticSpec {
@@ -52,6 +58,7 @@ impl SyntheticSpec {
             skip_every: 7,
             seed: 1,
             other_arrays: Vec::new(),
+            spectrum_terms: Vec::new(),
         }
     }
 
@@ -143,6 +150,54 @@ pub fn sample_other_arrays() -> Vec<OtherArrayKind> {
     ]
 }
 
+/// Spectrum terms in every element a store keeps them from, with and without units, as
+/// cvParams and userParams: numbers with gaps and constants (see
+/// [`SyntheticSpec::spectrum_terms`]).
+pub fn sample_spectrum_terms() -> Vec<SpectrumTermKind> {
+    let term = |accession: &str, name: &str, unit: Option<(&str, &str)>, place| SpectrumTermKind {
+        accession: accession.into(),
+        name: name.into(),
+        unit: unit.map(|(accession, name)| Unit {
+            accession: accession.into(),
+            name: name.into(),
+        }),
+        place,
+    };
+    vec![
+        term(
+            "MS:1000016",
+            "scan start time",
+            Some(("UO:0000031", "minute")),
+            TermPlace::Scan,
+        ),
+        term("userParam", "laser & <shots>", None, TermPlace::Scan),
+        term(
+            "MS:1000501",
+            "scan window lower limit",
+            Some(("MS:1000040", "m/z")),
+            TermPlace::ScanWindow,
+        ),
+        term("MS:1000512", "filter string", None, TermPlace::Spectrum),
+        term(
+            "userParam",
+            "stage temperature",
+            Some(("UO:0000027", "degree Celsius")),
+            TermPlace::ScanList,
+        ),
+    ]
+}
+
+/// The value of term `k` of the `n`-th spectrum written ([`SyntheticSpec::spectrum_terms`]).
+fn synthetic_term_value(k: usize, n: usize) -> Option<String> {
+    if k % 2 == 1 {
+        Some(format!("value {k}"))
+    } else if (n + k) % 5 == 4 {
+        None
+    } else {
+        Some(format_term_number(n as f64 / 4.0 + k as f64))
+    }
+}
+
 /// Writes the dataset to `path` (an `.imzML`; the `.ibd` goes beside it).
 pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<WrittenFiles> {
     let spectrum_type = match spec.mode {
@@ -157,6 +212,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
         compression: spec.compression,
         pixel_size_um: Some(20.0),
         other_arrays: spec.other_arrays.clone(),
+        spectrum_terms: spec.spectrum_terms.clone(),
         ..WriterOptions::default()
     };
     let mut writer = ImzmlWriter::create(path, options)?;
@@ -168,6 +224,7 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
     let mut mz = Vec::with_capacity(spec.points_per_spectrum * 2);
     let mut intensity = Vec::with_capacity(spec.points_per_spectrum * 2);
     let mut pixel = 0u64;
+    let mut written = 0usize;
     for y in 1..=spec.height {
         for x in 1..=spec.width {
             pixel += 1;
@@ -214,10 +271,15 @@ pub fn write_synthetic(path: impl AsRef<Path>, spec: &SyntheticSpec) -> Result<W
                     .collect();
                 others.push(ArrayBytes::from_f64(kind.dtype, &values));
             }
+            let terms: Vec<Option<String>> = (0..spec.spectrum_terms.len())
+                .map(|k| synthetic_term_value(k, written))
+                .collect();
+            written += 1;
             let arrays = SpectrumArrays {
                 mz: &mz_bytes,
                 intensity: &intensity_bytes,
                 others: &others,
+                terms: &terms,
             };
             writer.write_spectrum(x, y, None, arrays)?;
         }

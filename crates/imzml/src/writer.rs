@@ -11,6 +11,7 @@ use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::{ImzmlError, Result};
 use crate::model::{Mode, Polarity, SpectrumType, Unit};
 use crate::numbers::{format_uuid, to_hex};
+use crate::term_xml::{SpectrumTermKind, TermXml};
 
 /// What the writer declares for every spectrum.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,9 @@ pub struct WriterOptions {
     /// Kinds of the binary arrays every spectrum has besides m/z and intensity, in the order
     /// [`SpectrumArrays::others`] gives their values.
     pub other_arrays: Vec<OtherArrayKind>,
+    /// Terms the spectra may give besides their position, in the order
+    /// [`SpectrumArrays::terms`] gives their values.
+    pub spectrum_terms: Vec<SpectrumTermKind>,
 }
 
 /// A kind of binary array other than m/z and intensity, as the writer declares it.
@@ -60,6 +64,9 @@ pub struct SpectrumArrays<'a> {
     pub intensity: &'a ArrayBytes,
     /// One array per [`WriterOptions::other_arrays`], each with as many values.
     pub others: &'a [ArrayBytes],
+    /// One value per [`WriterOptions::spectrum_terms`]; `None` where the spectrum does not
+    /// give the term.
+    pub terms: &'a [Option<String>],
 }
 
 impl<'a> SpectrumArrays<'a> {
@@ -69,6 +76,7 @@ impl<'a> SpectrumArrays<'a> {
             mz,
             intensity,
             others: &[],
+            terms: &[],
         }
     }
 }
@@ -86,6 +94,7 @@ impl Default for WriterOptions {
             uuid: None,
             software: format!("imzarr {}", env!("CARGO_PKG_VERSION")),
             other_arrays: Vec::new(),
+            spectrum_terms: Vec::new(),
         }
     }
 }
@@ -242,8 +251,22 @@ impl ImzmlWriter {
         z: Option<u64>,
         arrays: SpectrumArrays,
     ) -> Result<()> {
-        let SpectrumArrays { mz, intensity, others } = arrays;
+        let SpectrumArrays {
+            mz,
+            intensity,
+            others,
+            terms,
+        } = arrays;
         self.check_others(others, mz.len())?;
+        if terms.len() != self.options.spectrum_terms.len() {
+            return Err(ImzmlError::Usage(format!(
+                "spectrum {}: {} term values for the {} terms declared",
+                self.spectra,
+                terms.len(),
+                self.options.spectrum_terms.len()
+            )));
+        }
+        let term_xml = TermXml::new(&self.options.spectrum_terms, terms);
         if mz.dtype != self.options.mz_dtype || intensity.dtype != self.options.intensity_dtype {
             return Err(ImzmlError::Usage(format!(
                 "spectrum {}: arrays are {:?}/{:?}, the writer was set up for {:?}/{:?}",
@@ -299,12 +322,12 @@ impl ImzmlWriter {
         let length = mz.len();
         let xml = format!(
             r#"      <spectrum id="Scan={id}" defaultArrayLength="0" index="{index}">
-        <referenceableParamGroupRef ref="spectrum1"/>
+        <referenceableParamGroupRef ref="spectrum1"/>{spectrum_terms}
         <scanList count="1">
-          <cvParam cvRef="MS" accession="MS:1000795" name="no combination" value=""/>
+          <cvParam cvRef="MS" accession="MS:1000795" name="no combination" value=""/>{scan_list_terms}
           <scan instrumentConfigurationRef="IC1">
             <cvParam cvRef="IMS" accession="IMS:1000050" name="position x" value="{x}"/>
-            <cvParam cvRef="IMS" accession="IMS:1000051" name="position y" value="{y}"/>{z_term}
+            <cvParam cvRef="IMS" accession="IMS:1000051" name="position y" value="{y}"/>{z_term}{scan_terms}{scan_windows}
           </scan>
         </scanList>
         <binaryDataArrayList count="{count}">
@@ -315,6 +338,10 @@ impl ImzmlWriter {
             count = 2 + others.len(),
             mz_array = array_xml("mzArray", length, mz_encoded, mz_offset),
             int_array = array_xml("intensityArray", length, int_encoded, int_offset),
+            spectrum_terms = term_xml.spectrum,
+            scan_list_terms = term_xml.scan_list,
+            scan_terms = term_xml.scan,
+            scan_windows = term_xml.scan_window_list,
         );
         self.spool
             .write_all(xml.as_bytes())
@@ -405,7 +432,7 @@ fn cv(cv_ref: &str, accession: &str, name: &str, value: &str) -> String {
 
 /// A cvParam, with the unit of its value when it has one (`unitCvRef` is the unit accession's
 /// prefix).
-fn cv_with_unit(cv_ref: &str, accession: &str, name: &str, value: &str, unit: Option<&Unit>) -> String {
+pub(crate) fn cv_with_unit(cv_ref: &str, accession: &str, name: &str, value: &str, unit: Option<&Unit>) -> String {
     let unit = unit.map_or_else(String::new, |unit| {
         let unit_cv = unit.accession.split(':').next().unwrap_or_default();
         format!(
@@ -421,7 +448,7 @@ fn cv_with_unit(cv_ref: &str, accession: &str, name: &str, value: &str, unit: Op
     )
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -173,11 +173,7 @@ fn spectrum_terms_are_kept_or_listed() {
         let TermValues::Numbers(numbers) = &term.values else {
             panic!("{} should be a number per spectrum: {:?}", term.name, term.values);
         };
-        let positions: Vec<f64> = cardinal
-            .spectra
-            .iter()
-            .map(|s| [s.x, s.y][coordinate] as f64)
-            .collect();
+        let positions: Vec<f64> = cardinal.spectra.iter().map(|s| [s.x, s.y][coordinate] as f64).collect();
         assert_eq!(numbers, &positions, "{}", term.name);
     }
     // Positions, kinds and values derived from the arrays (base peak, TIC, ...) are kept

@@ -257,7 +257,15 @@ fn spectrum_terms_are_kept_when_constant_or_numbers_and_counted_otherwise() {
     let kept: Vec<(&str, &str, Option<&Unit>, TermPlace, &TermValues)> = imzml
         .spectrum_terms
         .iter()
-        .map(|t| (t.accession.as_str(), t.name.as_str(), t.unit.as_ref(), t.place, &t.values))
+        .map(|t| {
+            (
+                t.accession.as_str(),
+                t.name.as_str(),
+                t.unit.as_ref(),
+                t.place,
+                &t.values,
+            )
+        })
         .collect();
     assert_eq!(
         kept,

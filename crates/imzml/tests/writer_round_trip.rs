@@ -134,6 +134,7 @@ fn arrays<'a>(mz: &'a ArrayBytes, intensity: &'a ArrayBytes) -> SpectrumArrays<'
         mz,
         intensity,
         others: &[],
+        terms: &[],
     }
 }
 

@@ -8,6 +8,7 @@ use crate::dataset::Dataset;
 use crate::error::{ReadError, Result};
 use crate::other_arrays::OtherValues;
 use crate::region::{MeanSpectrum, Pixels};
+use crate::spectrum_terms::TermColumn;
 use crate::types::{Aggregation, Image, IonImage, Spectrum};
 
 /// A [`Dataset`] with blocking methods. Do not use it from inside an async runtime.
@@ -95,5 +96,15 @@ impl BlockingDataset {
     /// See [`Dataset::other_values`].
     pub fn other_values(&self, key: &str, numbers: std::ops::Range<u64>) -> Result<OtherValues> {
         self.runtime.block_on(self.dataset.other_values(key, numbers))
+    }
+
+    /// See [`Dataset::term_values`].
+    pub fn term_values(&self, key: &str, numbers: std::ops::Range<u64>) -> Result<TermColumn> {
+        self.runtime.block_on(self.dataset.term_values(key, numbers))
+    }
+
+    /// See [`Dataset::term_image`].
+    pub fn term_image(&self, key: &str) -> Result<Image> {
+        self.runtime.block_on(self.dataset.term_image(key))
     }
 }

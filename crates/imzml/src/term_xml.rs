@@ -1,0 +1,153 @@
+//! The XML of the terms a writer gives inside each `<spectrum>` besides its position and
+//! arrays (scan start times, scan window limits, user parameters).
+
+use crate::model::Unit;
+use crate::spectrum_terms::TermPlace;
+use crate::writer::{cv_with_unit, escape};
+
+/// A term the writer gives in the spectra that have a value for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectrumTermKind {
+    /// Its accession (`MS:1000016`), or `userParam` for a user parameter.
+    pub accession: String,
+    /// Its name (`scan start time`, the user parameter's name).
+    pub name: String,
+    /// The unit of its values.
+    pub unit: Option<Unit>,
+    /// The element of `<spectrum>` it is written in; terms of [`TermPlace::Other`] are not
+    /// written.
+    pub place: TermPlace,
+}
+
+/// The term XML of one spectrum, by the element it goes in.
+#[derive(Debug, Default)]
+pub(crate) struct TermXml {
+    pub(crate) spectrum: String,
+    pub(crate) scan_list: String,
+    pub(crate) scan: String,
+    /// A whole `<scanWindowList>` (empty when the spectrum gives no scan window term).
+    pub(crate) scan_window_list: String,
+}
+
+impl TermXml {
+    /// The XML of `values`, one per kind of `kinds` (`None`: the spectrum does not give it).
+    /// cvParams come before userParams in each element, as mzML orders them.
+    pub(crate) fn new(kinds: &[SpectrumTermKind], values: &[Option<String>]) -> Self {
+        let mut xml = Self::default();
+        for user_params in [false, true] {
+            for (kind, value) in kinds.iter().zip(values) {
+                let Some(value) = value else { continue };
+                if (kind.accession == "userParam") != user_params {
+                    continue;
+                }
+                let (target, indent) = match kind.place {
+                    TermPlace::Spectrum => (&mut xml.spectrum, 8),
+                    TermPlace::ScanList => (&mut xml.scan_list, 10),
+                    TermPlace::Scan => (&mut xml.scan, 12),
+                    TermPlace::ScanWindow => (&mut xml.scan_window_list, 18),
+                    TermPlace::Other => continue,
+                };
+                target.push('\n');
+                target.push_str(&" ".repeat(indent));
+                target.push_str(&param_xml(kind, value));
+            }
+        }
+        if !xml.scan_window_list.is_empty() {
+            xml.scan_window_list = format!(
+                "\n            <scanWindowList count=\"1\">\n              <scanWindow>{}\n              </scanWindow>\n            </scanWindowList>",
+                xml.scan_window_list
+            );
+        }
+        xml
+    }
+}
+
+fn param_xml(kind: &SpectrumTermKind, value: &str) -> String {
+    if kind.accession == "userParam" {
+        let unit = kind.unit.as_ref().map_or_else(String::new, |unit| {
+            format!(
+                r#" unitAccession="{}" unitName="{}""#,
+                escape(&unit.accession),
+                escape(&unit.name)
+            )
+        });
+        return format!(
+            r#"<userParam name="{}" value="{}"{unit}/>"#,
+            escape(&kind.name),
+            escape(value)
+        );
+    }
+    let cv_ref = kind.accession.split(':').next().unwrap_or_default();
+    cv_with_unit(
+        &escape(cv_ref),
+        &escape(&kind.accession),
+        &escape(&kind.name),
+        value,
+        kind.unit.as_ref(),
+    )
+}
+
+/// A number as a term value that reads back as the same `f64`: plain digits for everyday
+/// magnitudes, scientific notation for very large or small ones.
+pub fn format_term_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || (1e-5..1e15).contains(&magnitude) {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_back_as_the_same_f64() {
+        for value in [
+            0.0,
+            0.25,
+            12.0,
+            1.0 / 3.0,
+            1e-7,
+            -2.5e300,
+            123456.789,
+            f64::MIN_POSITIVE,
+        ] {
+            let text = format_term_number(value);
+            assert_eq!(text.parse::<f64>().unwrap(), value, "{text}");
+        }
+        assert_eq!(format_term_number(12.0), "12");
+        assert_eq!(format_term_number(1e-7), "1e-7");
+    }
+
+    #[test]
+    fn terms_go_to_their_element_cv_params_first() {
+        let kind = |accession: &str, name: &str, place| SpectrumTermKind {
+            accession: accession.into(),
+            name: name.into(),
+            unit: None,
+            place,
+        };
+        let kinds = [
+            kind("userParam", "shots & more", TermPlace::Scan),
+            kind("MS:1000016", "scan start time", TermPlace::Scan),
+            kind("MS:1000501", "scan window lower limit", TermPlace::ScanWindow),
+            kind("MS:1000796", "spectrum title", TermPlace::Spectrum),
+        ];
+        let values = [Some("200".into()), Some("0.5".into()), Some("100".into()), None];
+        let xml = TermXml::new(&kinds, &values);
+        assert!(xml.spectrum.is_empty() && xml.scan_list.is_empty());
+        let start_time = xml.scan.find("MS:1000016").unwrap();
+        let user = xml
+            .scan
+            .find(r#"<userParam name="shots &amp; more" value="200"/>"#)
+            .unwrap();
+        assert!(start_time < user, "{}", xml.scan);
+        assert!(xml.scan_window_list.contains("<scanWindow>"));
+        assert!(
+            xml.scan_window_list
+                .contains(r#"accession="MS:1000501" name="scan window lower limit" value="100""#)
+        );
+    }
+}
