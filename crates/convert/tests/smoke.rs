@@ -47,22 +47,36 @@ async fn every_fixture_converts_into_schema_valid_metadata() {
         let checked = validate_tree(&target, &target);
         assert!(checked >= 15, "{name}: only {checked} zarr.json files");
         if name == "cardinal2_combat_40pixel" {
-            checked_terms_not_kept(&target);
+            checked_spectrum_terms(&target);
         }
     }
 }
 
-/// The root of a store from Cardinal's output lists the user parameters its spectra gave, and
-/// the schema refuses a count that is not a positive integer.
-fn checked_terms_not_kept(store: &Path) {
+/// The root of a store from Cardinal's output keeps the user parameters its spectra gave, each
+/// with its array, and the schemas refuse a term kept for an element that is not one of the
+/// four a store keeps terms from, and a listed term with a count that is not positive.
+fn checked_spectrum_terms(store: &Path) {
     let mut root: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("zarr.json")).unwrap()).unwrap();
-    let terms = &mut root["attributes"]["imzarr"]["source"]["spectrum_terms_not_kept"];
+    let block = &mut root["attributes"]["imzarr"];
     assert_eq!(
-        terms[0],
-        serde_json::json!({"accession": "userParam", "name": "3DPositionX", "occurrences": 40})
+        block["spectrum_terms"][0],
+        serde_json::json!({"key": "userParam_3DPositionX", "accession": "userParam", "name": "3DPositionX", "element": "scan"})
     );
-    terms[0]["occurrences"] = (-1).into();
-    assert!(validate_node(NodeKind::Root, &root).is_err());
+    assert_eq!(block["source"].get("spectrum_terms_not_kept"), None);
+    let array = store.join("pixels/terms/userParam_3DPositionX/zarr.json");
+    let array: serde_json::Value = serde_json::from_slice(&std::fs::read(array).unwrap()).unwrap();
+    assert_eq!(
+        (&array["shape"][0], &array["data_type"]),
+        (&serde_json::json!(40), &serde_json::json!("float64"))
+    );
+
+    let mut wrong_element = root.clone();
+    wrong_element["attributes"]["imzarr"]["spectrum_terms"][0]["element"] = "precursor".into();
+    assert!(validate_node(NodeKind::Root, &wrong_element).is_err());
+    let mut not_positive = root;
+    not_positive["attributes"]["imzarr"]["source"]["spectrum_terms_not_kept"] =
+        serde_json::json!([{"accession": "MS:1000796", "name": "spectrum title", "occurrences": 0}]);
+    assert!(validate_node(NodeKind::Root, &not_positive).is_err());
 }
 
 /// A store with other binary arrays (format 1.1) passes the schemas too, and they reject its
@@ -93,7 +107,7 @@ async fn other_binary_arrays_make_schema_valid_metadata() {
     let mut root: serde_json::Value =
         serde_json::from_slice(&std::fs::read(target.join("zarr.json")).unwrap()).unwrap();
     let block = &mut root["attributes"]["imzarr"];
-    assert_eq!(block["version"], "1.1");
+    assert_eq!(block["version"], imzarr_format::FORMAT_VERSION);
     assert_eq!(block["other_arrays"][0]["key"], "MS_1002816");
     assert_eq!(
         block["other_arrays"][0]["unit"],
