@@ -39,6 +39,7 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "mz_range": a.mz_range,
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
         "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype, "unit": o.unit})).collect::<Vec<_>>(),
+        "spectrum_terms": a.spectrum_terms,
         "instrument": instrument(&a.source.header),
         "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len(), "spectrum_terms_not_kept": a.source.spectrum_terms_not_kept},
     }))
@@ -63,9 +64,20 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
         "points": points,
         "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
         "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype, "unit": o.unit})).collect::<Vec<_>>(),
+        "spectrum_terms": imzml.spectrum_terms.iter().map(term_summary).collect::<Vec<_>>(),
         "instrument": instrument(&header),
         "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks, "spectrum_terms_not_kept": imzml.spectrum_terms_not_kept},
     }))
+}
+
+/// A kept spectrum term of a parsed file, described as a store describes it: its value when
+/// the same in every spectrum, none when it is a number per spectrum.
+fn term_summary(term: &imzarr_imzml::SpectrumTermValues) -> Value {
+    let value = match &term.values {
+        imzarr_imzml::TermValues::Constant(value) => Some(value),
+        imzarr_imzml::TermValues::Numbers(_) => None,
+    };
+    json!({"accession": term.accession, "name": term.name, "element": term.place.element_name(), "unit": term.unit, "value": value})
 }
 
 /// Names of the instrument terms (`instrumentConfiguration` cvParams) and software.
@@ -174,6 +186,25 @@ fn print_summary(summary: &Value) {
         .collect();
     if !others.is_empty() {
         crate::output::outln!("  other arrays:  {}", others.join(", "));
+    }
+    let terms: Vec<String> = summary["spectrum_terms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let unit = match t["unit"]["name"].as_str() {
+                Some(name) if !name.is_empty() => format!(" [{name}]"),
+                _ => String::new(),
+            };
+            let values = match t["value"].as_str() {
+                Some(value) => format!("= {value:?} in every spectrum"),
+                None => "a number per spectrum".into(),
+            };
+            format!("{} {}{unit} {values}", plain(&t["accession"]), plain(&t["name"]))
+        })
+        .collect();
+    if !terms.is_empty() {
+        crate::output::outln!("  per-spectrum terms kept: {}", terms.join("; "));
     }
     crate::output::outln!("  software:      {}", software.join(", "));
     crate::output::outln!("  source UUID:   {}", plain(&source["uuid"]));

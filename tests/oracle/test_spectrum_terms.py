@@ -1,0 +1,134 @@
+"""Spectrum terms (scan start times, scan windows, user parameters), checked against pyimzML.
+
+pyimzML's full spectrum metadata is the independent reading of each spectrum's terms. Cardinal's
+fixtures give each pixel's position again as user parameters; a fixture is also given a scan
+start time (with its unit) in most spectra and a scan window in every spectrum. The converted
+store must hold, read by zarr-python, the number each spectrum gives in `pixels/terms/<key>`
+(NaN where it gives none) and a constant as the term's `value`; an export must give back to
+pyimzML the same terms with the same values, in the same elements.
+"""
+
+import math
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import zarr
+from pyimzml.ImzMLParser import ImzMLParser
+
+from conftest import FIXTURES, run_imzarr
+
+NS = "http://psi.hupo.org/ms/mzml"
+CARDINAL = ["cardinal2_combat_40pixel", "cardinal2_123_combined", "cardinal_spatial_dgmm_input"]
+
+
+def q(tag):
+    return f"{{{NS}}}{tag}"
+
+
+def start_time(i):
+    """The scan start time given to spectrum `i` (none in every fourth)."""
+    return None if i % 4 == 3 else round(0.125 * i + 3.0, 6)
+
+
+def with_scan_terms(source, target):
+    """Writes `source` with a scan start time in most spectra and a scan window in every one."""
+    ET.register_namespace("", NS)
+    root = ET.parse(source).getroot()
+    for i, spectrum in enumerate(root.iter(q("spectrum"))):
+        scan = spectrum.find(f"{q('scanList')}/{q('scan')}")
+        if start_time(i) is not None:
+            scan.insert(0, ET.Element(q("cvParam"), {
+                "cvRef": "MS", "accession": "MS:1000016", "name": "scan start time",
+                "value": str(start_time(i)), "unitCvRef": "UO", "unitAccession": "UO:0000031",
+                "unitName": "minute",
+            }))
+        windows = ET.SubElement(scan, q("scanWindowList"), {"count": "1"})
+        window = ET.SubElement(windows, q("scanWindow"))
+        ET.SubElement(window, q("cvParam"), {
+            "cvRef": "MS", "accession": "MS:1000501", "name": "scan window lower limit",
+            "value": "100.0", "unitCvRef": "MS", "unitAccession": "MS:1000040", "unitName": "m/z",
+        })
+    ET.ElementTree(root).write(target, encoding="utf-8", xml_declaration=True)
+
+
+def oracle_terms(path):
+    """For every spectrum, its scan's terms as pyimzML reads them: {term: (value, unit accession)},
+    a term being a cvParam's accession or a userParam's name."""
+    parser = ImzMLParser(str(path), include_spectra_metadata="full")
+    spectra = []
+    for metadata in parser.spectrum_full_metadata:
+        (scan,) = metadata.scans
+        # userParams: (name, type, parsed, raw value, unit name, unit accession);
+        # cvParams: (name, accession, parsed, raw name, raw value, unit name, unit accession).
+        terms = {p[0]: (p[3], p[5]) for p in scan.user_params}
+        terms.update({p[1]: (p[4], p[6]) for p in scan.cv_params})
+        for window in scan.scan_windows:
+            terms.update({p[1]: (p[4], p[6]) for p in window.cv_params})
+        spectra.append(terms)
+    return spectra
+
+
+def stored_terms(store):
+    """{term: [value of each source spectrum]} as zarr-python reads them from `store`."""
+    group = zarr.open_group(str(store), mode="r")
+    source_index = group["pixels/source_index"][...]
+    by_term = {}
+    for info in group.attrs["imzarr"].get("spectrum_terms", []):
+        term = info["name"] if info["accession"] == "userParam" else info["accession"]
+        if "value" in info:
+            values = [info["value"]] * len(source_index)
+        else:
+            numbers = group[f"pixels/terms/{info['key']}"][...]
+            assert numbers.dtype == np.float64 and numbers.shape == source_index.shape, info
+            values = [None] * len(source_index)
+            for k, source in enumerate(source_index):
+                values[int(source)] = None if math.isnan(numbers[k]) else float(numbers[k])
+        by_term[term] = (info, values)
+    return by_term
+
+
+def assert_same(stored, oracle, where):
+    for term, (info, values) in stored.items():
+        for i, value in enumerate(values):
+            given = oracle[i].get(term)
+            if value is None:
+                assert given is None, (where, term, i)
+            elif "value" in info:
+                assert given is not None and given[0] == value, (where, term, i, given)
+            else:
+                assert given is not None and float(given[0]) == value, (where, term, i, given)
+            if given is not None:
+                assert given[1] == (info.get("unit") or {}).get("accession"), (where, term, i)
+
+
+@pytest.mark.parametrize("name", CARDINAL)
+def test_cardinal_positions_given_as_user_parameters_are_kept(name, stores):
+    stored = stored_terms(stores[name])
+    assert sorted(stored) == ["3DPositionX", "3DPositionY"], name
+    assert_same(stored, oracle_terms(FIXTURES / f"{name}.imzML"), name)
+
+
+def test_scan_terms_are_stored_and_exported_as_pyimzml_reads_them(tmp_path):
+    name = "pyimzml_example_processed"
+    imzml = tmp_path / f"{name}.imzML"
+    with_scan_terms(FIXTURES / f"{name}.imzML", imzml)
+    shutil.copy(FIXTURES / f"{name}.ibd", tmp_path / f"{name}.ibd")
+    store = tmp_path / f"{name}.imzarr"
+    run_imzarr("convert", str(imzml), str(store))
+
+    oracle = oracle_terms(imzml)
+    stored = stored_terms(store)
+    assert sorted(stored) == ["MS:1000016", "MS:1000501"]
+    start_info, start_values = stored["MS:1000016"]
+    assert "value" not in start_info and start_info["element"] == "scan"
+    assert start_values == [start_time(i) for i in range(len(oracle))]
+    window_info, _ = stored["MS:1000501"]
+    assert (window_info["element"], window_info["value"]) == ("scanWindow", "100.0")
+    assert_same(stored, oracle, "store")
+
+    exported = tmp_path / "out" / f"{name}.imzML"
+    exported.parent.mkdir()
+    run_imzarr("export", str(store), str(exported))
+    assert_same(stored, oracle_terms(exported), "export")
