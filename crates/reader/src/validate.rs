@@ -214,6 +214,13 @@ fn expected_shapes(dataset: &Dataset) -> Vec<(String, Vec<u64>)> {
             .iter()
             .map(|info| (paths::other_array(&info.key), intensity.clone())),
     );
+    // Spectrum terms without a single value have a number per stored spectrum.
+    shapes.extend(
+        a.spectrum_terms
+            .iter()
+            .filter(|info| info.value.is_none())
+            .map(|info| (paths::term_array(&info.key), vec![n])),
+    );
     shapes
 }
 

@@ -115,3 +115,32 @@ fn the_blocking_facade_reads_terms_too() {
         numbers.iter().filter(|v| !v.is_nan()).count()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_reports_a_missing_term_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.imzML");
+    let spec = SyntheticSpec {
+        spectrum_terms: sample_spectrum_terms(),
+        ..SyntheticSpec::small_processed()
+    };
+    write_synthetic(&input, &spec).unwrap();
+    let store = dir.path().join("store");
+    convert_into(&input, &store, &ConvertOptions::default()).await;
+    let root_path = store.join("zarr.json");
+    let mut root: serde_json::Value = serde_json::from_slice(&std::fs::read(&root_path).unwrap()).unwrap();
+    let metadata = root["consolidated_metadata"]["metadata"].as_object_mut().unwrap();
+    assert!(metadata.remove("pixels/terms/MS_1000016").is_some());
+    std::fs::write(&root_path, serde_json::to_vec(&root).unwrap()).unwrap();
+    std::fs::remove_dir_all(store.join("pixels/terms/MS_1000016")).unwrap();
+
+    let report = validate(store.to_str().unwrap(), false).await.unwrap();
+    assert!(!report.is_valid());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p == "pixels/terms/MS_1000016: required array is missing"),
+        "{report:?}"
+    );
+}
