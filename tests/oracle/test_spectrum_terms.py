@@ -8,6 +8,7 @@ store must hold, read by zarr-python, the number each spectrum gives in `pixels/
 pyimzML the same terms with the same values, in the same elements.
 """
 
+import json
 import math
 import shutil
 import xml.etree.ElementTree as ET
@@ -127,6 +128,13 @@ def test_scan_terms_are_stored_and_exported_as_pyimzml_reads_them(tmp_path):
     window_info, _ = stored["MS:1000501"]
     assert (window_info["element"], window_info["value"]) == ("scanWindow", "100.0")
     assert_same(stored, oracle, "store")
+
+    # The command line prints a spectrum's terms with it.
+    parser = ImzMLParser(str(imzml))
+    for i in (0, 3):
+        x, y = parser.coordinates[i][:2]
+        printed = json.loads(run_imzarr("spectrum", str(store), "--x", str(x), "--y", str(y), "--json").stdout)
+        assert printed["terms"] == {"MS_1000016": start_time(i), "MS_1000501": "100.0"}, i
 
     exported = tmp_path / "out" / f"{name}.imzML"
     exported.parent.mkdir()

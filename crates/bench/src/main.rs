@@ -79,7 +79,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut results: Vec<Value> = Vec::new();
     match cli.command {
-        Command::Parse { spectra } => results.push(measure::parse(&cli.data_dir, spectra)?),
+        Command::Parse { spectra } => results.extend(measure::parse(&cli.data_dir, spectra)?),
         Command::ConvertOne { input, output, args } => {
             let conversion = runtime.block_on(measure::convert_here(&input, &output, &args))?;
             println!("{}", serde_json::to_string(&conversion)?);
@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
             results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, &args))?);
         }
         Command::All(args) => {
-            results.push(measure::parse(&cli.data_dir, 100_000)?);
+            results.extend(measure::parse(&cli.data_dir, 100_000)?);
             results.extend(runtime.block_on(convert_both_modes(&cli.data_dir, &args))?);
         }
     }

@@ -42,17 +42,42 @@ fn dir_size(store: &Path) -> anyhow::Result<u64> {
     Ok(bytes)
 }
 
-/// XML parse throughput versus reading the same bytes.
-pub fn parse(dir: &Path, spectra: u64) -> anyhow::Result<Value> {
+/// XML parse throughput versus reading the same bytes, on a header of `spectra` spectra
+/// without terms of their own and on one whose spectra each give the five sample terms (scan
+/// start time, scan window, user parameters: the values the parser collects for the store).
+pub fn parse(dir: &Path, spectra: u64) -> anyhow::Result<Vec<Value>> {
     let side = (spectra as f64).sqrt().ceil() as u64;
-    let spec = imzarr_imzml::synthetic::SyntheticSpec {
+    let plain = imzarr_imzml::synthetic::SyntheticSpec {
         width: side,
         height: spectra.div_ceil(side),
         points_per_spectrum: 2,
         skip_every: 0,
         ..imzarr_imzml::synthetic::SyntheticSpec::small_processed()
     };
-    let path = ensure(dir, &format!("header_{spectra}"), &spec)?;
+    let with_terms = imzarr_imzml::synthetic::SyntheticSpec {
+        spectrum_terms: imzarr_imzml::synthetic::sample_spectrum_terms(),
+        ..plain.clone()
+    };
+    [
+        ("imzML parse", format!("header_{spectra}"), plain),
+        (
+            "imzML parse, 5 terms per spectrum",
+            format!("header_{spectra}_terms"),
+            with_terms,
+        ),
+    ]
+    .into_iter()
+    .map(|(what, name, spec)| parse_one(dir, what, &name, &spec))
+    .collect()
+}
+
+fn parse_one(
+    dir: &Path,
+    what: &str,
+    name: &str,
+    spec: &imzarr_imzml::synthetic::SyntheticSpec,
+) -> anyhow::Result<Value> {
+    let path = ensure(dir, name, spec)?;
     let bytes = std::fs::metadata(&path)?.len() as f64;
     let started = Instant::now();
     let read = std::fs::read(&path)?;
@@ -62,9 +87,10 @@ pub fn parse(dir: &Path, spectra: u64) -> anyhow::Result<Value> {
     let imzml = parse_file(&path)?;
     let parse_seconds = started.elapsed().as_secs_f64();
     assert_eq!(imzml.spectra.len() as u64, spec.width * spec.height);
+    assert_eq!(imzml.spectrum_terms.len(), spec.spectrum_terms.len());
     let mbps = bytes / 1e6 / parse_seconds;
     Ok(row(
-        "imzML parse",
+        what,
         format!(
             "{mbps:.0} MB/s ({:.0} MB, {} spectra, {parse_seconds:.2} s)",
             bytes / 1e6,

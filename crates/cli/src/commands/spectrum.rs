@@ -29,7 +29,8 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             .iter()
             .map(|(key, values)| (key.clone(), json!(values)))
             .collect();
-        let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity, "other": other});
+        let terms = term_values(&dataset, &spectrum).await?;
+        let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity, "other": other, "terms": terms});
         crate::output::outln!("{document}");
     } else {
         let mut header = String::from("mz,intensity");
@@ -67,4 +68,28 @@ async fn other_values(
         Ok::<_, imzarr::ReadError>((info.key.clone(), values.values(0)))
     });
     Ok(futures::future::try_join_all(reads).await?)
+}
+
+/// The value of every kept spectrum term at `spectrum`, by key: the text of a term every
+/// spectrum gives alike, the number of a term with numbers (`null` where the spectrum gives
+/// none).
+async fn term_values(
+    dataset: &imzarr::Dataset,
+    spectrum: &imzarr::Spectrum,
+) -> Result<serde_json::Map<String, serde_json::Value>, CommandError> {
+    if dataset.spectrum_terms().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    let Some(number) = dataset.spectrum_number(spectrum.x, spectrum.y, spectrum.z).await? else {
+        return Ok(serde_json::Map::new());
+    };
+    let number = u64::from(number);
+    let reads = dataset.spectrum_terms().iter().map(|info| async move {
+        let value = match dataset.term_values(&info.key, number..number + 1).await? {
+            imzarr::TermColumn::Same(text) => json!(text),
+            imzarr::TermColumn::Numbers(numbers) => json!(numbers.first().filter(|n| !n.is_nan())),
+        };
+        Ok::<_, imzarr::ReadError>((info.key.clone(), value))
+    });
+    Ok(futures::future::try_join_all(reads).await?.into_iter().collect())
 }
