@@ -79,6 +79,10 @@ pub enum TermValues {
 /// Bounds the memory to 8 bytes per spectrum and term.
 pub const MAX_NUMBER_TERMS: usize = 16;
 
+/// Longest value of a kept term, in bytes: a longer one (a term that holds a document) is
+/// listed, not kept, so that the store's metadata stays small.
+pub const MAX_VALUE_BYTES: usize = 4096;
+
 /// One term as seen so far.
 #[derive(Debug)]
 struct Seen {
@@ -174,7 +178,7 @@ impl TermCollector {
             place,
             occurrences: 0,
             last_spectrum: None,
-            first_value: value.to_string(),
+            first_value: value.chars().take(MAX_VALUE_BYTES + 1).collect(),
             same_value: true,
             numbers: (with_numbers < MAX_NUMBER_TERMS).then(Vec::new),
             keepable: place != TermPlace::Other,
@@ -223,7 +227,8 @@ impl Seen {
         if !self.keepable {
             return;
         }
-        if self.last_spectrum == Some(spectrum) || place != self.place || unit_of(unit) != self.unit {
+        let repeated = self.last_spectrum == Some(spectrum);
+        if repeated || place != self.place || unit_of(unit) != self.unit || value.len() > MAX_VALUE_BYTES {
             self.keepable = false;
             self.numbers = None;
             return;
@@ -355,6 +360,16 @@ mod tests {
                 ("MS:1000744", 1)
             ]
         );
+    }
+
+    #[test]
+    fn a_value_longer_than_the_limit_is_counted_not_kept() {
+        let mut collector = TermCollector::default();
+        let long = "x".repeat(MAX_VALUE_BYTES + 1);
+        observe(&mut collector, 0, "MS:1000796", "spectrum title", &long);
+        let (kept, not_kept) = collector.finish(1);
+        assert!(kept.is_empty());
+        assert_eq!(not_kept[0].occurrences, 1);
     }
 
     #[test]
