@@ -132,22 +132,21 @@ impl TermCollector {
             unit,
             place,
         } = occurrence;
-        let position = if accession == "userParam" {
-            let name = name();
-            match self.find(accession, Some(&name)) {
-                Some(at) => at,
-                None => match self.add(accession, name, unit, place, value) {
-                    Some(at) => at,
-                    None => return,
-                },
-            }
+        // A user parameter is told apart by its name, a cvParam by its accession alone.
+        let mut name = Some(name);
+        let user_name = if accession == "userParam" {
+            name.take().map(|name| name())
         } else {
-            match self.find(accession, None) {
-                Some(at) => at,
-                None => match self.add(accession, name(), unit, place, value) {
+            None
+        };
+        let position = match self.find(accession, user_name.as_deref()) {
+            Some(at) => at,
+            None => {
+                let name = user_name.or_else(|| name.take().map(|name| name())).unwrap_or_default();
+                match self.add(accession, name, unit, place, value) {
                     Some(at) => at,
                     None => return,
-                },
+                }
             }
         };
         self.seen[position].record(spectrum, value, unit, place);
