@@ -56,12 +56,7 @@ impl Dataset {
     /// The values of the other binary array `key` ([`OtherArrayInfo::key`]) for the stored
     /// spectra `numbers`: the same points, in the same order, as their m/z and intensities.
     pub async fn other_values(&self, key: &str, numbers: Range<u64>) -> Result<OtherValues> {
-        let count = self.spectrum_count();
-        if numbers.start > numbers.end || numbers.end > count {
-            return Err(ReadError::Usage(format!(
-                "stored spectra {numbers:?} are outside 0..{count}"
-            )));
-        }
+        self.check_run(&numbers)?;
         let info = self.other_arrays().iter().find(|info| info.key == key).ok_or_else(|| {
             let known: Vec<&str> = self.other_arrays().iter().map(|i| i.key.as_str()).collect();
             ReadError::Usage(format!(

@@ -28,18 +28,14 @@ impl Dataset {
     /// The values of the kept term `key` ([`StoredTermInfo::key`]) for the stored spectra
     /// `numbers`.
     pub async fn term_values(&self, key: &str, numbers: Range<u64>) -> Result<TermColumn> {
-        let count = self.spectrum_count();
-        if numbers.start > numbers.end || numbers.end > count {
-            return Err(ReadError::Usage(format!(
-                "stored spectra {numbers:?} are outside 0..{count}"
-            )));
-        }
+        self.check_run(&numbers)?;
         let info = self.term_info(key)?;
         if let Some(value) = &info.value {
             return Ok(TermColumn::Same(value.clone()));
         }
         let path = paths::term_array(&info.key);
         let shape = self.arrays.shape(&path)?;
+        let count = self.spectrum_count();
         if shape != [count] {
             return Err(ReadError::Metadata {
                 location: self.location.clone(),

@@ -120,16 +120,22 @@ impl Dataset {
         self.attributes.counts.spectra
     }
 
-    /// The stored spectra `numbers` (a range of stored numbers, `0..spectrum_count()`), with
-    /// positions, source indexes and values in their stored types: a handful of requests for
-    /// the whole run. Used to export and to stream many spectra.
-    pub async fn stored_spectra(&self, numbers: Range<u64>) -> Result<StoredSpectra> {
+    /// Refuses a run of stored spectra that is not inside `0..spectrum_count()`.
+    pub(crate) fn check_run(&self, numbers: &Range<u64>) -> Result<()> {
         let count = self.spectrum_count();
         if numbers.start > numbers.end || numbers.end > count {
             return Err(ReadError::Usage(format!(
                 "stored spectra {numbers:?} are outside 0..{count}"
             )));
         }
+        Ok(())
+    }
+
+    /// The stored spectra `numbers` (a range of stored numbers, `0..spectrum_count()`), with
+    /// positions, source indexes and values in their stored types: a handful of requests for
+    /// the whole run. Used to export and to stream many spectra.
+    pub async fn stored_spectra(&self, numbers: Range<u64>) -> Result<StoredSpectra> {
+        self.check_run(&numbers)?;
         let [ox, oy, oz] = self.attributes.grid.origin;
         let ([x, y, z], source_index, points) = tokio::try_join!(
             self.grid_positions(numbers.clone()),
