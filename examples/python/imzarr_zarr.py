@@ -1,4 +1,5 @@
-"""Reading an imzarr store with zarr-python alone: ion images, spectra and the TIC.
+"""Reading an imzarr store with zarr-python alone: ion images, spectra, the TIC and the kept
+spectrum terms (scan start times, user parameters, ...).
 
 The store is plain Zarr v3, so nothing but zarr-python (3.1 or later) and NumPy is needed, and
 each query fetches only the chunks it needs, as the Rust reader does (local paths, or
@@ -12,7 +13,7 @@ import it from a checkout::
     mz, intensity = store.spectrum(10, 20)        # imzML coordinates, the source's dtypes
 
 The test suite checks every function against pyimzML on every real fixture
-(``tests/oracle/test_python_recipe.py``).
+(``tests/oracle/test_python_recipe.py``, ``tests/oracle/test_spectrum_terms.py``).
 """
 
 import numpy as np
@@ -108,3 +109,13 @@ class ImzarrStore:
     def tic(self):
         """The total ion current of each pixel; NaN where no spectrum was acquired."""
         return self._image(self.root["pixels/tic"][...])
+
+    def spectrum_terms(self):
+        """The terms of the source's spectra that the store keeps (format 1.2), by key."""
+        return {term["key"]: term for term in self.attributes.get("spectrum_terms", [])}
+
+    def term_image(self, key):
+        """The numbers of the kept spectrum term `key` at every pixel; NaN where no spectrum was
+        acquired or the spectrum did not give the term. A term with one `value` for every
+        spectrum has no array."""
+        return self._image(self.root[f"pixels/terms/{key}"][...])

@@ -19,6 +19,7 @@ import zarr
 from pyimzml.ImzMLParser import ImzMLParser
 
 from conftest import FIXTURES, run_imzarr
+from test_python_recipe import ImzarrStore, assert_image_equals
 
 NS = "http://psi.hupo.org/ms/mzml"
 CARDINAL = ["cardinal2_combat_40pixel", "cardinal2_123_combined", "cardinal_spatial_dgmm_input"]
@@ -108,7 +109,15 @@ def assert_same(stored, oracle, where):
 def test_cardinal_positions_given_as_user_parameters_are_kept(name, stores):
     stored = stored_terms(stores[name])
     assert sorted(stored) == ["3DPositionX", "3DPositionY"], name
-    assert_same(stored, oracle_terms(FIXTURES / f"{name}.imzML"), name)
+    oracle = oracle_terms(FIXTURES / f"{name}.imzML")
+    assert_same(stored, oracle, name)
+
+    # The zarr-python recipe draws them as images.
+    recipe = ImzarrStore(str(stores[name]))
+    assert sorted(recipe.spectrum_terms()) == ["userParam_3DPositionX", "userParam_3DPositionY"]
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    expected = [float(terms["3DPositionX"][0]) for terms in oracle]
+    assert_image_equals(recipe.term_image("userParam_3DPositionX"), recipe, parser, expected)
 
 
 def test_scan_terms_are_stored_and_exported_as_pyimzml_reads_them(tmp_path):
