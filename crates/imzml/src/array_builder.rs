@@ -86,10 +86,7 @@ impl ArrayBuilder {
                     self.kind = Some(ArrayKind::Other {
                         accession: other.to_string(),
                         value: value.to_string(),
-                        unit: unit.0.map(|accession| Unit {
-                            accession: accession.to_string(),
-                            name: unit.1.unwrap_or_default().to_string(),
-                        }),
+                        unit: Unit::from_attributes(unit),
                     });
                 }
             }

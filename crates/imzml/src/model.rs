@@ -191,6 +191,17 @@ pub struct Unit {
     pub name: String,
 }
 
+impl Unit {
+    /// The unit of a param's `unitAccession` and `unitName` attributes; none without an
+    /// accession (absent or blank).
+    pub(crate) fn from_attributes((accession, name): (Option<&str>, Option<&str>)) -> Option<Self> {
+        accession.filter(|a| !a.trim().is_empty()).map(|accession| Self {
+            accession: accession.trim().to_string(),
+            name: name.unwrap_or_default().to_string(),
+        })
+    }
+}
+
 /// A real-world deviation from imzML that the reader repaired or tolerated.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Quirk {

@@ -173,7 +173,7 @@ impl TermCollector {
         self.seen.push(Seen {
             accession: accession.to_string(),
             name,
-            unit: unit_of(unit),
+            unit: Unit::from_attributes(unit),
             place,
             occurrences: 0,
             last_spectrum: None,
@@ -227,7 +227,8 @@ impl Seen {
             return;
         }
         let repeated = self.last_spectrum == Some(spectrum);
-        if repeated || place != self.place || unit_of(unit) != self.unit || value.len() > MAX_VALUE_BYTES {
+        if repeated || place != self.place || Unit::from_attributes(unit) != self.unit || value.len() > MAX_VALUE_BYTES
+        {
             self.keepable = false;
             self.numbers = None;
             return;
@@ -245,13 +246,6 @@ impl Seen {
             (numbers, _) => *numbers = None,
         }
     }
-}
-
-fn unit_of((accession, name): (Option<&str>, Option<&str>)) -> Option<Unit> {
-    accession.filter(|a| !a.trim().is_empty()).map(|accession| Unit {
-        accession: accession.trim().to_string(),
-        name: name.unwrap_or_default().to_string(),
-    })
 }
 
 #[cfg(test)]
