@@ -92,10 +92,7 @@ impl StoredTermInfo {
         } else {
             accession.to_string()
         };
-        let base: String = raw
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-            .collect();
+        let base = path_segment(&raw);
         let mut key = base.clone();
         let mut n = 1;
         while taken.contains(&key) {
@@ -146,10 +143,16 @@ impl OtherArrayInfo {
             key.push('_');
             key.push_str(value);
         }
-        key.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-            .collect()
+        path_segment(&key)
     }
+}
+
+/// `raw` with every character but ASCII letters, digits and `-` turned into `_`: a name that
+/// is safe as one segment of a store path.
+fn path_segment(raw: &str) -> String {
+    raw.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect()
 }
 
 impl ImzarrAttributes {
