@@ -2,10 +2,11 @@
 //! kinds the input has, checked to be the same in every spectrum, and the streams that write
 //! them beside the spectrum-major intensities.
 
-use imzarr_format::{ArraySpec, OtherArrayInfo, UnitInfo, paths};
+use imzarr_format::{ArraySpec, OtherArrayInfo, paths};
 use imzarr_imzml::{ArrayBytes, DataType, Ibd, Imzml, SpectrumEntry, cv};
 
 use crate::error::Result;
+use crate::root_attributes::unit_info;
 use crate::store_writer::{ShardStream, StoreWriter};
 
 /// One kind of other array of the input.
@@ -36,10 +37,7 @@ pub(crate) fn kinds(imzml: &mut Imzml) -> std::result::Result<Vec<OtherKind>, St
                     .to_string(),
                 value: other.value.clone(),
                 dtype: other.array.dtype.zarr_name().to_string(),
-                unit: other.unit.as_ref().map(|unit| UnitInfo {
-                    accession: unit.accession.clone(),
-                    name: unit.name.clone(),
-                }),
+                unit: other.unit.as_ref().map(unit_info),
             },
             dtype: other.array.dtype,
         })

@@ -2,9 +2,9 @@
 
 use imzarr_format::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
-    MzIndexBlocks, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo,
+    MzIndexBlocks, MzIndexInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo, UnitInfo,
 };
-use imzarr_imzml::{Mode, Polarity, SpectrumType, numbers::format_uuid};
+use imzarr_imzml::{Mode, Polarity, SpectrumType, Unit, numbers::format_uuid};
 use serde_json::{Map, Value, json};
 
 use crate::options::ConvertOptions;
@@ -113,6 +113,14 @@ pub(crate) fn build(
         },
         other_arrays: source.other_kinds.iter().map(|kind| kind.info.clone()).collect(),
         spectrum_terms: spectrum_terms::infos(&source.imzml),
+    }
+}
+
+/// A unit of the source as the root attributes record it.
+pub(crate) fn unit_info(unit: &Unit) -> UnitInfo {
+    UnitInfo {
+        accession: unit.accession.clone(),
+        name: unit.name.clone(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The spectrum terms a store keeps (spec section 8b): their descriptions for the root
 //! attributes, and the arrays of those that have a number per spectrum.
 
-use imzarr_format::{StoredTermInfo, UnitInfo, paths};
+use imzarr_format::{StoredTermInfo, paths};
 use imzarr_imzml::{Imzml, SpectrumTermValues, TermValues};
+
+use crate::root_attributes::unit_info;
 
 /// Bytes the kept spectrum terms hold while the conversion runs.
 pub(crate) fn held_bytes(imzml: &Imzml) -> u64 {
@@ -36,10 +38,7 @@ fn info(term: &SpectrumTermValues, key: String) -> StoredTermInfo {
         accession: term.accession.clone(),
         name: term.name.clone(),
         element: term.place.element_name().unwrap_or_default().to_string(),
-        unit: term.unit.as_ref().map(|unit| UnitInfo {
-            accession: unit.accession.clone(),
-            name: unit.name.clone(),
-        }),
+        unit: term.unit.as_ref().map(unit_info),
         value: match &term.values {
             TermValues::Constant(value) => Some(value.clone()),
             TermValues::Numbers(_) => None,

@@ -256,10 +256,7 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
                     accession: info.accession.clone(),
                     value: info.value.clone(),
                     dtype: dtype(&info.dtype)?,
-                    unit: info.unit.as_ref().map(|unit| Unit {
-                        accession: unit.accession.clone(),
-                        name: unit.name.clone(),
-                    }),
+                    unit: info.unit.as_ref().map(unit_of),
                 })
             })
             .collect::<Result<_>>()?,
@@ -276,15 +273,20 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
                 Ok(SpectrumTermKind {
                     accession: info.accession.clone(),
                     name: info.name.clone(),
-                    unit: info.unit.as_ref().map(|unit| Unit {
-                        accession: unit.accession.clone(),
-                        name: unit.name.clone(),
-                    }),
+                    unit: info.unit.as_ref().map(unit_of),
                     place,
                 })
             })
             .collect::<Result<_>>()?,
     })
+}
+
+/// A unit the store records, as the imzML writer takes it.
+fn unit_of(info: &imzarr_format::UnitInfo) -> Unit {
+    Unit {
+        accession: info.accession.clone(),
+        name: info.name.clone(),
+    }
 }
 
 /// The final and the in-progress names of the two output files.
