@@ -13,7 +13,17 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             format!("no spectrum was acquired at x={}, y={}", args.x, args.y),
         )
     })?;
-    let others = other_values(&dataset, &spectrum).await?;
+    let number = dataset
+        .spectrum_number(spectrum.x, spectrum.y, spectrum.z)
+        .await?
+        .map(u64::from)
+        .ok_or_else(|| {
+            CommandError::new(
+                Failure::Internal,
+                "the pixel index no longer has the spectrum it gave".to_string(),
+            )
+        })?;
+    let others = other_values(&dataset, number).await?;
     if let Some(path) = &args.output {
         crate::render::write_spectrum_png(path, &spectrum.mz, &spectrum.intensity)
             .map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))?;
@@ -29,7 +39,7 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
             .iter()
             .map(|(key, values)| (key.clone(), json!(values)))
             .collect();
-        let terms = term_values(&dataset, &spectrum).await?;
+        let terms = term_values(&dataset, number).await?;
         let document = json!({"x": spectrum.x, "y": spectrum.y, "z": spectrum.z, "source_index": spectrum.source_index, "mz": spectrum.mz, "intensity": spectrum.intensity, "other": other, "terms": terms});
         crate::output::outln!("{document}");
     } else {
@@ -50,19 +60,9 @@ pub async fn run(args: SpectrumArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// The values of every other binary array of the store (none for most) at `spectrum`, by key,
-/// read side by side.
-async fn other_values(
-    dataset: &imzarr::Dataset,
-    spectrum: &imzarr::Spectrum,
-) -> Result<Vec<(String, Vec<f64>)>, CommandError> {
-    if dataset.other_arrays().is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(number) = dataset.spectrum_number(spectrum.x, spectrum.y, spectrum.z).await? else {
-        return Ok(Vec::new());
-    };
-    let number = u64::from(number);
+/// The values of every other binary array of the store (none for most) at the stored spectrum
+/// `number`, by key, read side by side.
+async fn other_values(dataset: &imzarr::Dataset, number: u64) -> Result<Vec<(String, Vec<f64>)>, CommandError> {
     let reads = dataset.other_arrays().iter().map(|info| async move {
         let values = dataset.other_values(&info.key, number..number + 1).await?;
         Ok::<_, imzarr::ReadError>((info.key.clone(), values.values(0)))
@@ -70,20 +70,13 @@ async fn other_values(
     Ok(futures::future::try_join_all(reads).await?)
 }
 
-/// The value of every kept spectrum term at `spectrum`, by key: the text of a term every
-/// spectrum gives alike, the number of a term with numbers (`null` where the spectrum gives
-/// none).
+/// The value of every kept spectrum term at the stored spectrum `number`, by key: the text of
+/// a term every spectrum gives alike, the number of a term with numbers (`null` where the
+/// spectrum gives none).
 async fn term_values(
     dataset: &imzarr::Dataset,
-    spectrum: &imzarr::Spectrum,
+    number: u64,
 ) -> Result<serde_json::Map<String, serde_json::Value>, CommandError> {
-    if dataset.spectrum_terms().is_empty() {
-        return Ok(serde_json::Map::new());
-    }
-    let Some(number) = dataset.spectrum_number(spectrum.x, spectrum.y, spectrum.z).await? else {
-        return Ok(serde_json::Map::new());
-    };
-    let number = u64::from(number);
     let reads = dataset.spectrum_terms().iter().map(|info| async move {
         let value = match dataset.term_values(&info.key, number..number + 1).await? {
             imzarr::TermColumn::Same(text) => json!(text),
