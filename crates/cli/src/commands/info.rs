@@ -126,19 +126,26 @@ fn plain(value: &Value) -> String {
     }
 }
 
+/// Each member of the list `list` (none when it is not a list) as `describe` says it.
+fn described(list: &Value, describe: impl Fn(&Value) -> String) -> Vec<String> {
+    list.as_array().into_iter().flatten().map(describe).collect()
+}
+
+/// The name of the unit of an other array or a spectrum term, when it has a named one.
+fn unit_name(item: &Value) -> Option<&str> {
+    item["unit"]["name"].as_str().filter(|name| !name.is_empty())
+}
+
 fn print_summary(summary: &Value) {
     let grid = &summary["grid"];
     let source = &summary["source"];
-    let software: Vec<String> = summary["instrument"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|entry| match (entry.get("software"), entry.get("instrument")) {
+    let software = described(&summary["instrument"], |entry| {
+        match (entry.get("software"), entry.get("instrument")) {
             (Some(name), _) => format!("{} {}", plain(name), plain(&entry["version"])),
             (_, Some(term)) => plain(term),
             _ => String::new(),
-        })
-        .collect();
+        }
+    });
     let pixel_size = match summary["pixel_size_um"].as_array() {
         Some(size) => format!("{} x {} um", plain(&size[0]), plain(&size[1])),
         None => "unknown".into(),
@@ -167,42 +174,26 @@ fn print_summary(summary: &Value) {
         plain(&summary["dtypes"]["mz"]),
         plain(&summary["dtypes"]["intensity"])
     );
-    let others: Vec<String> = summary["other_arrays"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|o| {
-            let unit = match o["unit"]["name"].as_str() {
-                Some(name) if !name.is_empty() => format!(", {name}"),
-                _ => String::new(),
-            };
-            match o["value"].as_str() {
-                Some(value) if !value.is_empty() => {
-                    format!("{} {value:?} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"]))
-                }
-                _ => format!("{} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"])),
+    let others = described(&summary["other_arrays"], |o| {
+        let unit = unit_name(o).map_or_else(String::new, |name| format!(", {name}"));
+        match o["value"].as_str() {
+            Some(value) if !value.is_empty() => {
+                format!("{} {value:?} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"]))
             }
-        })
-        .collect();
+            _ => format!("{} ({}{unit})", plain(&o["accession"]), plain(&o["dtype"])),
+        }
+    });
     if !others.is_empty() {
         crate::output::outln!("  other arrays:  {}", others.join(", "));
     }
-    let terms: Vec<String> = summary["spectrum_terms"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            let unit = match t["unit"]["name"].as_str() {
-                Some(name) if !name.is_empty() => format!(" [{name}]"),
-                _ => String::new(),
-            };
-            let values = match t["value"].as_str() {
-                Some(value) => format!("= {value:?} in every spectrum"),
-                None => "a number per spectrum".into(),
-            };
-            format!("{} {}{unit} {values}", plain(&t["accession"]), plain(&t["name"]))
-        })
-        .collect();
+    let terms = described(&summary["spectrum_terms"], |t| {
+        let unit = unit_name(t).map_or_else(String::new, |name| format!(" [{name}]"));
+        let values = match t["value"].as_str() {
+            Some(value) => format!("= {value:?} in every spectrum"),
+            None => "a number per spectrum".into(),
+        };
+        format!("{} {}{unit} {values}", plain(&t["accession"]), plain(&t["name"]))
+    });
     if !terms.is_empty() {
         crate::output::outln!("  per-spectrum terms kept: {}", terms.join("; "));
     }
@@ -219,19 +210,14 @@ fn print_summary(summary: &Value) {
             .as_array()
             .map_or_else(|| plain(&source["quirks"]), |q| q.len().to_string())
     );
-    let not_kept: Vec<String> = source["spectrum_terms_not_kept"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            format!(
-                "{} {} ({}x)",
-                plain(&t["accession"]),
-                plain(&t["name"]),
-                plain(&t["occurrences"])
-            )
-        })
-        .collect();
+    let not_kept = described(&source["spectrum_terms_not_kept"], |t| {
+        format!(
+            "{} {} ({}x)",
+            plain(&t["accession"]),
+            plain(&t["name"]),
+            plain(&t["occurrences"])
+        )
+    });
     if !not_kept.is_empty() {
         crate::output::outln!("  per-spectrum terms not stored: {}", not_kept.join(", "));
     }
