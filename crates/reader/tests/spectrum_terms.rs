@@ -4,24 +4,35 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::convert_into;
 use imzarr::{BlockingDataset, Dataset, ReadError, TermColumn, validate};
 use imzarr_convert::ConvertOptions;
 use imzarr_imzml::synthetic::{SyntheticSpec, sample_spectrum_terms, write_synthetic};
 use imzarr_imzml::{Mode, TermValues, parse_file};
 
+/// Writes `base` with the sample spectrum terms into `dir` and gives the imzML's path.
+fn input_with_terms(dir: &Path, base: SyntheticSpec) -> PathBuf {
+    let input = dir.join("input.imzML");
+    let spec = SyntheticSpec {
+        spectrum_terms: sample_spectrum_terms(),
+        ..base
+    };
+    write_synthetic(&input, &spec).unwrap();
+    input
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_terms_read_back_as_the_source_gives_them() {
     for mode in [Mode::Processed, Mode::Continuous] {
         let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("input.imzML");
-        let spec = SyntheticSpec {
+        let base = SyntheticSpec {
             width: 30,
             height: 20,
-            spectrum_terms: sample_spectrum_terms(),
             ..SyntheticSpec::small(mode)
         };
-        write_synthetic(&input, &spec).unwrap();
+        let input = input_with_terms(dir.path(), base);
         let source = parse_file(&input).unwrap();
         assert_eq!(source.spectrum_terms.len(), sample_spectrum_terms().len(), "{mode:?}");
         let store = dir.path().join("store");
@@ -93,12 +104,7 @@ async fn kept_terms_read_back_as_the_source_gives_them() {
 #[test]
 fn the_blocking_facade_reads_terms_too() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.imzML");
-    let spec = SyntheticSpec {
-        spectrum_terms: sample_spectrum_terms(),
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
+    let input = input_with_terms(dir.path(), SyntheticSpec::small_processed());
     let store = dir.path().join("store");
     tokio::runtime::Runtime::new()
         .unwrap()
@@ -119,12 +125,7 @@ fn the_blocking_facade_reads_terms_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_reports_a_missing_term_array() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.imzML");
-    let spec = SyntheticSpec {
-        spectrum_terms: sample_spectrum_terms(),
-        ..SyntheticSpec::small_processed()
-    };
-    write_synthetic(&input, &spec).unwrap();
+    let input = input_with_terms(dir.path(), SyntheticSpec::small_processed());
     let store = dir.path().join("store");
     convert_into(&input, &store, &ConvertOptions::default()).await;
     let root_path = store.join("zarr.json");
