@@ -5,7 +5,9 @@ fixtures give each pixel's position again as user parameters; a fixture is also 
 start time (with its unit) in most spectra and a scan window in every spectrum. The converted
 store must hold, read by zarr-python, the number each spectrum gives in `pixels/terms/<key>`
 (NaN where it gives none) and a constant as the term's `value`; an export must give back to
-pyimzML the same terms with the same values, in the same elements.
+pyimzML the same terms with the same values, in the same elements, and numbers written with a
+fixed count of fraction digits (Cardinal's `23.000000`) and user parameters' types as the
+source wrote them.
 """
 
 import json
@@ -34,6 +36,11 @@ def start_time(i):
     return None if i % 4 == 3 else round(0.125 * i + 3.0, 6)
 
 
+def temperature(i):
+    """The stage temperature given to spectrum `i`, as text with three fraction digits."""
+    return f"{20 + 0.25 * i:.3f}"
+
+
 def with_scan_terms(source, target):
     """Writes `source` with a scan start time in most spectra and a scan window in every one."""
     ET.register_namespace("", NS)
@@ -46,6 +53,9 @@ def with_scan_terms(source, target):
                 "value": str(start_time(i)), "unitCvRef": "UO", "unitAccession": "UO:0000031",
                 "unitName": "minute",
             }))
+        ET.SubElement(scan, q("userParam"), {
+            "name": "stage temperature", "type": "xsd:float", "value": temperature(i),
+        })
         windows = ET.SubElement(scan, q("scanWindowList"), {"count": "1"})
         window = ET.SubElement(windows, q("scanWindow"))
         ET.SubElement(window, q("cvParam"), {
@@ -70,6 +80,19 @@ def oracle_terms(path):
             terms.update({p[1]: (p[4], p[6]) for p in window.cv_params})
         spectra.append(terms)
     return spectra
+
+
+def raw_user_params(path):
+    """For every spectrum, its scan's user parameters as written, read by ElementTree (pyimzML
+    reads a `dtype` attribute instead of mzML's `type`): {name: (type, value text)}."""
+    root = ET.parse(path).getroot()
+    return [
+        {
+            p.get("name"): (p.get("type"), p.get("value"))
+            for p in spectrum.find(f"{q('scanList')}/{q('scan')}").iter(q("userParam"))
+        }
+        for spectrum in root.iter(q("spectrum"))
+    ]
 
 
 def stored_terms(store):
@@ -106,11 +129,17 @@ def assert_same(stored, oracle, where):
 
 
 @pytest.mark.parametrize("name", CARDINAL)
-def test_cardinal_positions_given_as_user_parameters_are_kept(name, stores):
+def test_cardinal_positions_given_as_user_parameters_are_kept(name, stores, tmp_path):
     stored = stored_terms(stores[name])
     assert sorted(stored) == ["3DPositionX", "3DPositionY"], name
     oracle = oracle_terms(FIXTURES / f"{name}.imzML")
     assert_same(stored, oracle, name)
+    assert [stored[term][0].get("decimals") for term in sorted(stored)] == [6, 6], name
+
+    # An export writes them back as Cardinal wrote them (`23.000000`).
+    exported = tmp_path / f"{name}.imzML"
+    run_imzarr("export", str(stores[name]), str(exported))
+    assert raw_user_params(exported) == raw_user_params(FIXTURES / f"{name}.imzML"), name
 
     # The zarr-python recipe draws them as images.
     recipe = ImzarrStore(str(stores[name]))
@@ -130,12 +159,14 @@ def test_scan_terms_are_stored_and_exported_as_pyimzml_reads_them(tmp_path):
 
     oracle = oracle_terms(imzml)
     stored = stored_terms(store)
-    assert sorted(stored) == ["MS:1000016", "MS:1000501"]
+    assert sorted(stored) == ["MS:1000016", "MS:1000501", "stage temperature"]
     start_info, start_values = stored["MS:1000016"]
     assert "value" not in start_info and start_info["element"] == "scan"
     assert start_values == [start_time(i) for i in range(len(oracle))]
     window_info, _ = stored["MS:1000501"]
     assert (window_info["element"], window_info["value"]) == ("scanWindow", "100.0")
+    temperature_info, _ = stored["stage temperature"]
+    assert (temperature_info["type"], temperature_info["decimals"]) == ("xsd:float", 3)
     assert_same(stored, oracle, "store")
 
     # The command line prints a spectrum's terms with it.
@@ -143,9 +174,17 @@ def test_scan_terms_are_stored_and_exported_as_pyimzml_reads_them(tmp_path):
     for i in (0, 3):
         x, y = parser.coordinates[i][:2]
         printed = json.loads(run_imzarr("spectrum", str(store), "--x", str(x), "--y", str(y), "--json").stdout)
-        assert printed["terms"] == {"MS_1000016": start_time(i), "MS_1000501": "100.0"}, i
+        assert printed["terms"] == {
+            "MS_1000016": start_time(i),
+            "MS_1000501": "100.0",
+            "userParam_stage_temperature": float(temperature(i)),
+        }, i
 
     exported = tmp_path / "out" / f"{name}.imzML"
     exported.parent.mkdir()
     run_imzarr("export", str(store), str(exported))
     assert_same(stored, oracle_terms(exported), "export")
+    assert raw_user_params(exported) == raw_user_params(imzml)
+    assert [terms["stage temperature"] for terms in raw_user_params(imzml)] == [
+        ("xsd:float", temperature(i)) for i in range(len(oracle))
+    ]

@@ -43,6 +43,8 @@ fn info(term: &SpectrumTermValues, key: String) -> StoredTermInfo {
             TermValues::Constant(value) => Some(value.clone()),
             TermValues::Numbers(_) => None,
         },
+        value_type: term.value_type.clone(),
+        decimals: term.decimals,
     }
 }
 

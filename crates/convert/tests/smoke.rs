@@ -53,14 +53,15 @@ async fn every_fixture_converts_into_schema_valid_metadata() {
 }
 
 /// The root of a store from Cardinal's output keeps the user parameters its spectra gave, each
-/// with its array, and the schemas refuse a term kept for an element that is not one of the
-/// four a store keeps terms from, and a listed term with a count that is not positive.
+/// with its array and the six fraction digits Cardinal writes them with, and the schemas refuse
+/// a term kept for an element that is not one of the four a store keeps terms from, a constant
+/// term with fraction digits, and a listed term with a count that is not positive.
 fn checked_spectrum_terms(store: &Path) {
     let mut root: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("zarr.json")).unwrap()).unwrap();
     let block = &mut root["attributes"]["imzarr"];
     assert_eq!(
         block["spectrum_terms"][0],
-        serde_json::json!({"key": "userParam_3DPositionX", "accession": "userParam", "name": "3DPositionX", "element": "scan"})
+        serde_json::json!({"key": "userParam_3DPositionX", "accession": "userParam", "name": "3DPositionX", "element": "scan", "decimals": 6})
     );
     assert_eq!(block["source"].get("spectrum_terms_not_kept"), None);
     let array = store.join("pixels/terms/userParam_3DPositionX/zarr.json");
@@ -73,6 +74,9 @@ fn checked_spectrum_terms(store: &Path) {
     let mut wrong_element = root.clone();
     wrong_element["attributes"]["imzarr"]["spectrum_terms"][0]["element"] = "precursor".into();
     assert!(validate_node(NodeKind::Root, &wrong_element).is_err());
+    let mut constant_with_digits = root.clone();
+    constant_with_digits["attributes"]["imzarr"]["spectrum_terms"][0]["value"] = "1.000000".into();
+    assert!(validate_node(NodeKind::Root, &constant_with_digits).is_err());
     let mut not_positive = root;
     not_positive["attributes"]["imzarr"]["source"]["spectrum_terms_not_kept"] =
         serde_json::json!([{"accession": "MS:1000796", "name": "spectrum title", "occurrences": 0}]);

@@ -167,6 +167,8 @@ struct Run {
     others: Vec<OtherValues>,
     /// The values of every kept spectrum term.
     terms: Vec<TermColumn>,
+    /// The fraction digits each kept spectrum term writes its numbers with, if fixed.
+    term_decimals: Vec<Option<u32>>,
 }
 
 impl Run {
@@ -175,9 +177,12 @@ impl Run {
     fn term_values(&self, i: usize) -> Vec<Option<String>> {
         self.terms
             .iter()
-            .map(|column| match column {
+            .zip(&self.term_decimals)
+            .map(|(column, &decimals)| match column {
                 TermColumn::Same(value) => Some(value.clone()),
-                TermColumn::Numbers(numbers) => Some(numbers[i]).filter(|n| !n.is_nan()).map(format_term_number),
+                TermColumn::Numbers(numbers) => Some(numbers[i])
+                    .filter(|n| !n.is_nan())
+                    .map(|n| format_term_number(n, decimals)),
             })
             .collect()
     }
@@ -198,7 +203,13 @@ async fn read_run(dataset: &Dataset, run: std::ops::Range<u64>) -> imzarr::Resul
         futures::future::try_join_all(others),
         futures::future::try_join_all(terms)
     )?;
-    Ok(Run { spectra, others, terms })
+    let term_decimals = dataset.spectrum_terms().iter().map(|info| info.decimals).collect();
+    Ok(Run {
+        spectra,
+        others,
+        terms,
+        term_decimals,
+    })
 }
 
 /// The place of every stored spectrum in the exported list, read run by run.
@@ -274,6 +285,7 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
                     accession: info.accession.clone(),
                     name: info.name.clone(),
                     unit: info.unit.as_ref().map(unit_of),
+                    value_type: info.value_type.clone(),
                     place,
                 })
             })

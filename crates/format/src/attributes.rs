@@ -8,7 +8,7 @@ use crate::mz_blocks::MzIndexBlocks;
 /// Value of `format` in every imzarr store.
 pub const FORMAT_NAME: &str = "imzarr";
 /// Version of the specification this crate implements.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// How the spectra store their m/z values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +80,15 @@ pub struct StoredTermInfo {
     /// The value every spectrum gives; absent when the term has an array of numbers instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The `type` attribute of a user parameter (`xsd:float`), when the source gives one
+    /// (version 1.3).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// For a term with an array of numbers: the fraction digits every spectrum writes its
+    /// number with in fixed-point notation (6 for `1.000000`), when they agree and are more
+    /// than none; exporters write the numbers so (version 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u32>,
 }
 
 impl StoredTermInfo {
@@ -352,6 +361,7 @@ mod tests {
         assert_eq!(check_version("1.0"), VersionCheck::Exact);
         assert_eq!(check_version("1.1"), VersionCheck::Exact);
         assert_eq!(check_version("1.2"), VersionCheck::Exact);
+        assert_eq!(check_version("1.3"), VersionCheck::Exact);
         assert_eq!(check_version("1.7"), VersionCheck::NewerMinor);
         assert_eq!(check_version("2.0"), VersionCheck::Incompatible);
         assert_eq!(check_version("one"), VersionCheck::Incompatible);

@@ -337,11 +337,12 @@ impl<'p> Parser<'p> {
     }
 
     fn spectrum_user_param(&mut self, element: &BytesStart<'_>) -> Result<()> {
-        let [name, value, unit, unit_name] =
-            ["name", "value", "unitAccession", "unitName"].map(|key| attribute(element, key, self.path));
-        let (name, value, unit, unit_name) = (name?, value?, unit?, unit_name?);
+        let [name, value, unit, unit_name, value_type] =
+            ["name", "value", "unitAccession", "unitName", "type"].map(|key| attribute(element, key, self.path));
+        let (name, value, unit, unit_name, value_type) = (name?, value?, unit?, unit_name?, value_type?);
         self.observe_spectrum_term(
             "userParam",
+            value_type.as_deref(),
             &value.unwrap_or_default(),
             (unit.as_deref(), unit_name.as_deref()),
             || name.unwrap_or_default(),
@@ -349,9 +350,12 @@ impl<'p> Parser<'p> {
         Ok(())
     }
 
+    /// Records a term of the spectrum being read: its accession (or `userParam`), a user
+    /// parameter's `type`, its value and unit, and its name, asked for when needed.
     fn observe_spectrum_term(
         &mut self,
         accession: &str,
+        value_type: Option<&str>,
         value: &str,
         unit: (Option<&str>, Option<&str>),
         name: impl FnOnce() -> String,
@@ -365,6 +369,7 @@ impl<'p> Parser<'p> {
             value,
             unit,
             place: self.term_place(),
+            value_type,
         };
         self.spectrum_terms.observe(occurrence, name);
     }
@@ -489,7 +494,7 @@ impl<'p> Parser<'p> {
         let accession = accession.trim();
         if section == Section::Spectrum && !cv::SPECTRUM_TERMS_KEPT.contains(&accession) {
             let path = self.path;
-            self.observe_spectrum_term(accession, &value, (unit.as_deref(), unit_name.as_deref()), || {
+            self.observe_spectrum_term(accession, None, &value, (unit.as_deref(), unit_name.as_deref()), || {
                 attribute(element, "name", path).ok().flatten().unwrap_or_default()
             });
         }

@@ -4,6 +4,7 @@
 //! counted so that a store can list what it dropped.
 
 use crate::model::{SpectrumTerm, Unit};
+use crate::term_xml::fixed_point_digits;
 
 /// The element of a `<spectrum>` that gives a term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,12 @@ pub struct SpectrumTermValues {
     pub unit: Option<Unit>,
     /// The element that gives it, the same in every spectrum.
     pub place: TermPlace,
+    /// The `type` attribute of a user parameter (`xsd:float`), the same in every spectrum.
+    pub value_type: Option<String>,
+    /// For [`TermValues::Numbers`]: the fraction digits every spectrum writes its number with
+    /// in fixed-point notation (6 for `1.000000`), when they agree and are more than none;
+    /// writing the numbers so gives back the source's text.
+    pub decimals: Option<u32>,
     /// Its values.
     pub values: TermValues,
 }
@@ -90,6 +97,8 @@ struct Seen {
     name: String,
     unit: Option<Unit>,
     place: TermPlace,
+    value_type: Option<String>,
+    fixed_point: FixedPoint,
     occurrences: u64,
     last_spectrum: Option<usize>,
     first_value: String,
@@ -113,6 +122,38 @@ pub(crate) struct Occurrence<'a> {
     pub(crate) unit: (Option<&'a str>, Option<&'a str>),
     /// The element that gives it.
     pub(crate) place: TermPlace,
+    /// The `type` attribute of a user parameter.
+    pub(crate) value_type: Option<&'a str>,
+}
+
+/// How the numbers of a term are written, as far as seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FixedPoint {
+    /// No number yet.
+    Unseen,
+    /// Every number so far in fixed-point notation with these fraction digits.
+    Digits(u32),
+    /// Numbers with different fraction digits, or not in fixed-point notation.
+    Varies,
+}
+
+impl FixedPoint {
+    fn record(&mut self, text: &str) {
+        *self = match (*self, fixed_point_digits(text)) {
+            (Self::Unseen, Some(digits)) => Self::Digits(digits),
+            (Self::Digits(seen), Some(digits)) if seen == digits => Self::Digits(seen),
+            _ => Self::Varies,
+        };
+    }
+
+    /// The fraction digits to write the numbers with; `None` when there are none (integers
+    /// read back as written without them) or when the numbers disagree.
+    fn decimals(self) -> Option<u32> {
+        match self {
+            Self::Digits(digits) if digits > 0 => Some(digits),
+            _ => None,
+        }
+    }
 }
 
 /// Collects the spectrum terms of a document, up to [`SpectrumTerm::MAX_DISTINCT`] of them.
@@ -131,6 +172,7 @@ impl TermCollector {
             value,
             unit,
             place,
+            value_type,
         } = occurrence;
         // A user parameter is told apart by its name, a cvParam by its accession alone.
         let mut name = Some(name);
@@ -143,13 +185,13 @@ impl TermCollector {
             Some(at) => at,
             None => {
                 let name = user_name.or_else(|| name.take().map(|name| name())).unwrap_or_default();
-                match self.add(accession, name, unit, place, value) {
+                match self.add(accession, name, unit, place, value_type, value) {
                     Some(at) => at,
                     None => return,
                 }
             }
         };
-        self.seen[position].record(spectrum, value, unit, place);
+        self.seen[position].record(spectrum, value, unit, place, value_type);
     }
 
     fn find(&self, accession: &str, name: Option<&str>) -> Option<usize> {
@@ -164,6 +206,7 @@ impl TermCollector {
         name: String,
         unit: (Option<&str>, Option<&str>),
         place: TermPlace,
+        value_type: Option<&str>,
         value: &str,
     ) -> Option<usize> {
         if self.seen.len() >= SpectrumTerm::MAX_DISTINCT {
@@ -175,6 +218,8 @@ impl TermCollector {
             name,
             unit: Unit::from_attributes(unit),
             place,
+            value_type: value_type.map(str::to_string),
+            fixed_point: FixedPoint::Unseen,
             occurrences: 0,
             last_spectrum: None,
             first_value: value.chars().take(MAX_VALUE_BYTES + 1).collect(),
@@ -207,6 +252,11 @@ impl TermCollector {
                     name: seen.name,
                     unit: seen.unit,
                     place: seen.place,
+                    value_type: seen.value_type,
+                    decimals: match values {
+                        TermValues::Numbers(_) => seen.fixed_point.decimals(),
+                        TermValues::Constant(_) => None,
+                    },
                     values,
                 }),
                 None => not_kept.push(SpectrumTerm {
@@ -221,13 +271,24 @@ impl TermCollector {
 }
 
 impl Seen {
-    fn record(&mut self, spectrum: usize, value: &str, unit: (Option<&str>, Option<&str>), place: TermPlace) {
+    fn record(
+        &mut self,
+        spectrum: usize,
+        value: &str,
+        unit: (Option<&str>, Option<&str>),
+        place: TermPlace,
+        value_type: Option<&str>,
+    ) {
         self.occurrences += 1;
         if !self.keepable {
             return;
         }
         let repeated = self.last_spectrum == Some(spectrum);
-        if repeated || place != self.place || Unit::from_attributes(unit) != self.unit || value.len() > MAX_VALUE_BYTES
+        if repeated
+            || place != self.place
+            || Unit::from_attributes(unit) != self.unit
+            || value_type != self.value_type.as_deref()
+            || value.len() > MAX_VALUE_BYTES
         {
             self.keepable = false;
             self.numbers = None;
@@ -238,6 +299,7 @@ impl Seen {
         let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
         match (&mut self.numbers, number) {
             (Some(numbers), Some(number)) => {
+                self.fixed_point.record(value);
                 if numbers.len() <= spectrum {
                     numbers.resize(spectrum + 1, f64::NAN);
                 }
@@ -264,14 +326,61 @@ mod tests {
         value: &str,
         place: TermPlace,
     ) {
+        observe_typed(collector, spectrum, (accession, name, value), place, None);
+    }
+
+    fn observe_typed(
+        collector: &mut TermCollector,
+        spectrum: usize,
+        (accession, name, value): (&str, &str, &str),
+        place: TermPlace,
+        value_type: Option<&str>,
+    ) {
         let occurrence = Occurrence {
             spectrum,
             accession,
             value,
             unit: (Some("UO:0000031"), Some("minute")),
             place,
+            value_type,
         };
         collector.observe(occurrence, || name.to_string());
+    }
+
+    #[test]
+    fn fraction_digits_are_kept_when_every_number_agrees_on_them() {
+        let mut collector = TermCollector::default();
+        for (spectrum, (fixed, mixed, whole)) in [("1.000000", "0.5", "12"), ("2.500000", "0.25", "13")]
+            .into_iter()
+            .enumerate()
+        {
+            observe(&mut collector, spectrum, "MS:1", "fixed", fixed);
+            observe(&mut collector, spectrum, "MS:2", "mixed", mixed);
+            observe(&mut collector, spectrum, "MS:3", "whole", whole);
+        }
+        let (kept, _) = collector.finish(2);
+        let decimals: Vec<_> = kept.iter().map(|t| (t.name.as_str(), t.decimals)).collect();
+        assert_eq!(decimals, [("fixed", Some(6)), ("mixed", None), ("whole", None)]);
+    }
+
+    #[test]
+    fn a_user_parameter_keeps_its_type_unless_it_changes() {
+        let mut collector = TermCollector::default();
+        for spectrum in 0..2 {
+            let place = TermPlace::Scan;
+            let shots = ("userParam", "shots", "200");
+            observe_typed(&mut collector, spectrum, shots, place, Some("xsd:int"));
+            let changing = if spectrum == 0 { "xsd:int" } else { "xsd:float" };
+            let gain = ("userParam", "gain", "2");
+            observe_typed(&mut collector, spectrum, gain, place, Some(changing));
+        }
+        let (kept, not_kept) = collector.finish(2);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].name.as_str(), kept[0].value_type.as_deref()),
+            ("shots", Some("xsd:int"))
+        );
+        assert_eq!((not_kept[0].name.as_str(), not_kept[0].occurrences), ("gain", 2));
     }
 
     #[test]

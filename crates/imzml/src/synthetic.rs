@@ -151,8 +151,8 @@ pub fn sample_other_arrays() -> Vec<OtherArrayKind> {
 }
 
 /// Spectrum terms in every element a store keeps them from, with and without units, as
-/// cvParams and userParams: numbers with gaps and constants (see
-/// [`SyntheticSpec::spectrum_terms`]).
+/// cvParams and userParams (with and without a `type`): numbers with gaps, one of them in
+/// fixed-point notation, and constants (see [`SyntheticSpec::spectrum_terms`]).
 pub fn sample_spectrum_terms() -> Vec<SpectrumTermKind> {
     let term = |accession: &str, name: &str, unit: Option<(&str, &str)>, place| SpectrumTermKind {
         accession: accession.into(),
@@ -161,7 +161,12 @@ pub fn sample_spectrum_terms() -> Vec<SpectrumTermKind> {
             accession: accession.into(),
             name: name.into(),
         }),
+        value_type: None,
         place,
+    };
+    let typed = |kind: SpectrumTermKind, value_type: &str| SpectrumTermKind {
+        value_type: Some(value_type.into()),
+        ..kind
     };
     vec![
         term(
@@ -170,7 +175,10 @@ pub fn sample_spectrum_terms() -> Vec<SpectrumTermKind> {
             Some(("UO:0000031", "minute")),
             TermPlace::Scan,
         ),
-        term("userParam", "laser & <shots>", None, TermPlace::Scan),
+        typed(
+            term("userParam", "laser & <shots>", None, TermPlace::Scan),
+            "xsd:string",
+        ),
         term(
             "MS:1000501",
             "scan window lower limit",
@@ -178,23 +186,28 @@ pub fn sample_spectrum_terms() -> Vec<SpectrumTermKind> {
             TermPlace::ScanWindow,
         ),
         term("MS:1000512", "filter string", None, TermPlace::Spectrum),
-        term(
-            "userParam",
-            "stage temperature",
-            Some(("UO:0000027", "degree Celsius")),
-            TermPlace::ScanList,
+        typed(
+            term(
+                "userParam",
+                "stage temperature",
+                Some(("UO:0000027", "degree Celsius")),
+                TermPlace::ScanList,
+            ),
+            "xsd:float",
         ),
     ]
 }
 
-/// The value of term `k` of the `n`-th spectrum written ([`SyntheticSpec::spectrum_terms`]).
+/// The value of term `k` of the `n`-th spectrum written ([`SyntheticSpec::spectrum_terms`]):
+/// term 4 has its numbers with three fraction digits (`4.250`), as some writers give them.
 fn synthetic_term_value(k: usize, n: usize) -> Option<String> {
     if k % 2 == 1 {
         Some(format!("value {k}"))
     } else if (n + k) % 5 == 4 {
         None
     } else {
-        Some(format_term_number(n as f64 / 4.0 + k as f64))
+        let decimals = (k == 4).then_some(3);
+        Some(format_term_number(n as f64 / 4.0 + k as f64, decimals))
     }
 }
 

@@ -14,6 +14,8 @@ pub struct SpectrumTermKind {
     pub name: String,
     /// The unit of its values.
     pub unit: Option<Unit>,
+    /// The `type` attribute of a user parameter (`xsd:float`); not written for cvParams.
+    pub value_type: Option<String>,
     /// The element of `<spectrum>` it is written in; terms of [`TermPlace::Other`] are not
     /// written.
     pub place: TermPlace,
@@ -71,8 +73,12 @@ fn param_xml(kind: &SpectrumTermKind, value: &str) -> String {
                 escape(&unit.name)
             )
         });
+        let value_type = kind
+            .value_type
+            .as_ref()
+            .map_or_else(String::new, |value_type| format!(r#" type="{}""#, escape(value_type)));
         return format!(
-            r#"<userParam name="{}" value="{}"{unit}/>"#,
+            r#"<userParam name="{}"{value_type} value="{}"{unit}/>"#,
             escape(&kind.name),
             escape(value)
         );
@@ -87,15 +93,45 @@ fn param_xml(kind: &SpectrumTermKind, value: &str) -> String {
     )
 }
 
-/// A number as a term value that reads back as the same `f64`: plain digits for everyday
-/// magnitudes, scientific notation for very large or small ones.
-pub fn format_term_number(value: f64) -> String {
+/// Most significant digits of a decimal that every `f64` between its neighbours reads back
+/// as (`f64::DIGITS`).
+const EXACT_DECIMAL_DIGITS: usize = f64::DIGITS as usize;
+
+/// A number as a term value that reads back as the same `f64`: with `decimals` fraction
+/// digits in fixed-point notation when given (`1.000000`, as a source wrote it), else plain
+/// digits for everyday magnitudes and scientific notation for very large or small ones.
+pub fn format_term_number(value: f64, decimals: Option<u32>) -> String {
+    if let Some(decimals) = decimals {
+        return format!("{value:.*}", decimals as usize);
+    }
     let magnitude = value.abs();
     if value == 0.0 || (1e-5..1e15).contains(&magnitude) {
         format!("{value}")
     } else {
         format!("{value:e}")
     }
+}
+
+/// The fraction digits of `text` when it is a decimal in fixed-point notation that
+/// [`format_term_number`] with those digits writes back exactly: digits with an optional `-`
+/// and `.`, no leading zero before another digit, at most 15 significant digits (so that the
+/// `f64` read from it rounds back to it). `None` for any other text (`1e-7`, `+2`, `007`).
+pub(crate) fn fixed_point_digits(text: &str) -> Option<u32> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let fraction_ok = !unsigned.contains('.') || !fraction.is_empty();
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || !fraction_ok {
+        return None;
+    }
+    if whole.len() > 1 && whole.starts_with('0') {
+        return None;
+    }
+    let digits = whole.bytes().chain(fraction.bytes());
+    let significant = digits.skip_while(|&b| b == b'0').count();
+    (significant <= EXACT_DECIMAL_DIGITS)
+        .then(|| u32::try_from(fraction.len()).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -114,11 +150,37 @@ mod tests {
             123456.789,
             f64::MIN_POSITIVE,
         ] {
-            let text = format_term_number(value);
+            let text = format_term_number(value, None);
             assert_eq!(text.parse::<f64>().unwrap(), value, "{text}");
         }
-        assert_eq!(format_term_number(12.0), "12");
-        assert_eq!(format_term_number(1e-7), "1e-7");
+        assert_eq!(format_term_number(12.0, None), "12");
+        assert_eq!(format_term_number(1e-7, None), "1e-7");
+        assert_eq!(format_term_number(23.0, Some(6)), "23.000000");
+    }
+
+    #[test]
+    fn fixed_point_text_is_recognised_only_when_it_writes_back_exactly() {
+        for (text, digits) in [
+            ("1.000000", Some(6)),
+            ("-0.50", Some(2)),
+            ("0.000001234", Some(9)),
+            ("12", Some(0)),
+            ("123456789.012345", Some(6)),
+            ("1234567890.123456", None),
+            ("1e-7", None),
+            ("+2.0", None),
+            ("007.5", None),
+            ("1.", None),
+            (".5", None),
+            ("", None),
+            (" 1.0", None),
+        ] {
+            assert_eq!(fixed_point_digits(text), digits, "{text:?}");
+            if let Some(digits) = digits {
+                let value: f64 = text.parse().unwrap();
+                assert_eq!(format_term_number(value, Some(digits)), text);
+            }
+        }
     }
 
     #[test]
@@ -127,6 +189,7 @@ mod tests {
             accession: accession.into(),
             name: name.into(),
             unit: None,
+            value_type: None,
             place,
         };
         let kinds = [

@@ -175,6 +175,9 @@ fn spectrum_terms_are_kept_or_listed() {
         };
         let positions: Vec<f64> = cardinal.spectra.iter().map(|s| [s.x, s.y][coordinate] as f64).collect();
         assert_eq!(numbers, &positions, "{}", term.name);
+        // Written `23.000000`: six fraction digits, which an export writes back.
+        assert_eq!(term.decimals, Some(6), "{}", term.name);
+        assert_eq!(term.value_type, None, "{}", term.name);
     }
     // Positions, kinds and values derived from the arrays (base peak, TIC, ...) are kept
     // otherwise, not as spectrum terms.
