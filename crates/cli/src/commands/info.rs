@@ -77,7 +77,7 @@ fn term_summary(term: &imzarr_imzml::SpectrumTermValues) -> Value {
         imzarr_imzml::TermValues::Constant(value) => Some(value),
         imzarr_imzml::TermValues::Numbers(_) => None,
     };
-    json!({"accession": term.accession, "name": term.name, "element": term.place.element_name(), "unit": term.unit, "value": value})
+    json!({"accession": term.accession, "name": term.name, "element": term.place.element_name(), "unit": term.unit, "value": value, "type": term.value_type, "decimals": term.decimals})
 }
 
 /// Names of the instrument terms (`instrumentConfiguration` cvParams) and software.
