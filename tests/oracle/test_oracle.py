@@ -98,6 +98,31 @@ def test_ion_image_equals_pyimzml(stores, name, tmp_path):
         assert np.all(np.isnan(image[~acquired])), "pixels without a spectrum must be NaN"
 
 
+@pytest.mark.parametrize("name", sorted(set(FIXTURE_NAMES) - PYIMZML_MISREADS))
+def test_max_ion_image_and_tic_image_equal_pyimzml(stores, name, tmp_path):
+    """`imzarr ion-image --aggregation max` gives the most intense point in the window (0 where a
+    spectrum has none) and `imzarr tic` each spectrum's intensity sum, as pyimzML reads them."""
+    peak = FACTS[name]["max_peak_pyimzml"]["mz"]
+    parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    root = open_store(stores[name])
+    ox, oy = root.attrs["imzarr"]["grid"]["origin"][:2]
+    low, high = peak - 2.0, peak + 2.0
+    run_imzarr("ion-image", str(stores[name]), "--mz", repr(peak), "--da", "2.0",
+               "--aggregation", "max", "-o", str(tmp_path / "max.npy"))
+    run_imzarr("tic", str(stores[name]), "-o", str(tmp_path / "tic.npy"))
+    maxima, tic = np.load(tmp_path / "max.npy"), np.load(tmp_path / "tic.npy")
+    acquired = np.zeros(tic.shape, dtype=bool)
+    for i, (x, y, *_rest) in enumerate(parser.coordinates):
+        mz, intensity = parser.getspectrum(i)
+        inside = intensity[bisect.bisect_left(mz, low):bisect.bisect_right(mz, high)]
+        expected_max = float(np.max(inside)) if len(inside) else 0.0
+        acquired[y - oy, x - ox] = True
+        assert maxima[y - oy, x - ox] == expected_max, (name, x, y)
+        expected_tic = float(np.sum(intensity, dtype=np.float64))
+        assert tic[y - oy, x - ox] == pytest.approx(expected_tic, rel=1e-9, abs=1e-12), (name, x, y)
+    assert np.all(np.isnan(maxima[~acquired])) and np.all(np.isnan(tic[~acquired])), name
+
+
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_tic_image_is_valid_ome_zarr(stores, name):
     result = subprocess.run([str(ROOT / ".venv" / "bin" / "ome-zarr-models"), "validate", str(stores[name] / "images" / "tic")], capture_output=True, text=True)

@@ -30,6 +30,11 @@ pub enum Command {
         after_help = "Examples:\n  imzarr ion-image sample.imzarr --mz 885.55 --ppm 5 -o ion.png\n  imzarr ion-image s3://bucket/sample.imzarr --mz 885.55 --da 0.01 -o ion.csv --stats"
     )]
     IonImage(IonImageArgs),
+    /// Render the total ion current image.
+    #[command(
+        after_help = "Pixels without a spectrum are transparent in a PNG and NaN in the other formats.\n\nExamples:\n  imzarr tic sample.imzarr -o tic.png\n  imzarr tic s3://bucket/sample.imzarr -o tic.npy --stats"
+    )]
+    Tic(TicArgs),
     /// Check a store against the imzarr specification and report every problem.
     #[command(
         after_help = "Examples:\n  imzarr validate sample.imzarr\n  imzarr validate s3://bucket/sample.imzarr --full --json"
@@ -134,8 +139,34 @@ pub struct IonImageArgs {
     /// Half-width of the window in daltons.
     #[arg(long)]
     pub da: Option<f64>,
+    /// How the intensities of a pixel's points inside the window combine.
+    #[arg(long, value_enum, default_value_t = AggregationName::Sum)]
+    pub aggregation: AggregationName,
     /// Output file: .png, .tiff (float64), .csv or .npy (with several --mz, the m/z is added
     /// to the name).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Clip the colour scale at this upper percentile (PNG only).
+    #[arg(long, default_value_t = 99.0)]
+    pub percentile: f64,
+    /// Print the requests and bytes the query used.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AggregationName {
+    /// Sum of the intensities (the usual ion image).
+    Sum,
+    /// Largest intensity.
+    Max,
+}
+
+#[derive(Debug, Args)]
+pub struct TicArgs {
+    /// An imzarr store (path or URL).
+    pub store: String,
+    /// Output file: .png, .tiff (float64), .csv or .npy.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Clip the colour scale at this upper percentile (PNG only).

@@ -6,9 +6,10 @@ mod info;
 mod ion_image;
 mod region;
 mod spectrum;
+mod tic;
 mod validate;
 
-use imzarr::Dataset;
+use imzarr::{Dataset, RequestStats};
 use imzarr_format::FORMAT_VERSION;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Convert(args) => convert::run(args).await,
         Command::Info(args) => info::run(args).await,
         Command::IonImage(args) => ion_image::run(args).await,
+        Command::Tic(args) => tic::run(args).await,
         Command::Spectrum(args) => spectrum::run(args).await,
         Command::Validate(args) => validate::run(args).await,
         Command::Region(args) => region::run(args).await,
@@ -37,4 +39,15 @@ async fn open_store(location: &str) -> Result<Dataset, CommandError> {
         );
     }
     Ok(dataset)
+}
+
+/// Prints what opening the store (`opened`) and the query (`query`) cost in requests and bytes.
+fn print_request_stats(opened: &RequestStats, query: &RequestStats) {
+    crate::output::outln!(
+        "requests: open {} ({} bytes); query {} GETs, {} bytes",
+        opened.requests(),
+        opened.bytes_read,
+        query.gets + query.heads,
+        query.bytes_read
+    );
 }

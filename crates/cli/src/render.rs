@@ -1,9 +1,36 @@
-//! Writing images: PNG with the viridis colour map, CSV and NumPy `.npy`.
+//! Writing images: PNG with the viridis colour map, TIFF, CSV and NumPy `.npy`.
 
 use std::io::Write;
 use std::path::Path;
 
 use imzarr::Image;
+
+use crate::exit::{CommandError, Failure};
+
+/// Writes `image` to `path` in the format its extension names (`.png`, clipped at the upper
+/// `percentile`; `.tif`/`.tiff`; `.csv`; `.npy`).
+pub fn write_image(path: &Path, image: &Image, percentile: f64) -> Result<(), CommandError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let result = match extension.as_str() {
+        "png" => write_png(path, image, percentile),
+        "csv" => write_csv(path, image),
+        "npy" => write_npy(path, image),
+        "tif" | "tiff" => write_tiff(path, image),
+        other => {
+            return Err(CommandError::new(
+                Failure::Input,
+                format!(
+                    "{}: unknown image format {other:?}; use .png, .tiff, .csv or .npy",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    result.map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))
+}
 
 /// 16 stops of matplotlib's viridis, interpolated linearly.
 const VIRIDIS: [[u8; 3]; 16] = [

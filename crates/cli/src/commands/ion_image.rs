@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use imzarr::{Aggregation, MzWindow};
 
-use crate::cli::IonImageArgs;
+use crate::cli::{AggregationName, IonImageArgs};
 use crate::exit::{CommandError, Failure};
 use crate::render;
 
@@ -21,7 +21,11 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
     };
     let dataset = super::open_store(&args.store).await?;
     let opened = dataset.stats();
-    let images = dataset.ion_images(&windows, Aggregation::Sum).await?;
+    let aggregation = match args.aggregation {
+        AggregationName::Sum => Aggregation::Sum,
+        AggregationName::Max => Aggregation::Max,
+    };
+    let images = dataset.ion_images(&windows, aggregation).await?;
     let used = dataset.stats().since(&opened);
     for (image, &mz) in images.iter().zip(&args.mz) {
         let path = if images.len() > 1 {
@@ -29,7 +33,7 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
         } else {
             args.output.clone()
         };
-        write_image(&path, &image.image, args.percentile)?;
+        render::write_image(&path, &image.image, args.percentile)?;
         let covered = image.mz_covered.map_or("no points".to_string(), |[low, high]| {
             format!("points at m/z {low:.6}..{high:.6}")
         });
@@ -42,15 +46,7 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
         );
     }
     if args.stats {
-        let total = dataset.stats();
-        crate::output::outln!(
-            "requests: open {} ({} bytes); query {} GETs, {} bytes",
-            opened.requests(),
-            opened.bytes_read,
-            used.gets + used.heads,
-            used.bytes_read
-        );
-        let _ = total;
+        super::print_request_stats(&opened, &used);
     }
     Ok(())
 }
@@ -62,27 +58,4 @@ fn with_mz_suffix(path: &Path, mz: f64) -> PathBuf {
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     path.with_file_name(format!("{stem}_{mz}{extension}"))
-}
-
-fn write_image(path: &Path, image: &imzarr::Image, percentile: f64) -> Result<(), CommandError> {
-    let extension = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let result = match extension.as_str() {
-        "png" => render::write_png(path, image, percentile),
-        "csv" => render::write_csv(path, image),
-        "npy" => render::write_npy(path, image),
-        "tif" | "tiff" => render::write_tiff(path, image),
-        other => {
-            return Err(CommandError::new(
-                Failure::Input,
-                format!(
-                    "{}: unknown image format {other:?}; use .png, .tiff, .csv or .npy",
-                    path.display()
-                ),
-            ));
-        }
-    };
-    result.map_err(|e| CommandError::new(Failure::Io, format!("{}: {e}", path.display())))
 }
