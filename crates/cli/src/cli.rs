@@ -142,8 +142,15 @@ pub struct IonImageArgs {
     /// How the intensities of a pixel's points inside the window combine.
     #[arg(long, value_enum, default_value_t = AggregationName::Sum)]
     pub aggregation: AggregationName,
-    /// Output file: .png, .tiff (float64), .csv or .npy (with several --mz, the m/z is added
-    /// to the name).
+    #[command(flatten)]
+    pub image: ImageOutputArgs,
+}
+
+/// Where and how an image command writes its image.
+#[derive(Debug, Args)]
+pub struct ImageOutputArgs {
+    /// Output file: .png, .tiff (float64), .csv or .npy (ion-image with several --mz adds the
+    /// m/z to the name).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Clip the colour scale at this upper percentile (PNG only).
@@ -166,15 +173,8 @@ pub enum AggregationName {
 pub struct TicArgs {
     /// An imzarr store (path or URL).
     pub store: String,
-    /// Output file: .png, .tiff (float64), .csv or .npy.
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Clip the colour scale at this upper percentile (PNG only).
-    #[arg(long, default_value_t = 99.0)]
-    pub percentile: f64,
-    /// Print the requests and bytes the query used.
-    #[arg(long)]
-    pub stats: bool,
+    #[command(flatten)]
+    pub image: ImageOutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -29,11 +29,11 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
     let used = dataset.stats().since(&opened);
     for (image, &mz) in images.iter().zip(&args.mz) {
         let path = if images.len() > 1 {
-            with_mz_suffix(&args.output, mz)
+            with_mz_suffix(&args.image.output, mz)
         } else {
-            args.output.clone()
+            args.image.output.clone()
         };
-        render::write_image(&path, &image.image, args.percentile)?;
+        render::write_image(&path, &image.image, args.image.percentile)?;
         let covered = image.mz_covered.map_or("no points".to_string(), |[low, high]| {
             format!("points at m/z {low:.6}..{high:.6}")
         });
@@ -45,7 +45,7 @@ pub async fn run(args: IonImageArgs) -> Result<(), CommandError> {
             image.points
         );
     }
-    if args.stats {
+    if args.image.stats {
         super::print_request_stats(&opened, &used);
     }
     Ok(())
