@@ -180,11 +180,15 @@ fn parse_events<R: BufRead>(
                 state.text(&text)?;
             }
             Event::CData(data) => state.text(data.as_ref())?,
+            // A declaration that only names the document type (`<!DOCTYPE mzML>`, or with an
+            // external DTD, which is never fetched) is harmless; one with an internal subset
+            // can declare entities, and those are refused rather than expanded.
+            Event::DocType(declaration) if !declaration.contains('[') => {}
             Event::DocType(_) => {
                 return Err(ImzmlError::format(
                     path,
                     "document type declaration",
-                    "DTDs are not allowed in imzML (entity expansion is refused)",
+                    "DTDs with an internal subset are not allowed in imzML (entity expansion is refused)",
                 ));
             }
             Event::Eof => break,

@@ -205,6 +205,19 @@ fn dtd_entity_bombs_are_refused() {
 }
 
 #[test]
+fn a_document_type_declaration_without_an_internal_subset_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, xml) = valid_pair(dir.path());
+    let plain = parse_file(variant(dir.path(), "plain", &xml)).unwrap();
+    for declaration in ["<!DOCTYPE mzML>", r#"<!DOCTYPE mzML SYSTEM "mzML1.1.0.dtd">"#] {
+        let declared = replace_first(&xml, "<mzML", &format!("{declaration}\n<mzML"));
+        let parsed = parse_file(variant(dir.path(), "declared", &declared)).unwrap();
+        assert_eq!(parsed.spectra, plain.spectra, "{declaration}");
+        assert_eq!(parsed.document, plain.document, "{declaration}");
+    }
+}
+
+#[test]
 fn deep_nesting_hits_the_depth_limit() {
     let dir = tempfile::tempdir().unwrap();
     let (_, xml) = valid_pair(dir.path());
