@@ -166,14 +166,7 @@ impl TermCollector {
     /// Records `occurrence`; `name` (the term's name, or the user parameter's) is asked for
     /// only when `accession` alone does not identify the term.
     pub(crate) fn observe(&mut self, occurrence: Occurrence<'_>, name: impl FnOnce() -> String) {
-        let Occurrence {
-            spectrum,
-            accession,
-            value,
-            unit,
-            place,
-            value_type,
-        } = occurrence;
+        let accession = occurrence.accession;
         // A user parameter is told apart by its name, a cvParam by its accession alone.
         let mut name = Some(name);
         let user_name = if accession == "userParam" {
@@ -185,13 +178,13 @@ impl TermCollector {
             Some(at) => at,
             None => {
                 let name = user_name.or_else(|| name.take().map(|name| name())).unwrap_or_default();
-                match self.add(accession, name, unit, place, value_type, value) {
+                match self.add(&occurrence, name) {
                     Some(at) => at,
                     None => return,
                 }
             }
         };
-        self.seen[position].record(spectrum, value, unit, place, value_type);
+        self.seen[position].record(&occurrence);
     }
 
     fn find(&self, accession: &str, name: Option<&str>) -> Option<usize> {
@@ -200,32 +193,25 @@ impl TermCollector {
             .position(|s| s.accession == accession && name.is_none_or(|name| s.name == name))
     }
 
-    fn add(
-        &mut self,
-        accession: &str,
-        name: String,
-        unit: (Option<&str>, Option<&str>),
-        place: TermPlace,
-        value_type: Option<&str>,
-        value: &str,
-    ) -> Option<usize> {
+    /// A new term, first given in `occurrence`, under `name`; `None` when there are too many.
+    fn add(&mut self, occurrence: &Occurrence<'_>, name: String) -> Option<usize> {
         if self.seen.len() >= SpectrumTerm::MAX_DISTINCT {
             return None;
         }
         let with_numbers = self.seen.iter().filter(|s| s.numbers.is_some()).count();
         self.seen.push(Seen {
-            accession: accession.to_string(),
+            accession: occurrence.accession.to_string(),
             name,
-            unit: Unit::from_attributes(unit),
-            place,
-            value_type: value_type.map(str::to_string),
+            unit: Unit::from_attributes(occurrence.unit),
+            place: occurrence.place,
+            value_type: occurrence.value_type.map(str::to_string),
             fixed_point: FixedPoint::Unseen,
             occurrences: 0,
             last_spectrum: None,
-            first_value: value.chars().take(MAX_VALUE_BYTES + 1).collect(),
+            first_value: occurrence.value.chars().take(MAX_VALUE_BYTES + 1).collect(),
             same_value: true,
             numbers: (with_numbers < MAX_NUMBER_TERMS).then(Vec::new),
-            keepable: place != TermPlace::Other,
+            keepable: occurrence.place != TermPlace::Other,
         });
         Some(self.seen.len() - 1)
     }
@@ -271,14 +257,15 @@ impl TermCollector {
 }
 
 impl Seen {
-    fn record(
-        &mut self,
-        spectrum: usize,
-        value: &str,
-        unit: (Option<&str>, Option<&str>),
-        place: TermPlace,
-        value_type: Option<&str>,
-    ) {
+    fn record(&mut self, occurrence: &Occurrence<'_>) {
+        let Occurrence {
+            spectrum,
+            value,
+            unit,
+            place,
+            value_type,
+            ..
+        } = *occurrence;
         self.occurrences += 1;
         if !self.keepable {
             return;
