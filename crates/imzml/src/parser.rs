@@ -341,15 +341,26 @@ impl<'p> Parser<'p> {
     }
 
     fn spectrum_user_param(&mut self, element: &BytesStart<'_>) -> Result<()> {
-        let [name, value, unit, unit_name, value_type] =
-            ["name", "value", "unitAccession", "unitName", "type"].map(|key| attribute(element, key, self.path));
-        let (name, value, unit, unit_name, value_type) = (name?, value?, unit?, unit_name?, value_type?);
+        let (mut name, mut value, mut unit, mut unit_name, mut value_type) = (None, None, None, None, None);
+        // One pass over the attributes, as in `cv_param`: the last of duplicate keys wins.
+        for attr in element.attributes().with_checks(false) {
+            let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
+            let slot = match attr.key.local_name().as_ref() {
+                "name" => &mut name,
+                "value" => &mut value,
+                "unitAccession" => &mut unit,
+                "unitName" => &mut unit_name,
+                "type" => &mut value_type,
+                _ => continue,
+            };
+            *slot = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
+        }
         self.observe_spectrum_term(
             "userParam",
             value_type.as_deref(),
             &value.unwrap_or_default(),
             (unit.as_deref(), unit_name.as_deref()),
-            || name.unwrap_or_default(),
+            || name.map(Cow::into_owned).unwrap_or_default(),
         );
         Ok(())
     }
