@@ -1,4 +1,4 @@
-//! The imzarr store layout, version 1.1: metadata types, array specifications, pixel ordering
+//! The imzarr store layout (version [`FORMAT_VERSION`]): metadata types, array specifications, pixel ordering
 //! and m/z index math. No I/O: the converter writes what this crate describes and the reader
 //! reads it back. The normative text is `spec/imzarr-1.md` in the repository.
 
