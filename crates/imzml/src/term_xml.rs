@@ -183,6 +183,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any decimal of up to 15 significant digits, in fixed-point notation, is recognised
+        /// with its fraction digits and written back as the same text from its `f64`.
+        #[test]
+        fn fixed_point_text_of_up_to_15_digits_writes_back_exactly(
+            digits in proptest::collection::vec(0u8..10, 1..=15),
+            fraction in 0usize..=15,
+            negative: bool,
+        ) {
+            let digits: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+            let fraction = fraction.min(digits.len());
+            let (whole, part) = digits.split_at(digits.len() - fraction);
+            let whole = whole.trim_start_matches('0');
+            let whole = if whole.is_empty() { "0" } else { whole };
+            let sign = if negative { "-" } else { "" };
+            let text = if part.is_empty() {
+                format!("{sign}{whole}")
+            } else {
+                format!("{sign}{whole}.{part}")
+            };
+            let decimals = fixed_point_digits(&text);
+            proptest::prop_assert_eq!(decimals, Some(part.len() as u32), "{}", text);
+            let value: f64 = text.parse().unwrap();
+            proptest::prop_assert_eq!(format_term_number(value, decimals), text);
+        }
+    }
+
     #[test]
     fn terms_go_to_their_element_cv_params_first() {
         let kind = |accession: &str, name: &str, place| SpectrumTermKind {
