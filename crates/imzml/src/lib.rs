@@ -47,7 +47,7 @@ pub use model::{
     SpectrumTerm, SpectrumType, Unit, XmlNode,
 };
 pub use parser::{locate_ibd, parse_file, parse_file_with, parse_reader};
-pub use spectrum_terms::{MAX_NUMBER_TERMS, SpectrumTermValues, TermPlace, TermValues};
+pub use spectrum_terms::{MAX_NUMBER_TERMS, MAX_VALUE_BYTES, SpectrumTermValues, TermPlace, TermValues};
 pub use term_xml::{SpectrumTermKind, format_term_number};
 pub use writer::{ImzmlWriter, OtherArrayKind, SpectrumArrays, WriterOptions};
 

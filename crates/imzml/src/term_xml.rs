@@ -2,7 +2,7 @@
 //! arrays (scan start times, scan window limits, user parameters).
 
 use crate::model::Unit;
-use crate::spectrum_terms::TermPlace;
+use crate::spectrum_terms::{MAX_VALUE_BYTES, TermPlace};
 use crate::writer::{cv_with_unit, escape};
 
 /// A term the writer gives in the spectra that have a value for it.
@@ -98,11 +98,12 @@ fn param_xml(kind: &SpectrumTermKind, value: &str) -> String {
 const EXACT_DECIMAL_DIGITS: usize = f64::DIGITS as usize;
 
 /// A number as a term value that reads back as the same `f64`: with `decimals` fraction
-/// digits in fixed-point notation when given (`1.000000`, as a source wrote it), else plain
-/// digits for everyday magnitudes and scientific notation for very large or small ones.
+/// digits in fixed-point notation when given (`1.000000`, as a source wrote it; at most
+/// [`MAX_VALUE_BYTES`], the longest value a store keeps, whatever a forged store says), else
+/// plain digits for everyday magnitudes and scientific notation for very large or small ones.
 pub fn format_term_number(value: f64, decimals: Option<u32>) -> String {
     if let Some(decimals) = decimals {
-        return format!("{value:.*}", decimals as usize);
+        return format!("{value:.*}", (decimals as usize).min(MAX_VALUE_BYTES));
     }
     let magnitude = value.abs();
     if value == 0.0 || (1e-5..1e15).contains(&magnitude) {
@@ -156,6 +157,8 @@ mod tests {
         assert_eq!(format_term_number(12.0, None), "12");
         assert_eq!(format_term_number(1e-7, None), "1e-7");
         assert_eq!(format_term_number(23.0, Some(6)), "23.000000");
+        // A forged digit count makes a bounded string, not four billion digits.
+        assert_eq!(format_term_number(0.5, Some(u32::MAX)).len(), 2 + MAX_VALUE_BYTES);
     }
 
     #[test]
