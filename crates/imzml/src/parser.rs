@@ -340,21 +340,27 @@ impl<'p> Parser<'p> {
         self.places.last().copied().unwrap_or(TermPlace::Other)
     }
 
-    fn spectrum_user_param(&mut self, element: &BytesStart<'_>) -> Result<()> {
-        let (mut name, mut value, mut unit, mut unit_name, mut value_type) = (None, None, None, None, None);
-        // One pass over the attributes, as in `cv_param`: the last of duplicate keys wins.
+    /// The values of the attributes `keys` of `element`, read in one pass. Every param takes
+    /// this path, so duplicate keys are not checked: the last value wins.
+    fn attributes<'e, const N: usize>(
+        &self,
+        element: &'e BytesStart<'_>,
+        keys: [&str; N],
+    ) -> Result<[Option<Cow<'e, str>>; N]> {
+        let mut values = [const { None }; N];
         for attr in element.attributes().with_checks(false) {
             let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
-            let slot = match attr.key.local_name().as_ref() {
-                "name" => &mut name,
-                "value" => &mut value,
-                "unitAccession" => &mut unit,
-                "unitName" => &mut unit_name,
-                "type" => &mut value_type,
-                _ => continue,
-            };
-            *slot = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
+            let name = attr.key.local_name();
+            if let Some(at) = keys.iter().position(|key| *key == name.as_ref()) {
+                values[at] = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
+            }
         }
+        Ok(values)
+    }
+
+    fn spectrum_user_param(&mut self, element: &BytesStart<'_>) -> Result<()> {
+        let [name, value, unit, unit_name, value_type] =
+            self.attributes(element, ["name", "value", "unitAccession", "unitName", "type"])?;
         self.observe_spectrum_term(
             "userParam",
             value_type.as_deref(),
@@ -488,22 +494,8 @@ impl<'p> Parser<'p> {
     }
 
     fn cv_param(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
-        let mut accession = None;
-        let mut value = None;
-        let mut unit = None;
-        let mut unit_name = None;
-        // Duplicate keys are not checked on this hot path: the last value wins.
-        for attr in element.attributes().with_checks(false) {
-            let attr = attr.map_err(|e| self.xml_error(e.to_string()))?;
-            let slot = match attr.key.local_name().as_ref() {
-                "accession" => &mut accession,
-                "value" => &mut value,
-                "unitAccession" => &mut unit,
-                "unitName" => &mut unit_name,
-                _ => continue,
-            };
-            *slot = Some(normalized(&attr).map_err(|e| self.xml_error(e.to_string()))?);
-        }
+        let [accession, value, unit, unit_name] =
+            self.attributes(element, ["accession", "value", "unitAccession", "unitName"])?;
         let accession = accession.ok_or_else(|| self.xml_error("cvParam without accession attribute".into()))?;
         let value = value.unwrap_or_default();
         let accession = accession.trim();
