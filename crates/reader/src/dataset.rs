@@ -397,3 +397,20 @@ fn check_shapes(location: &str, attributes: &ImzarrAttributes, arrays: &Arrays) 
     }
     Ok(())
 }
+
+/// The member of `members` whose key (`key_of`) is `key`, or a usage error that names the
+/// `kind` of member (`spectrum term`, `other binary array`) and the keys the store has.
+pub(crate) fn member_by_key<'a, T>(
+    members: &'a [T],
+    key: &str,
+    key_of: impl Fn(&T) -> &str,
+    kind: &str,
+) -> Result<&'a T> {
+    members.iter().find(|member| key_of(member) == key).ok_or_else(|| {
+        let known: Vec<&str> = members.iter().map(&key_of).collect();
+        ReadError::Usage(format!(
+            "the store has no {kind} {key:?} (it has [{}])",
+            known.join(", ")
+        ))
+    })
+}

@@ -6,7 +6,7 @@ use std::ops::Range;
 use imzarr_format::{OtherArrayInfo, paths};
 use imzarr_imzml::DataType;
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, member_by_key};
 use crate::error::{ReadError, Result};
 
 /// The values of one other binary array for a run of stored spectra, in their stored type.
@@ -57,13 +57,7 @@ impl Dataset {
     /// spectra `numbers`: the same points, in the same order, as their m/z and intensities.
     pub async fn other_values(&self, key: &str, numbers: Range<u64>) -> Result<OtherValues> {
         self.check_run(&numbers)?;
-        let info = self.other_arrays().iter().find(|info| info.key == key).ok_or_else(|| {
-            let known: Vec<&str> = self.other_arrays().iter().map(|i| i.key.as_str()).collect();
-            ReadError::Usage(format!(
-                "the store has no other binary array {key:?} (it has [{}])",
-                known.join(", ")
-            ))
-        })?;
+        let info = member_by_key(self.other_arrays(), key, |info| &info.key, "other binary array")?;
         let path = paths::other_array(&info.key);
         let metadata_error = |message: String| ReadError::Metadata {
             location: self.location.clone(),

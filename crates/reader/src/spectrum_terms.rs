@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use imzarr_format::{StoredTermInfo, paths};
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, member_by_key};
 use crate::error::{ReadError, Result};
 use crate::types::Image;
 
@@ -29,7 +29,7 @@ impl Dataset {
     /// `numbers`.
     pub async fn term_values(&self, key: &str, numbers: Range<u64>) -> Result<TermColumn> {
         self.check_run(&numbers)?;
-        let info = self.term_info(key)?;
+        let info = member_by_key(self.spectrum_terms(), key, |info| &info.key, "spectrum term")?;
         if let Some(value) = &info.value {
             return Ok(TermColumn::Same(value.clone()));
         }
@@ -59,18 +59,5 @@ impl Dataset {
             }
         };
         self.image_from(|s| numbers[s as usize]).await
-    }
-
-    fn term_info(&self, key: &str) -> Result<&StoredTermInfo> {
-        self.spectrum_terms()
-            .iter()
-            .find(|info| info.key == key)
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.spectrum_terms().iter().map(|i| i.key.as_str()).collect();
-                ReadError::Usage(format!(
-                    "the store keeps no spectrum term {key:?} (it keeps [{}])",
-                    known.join(", ")
-                ))
-            })
     }
 }
