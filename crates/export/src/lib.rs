@@ -76,6 +76,7 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
     let writer = ImzmlWriter::create(&targets.partial_imzml, writer_options)?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Run>(1);
     let partial_imzml = targets.partial_imzml.clone();
+    let term_decimals: Vec<Option<u32>> = dataset.spectrum_terms().iter().map(|info| info.decimals).collect();
     let writing = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut writer = writer;
         let mut points = 0u64;
@@ -100,7 +101,7 @@ pub async fn export(dataset: &Dataset, output: &Path, options: &ExportOptions) -
                     dtype: values.dtype,
                     bytes: values.bytes(i).to_vec(),
                 }));
-                let terms = values.term_values(i);
+                let terms = values.term_values(i, &term_decimals);
                 let arrays = SpectrumArrays {
                     mz: &mz,
                     intensity: &intensity,
@@ -167,17 +168,15 @@ struct Run {
     others: Vec<OtherValues>,
     /// The values of every kept spectrum term.
     terms: Vec<TermColumn>,
-    /// The fraction digits each kept spectrum term writes its numbers with, if fixed.
-    term_decimals: Vec<Option<u32>>,
 }
 
 impl Run {
     /// The value of every kept spectrum term for spectrum `i` of the run, as the writer
-    /// takes them.
-    fn term_values(&self, i: usize) -> Vec<Option<String>> {
+    /// takes them; `decimals` are the fraction digits of each term's numbers, if fixed.
+    fn term_values(&self, i: usize, decimals: &[Option<u32>]) -> Vec<Option<String>> {
         self.terms
             .iter()
-            .zip(&self.term_decimals)
+            .zip(decimals)
             .map(|(column, &decimals)| match column {
                 TermColumn::Same(value) => Some(value.clone()),
                 TermColumn::Numbers(numbers) => Some(numbers[i])
@@ -203,13 +202,7 @@ async fn read_run(dataset: &Dataset, run: std::ops::Range<u64>) -> imzarr::Resul
         futures::future::try_join_all(others),
         futures::future::try_join_all(terms)
     )?;
-    let term_decimals = dataset.spectrum_terms().iter().map(|info| info.decimals).collect();
-    Ok(Run {
-        spectra,
-        others,
-        terms,
-        term_decimals,
-    })
+    Ok(Run { spectra, others, terms })
 }
 
 /// The place of every stored spectrum in the exported list, read run by run.
