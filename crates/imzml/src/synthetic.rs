@@ -40,7 +40,8 @@ pub struct SyntheticSpec {
     pub other_arrays: Vec<OtherArrayKind>,
     /// Terms the spectra give besides their position. Term `k` of the n-th spectrum written
     /// (from 0): for odd `k` the same text `value k` in every spectrum; for even `k` the number
-    /// `n / 4 + k`, left out where `(n + k) % 5 == 4`.
+    /// `n / 4 + k` (term 4 with three fraction digits, `4.250`), left out where
+    /// `(n + k) % 5 == 4`.
     pub spectrum_terms: Vec<SpectrumTermKind>,
 }
 
