@@ -63,12 +63,21 @@ enum Command {
     },
 }
 
-/// Conversion and query figures for a processed and a continuous dataset.
+/// Conversion and query figures for a processed and a continuous dataset: local first, for
+/// both, then on the S3 test server, started only then (the server holding gigabytes beside a
+/// local conversion slowed it, and `cp` beside it, threefold on the machine of BENCHMARKS.md).
 async fn convert_both_modes(dir: &std::path::Path, args: &measure::ConvertArgs) -> anyhow::Result<Vec<Value>> {
     let mut results = Vec::new();
-    let s3 = remote::S3Server::start()?;
+    let mut remote_queries = Vec::new();
     for mode in [imzarr_imzml::Mode::Processed, imzarr_imzml::Mode::Continuous] {
-        results.extend(measure::convert_and_query(dir, mode, args, s3.as_ref()).await?);
+        let (rows, remote) = measure::convert_and_query(dir, mode, args).await?;
+        results.extend(rows);
+        remote_queries.push(remote);
+    }
+    if let Some(server) = remote::S3Server::start()? {
+        for queries in &remote_queries {
+            results.extend(measure::remote_rows(&server, queries, args).await?);
+        }
     }
     Ok(results)
 }
