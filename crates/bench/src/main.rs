@@ -64,8 +64,8 @@ enum Command {
 }
 
 /// Conversion and query figures for a processed and a continuous dataset: local first, for
-/// both, then on the S3 test server, started only then (the server holding gigabytes beside a
-/// local conversion slowed it, and `cp` beside it, threefold on the machine of BENCHMARKS.md).
+/// both, then on the S3 test server, started only then, so that the gigabytes of objects the
+/// server holds are not beside the local measurements.
 async fn convert_both_modes(dir: &std::path::Path, args: &measure::ConvertArgs) -> anyhow::Result<Vec<Value>> {
     let mut results = Vec::new();
     let mut remote_queries = Vec::new();
