@@ -37,6 +37,51 @@ def test_export_is_read_by_pyimzml_as_the_source(stores, name, tmp_path):
     assert_same_as_source(name, out)
 
 
+# File content and scan settings terms the exporter writes for the new files itself.
+OWN_FILE_CONTENT = {
+    "universally unique identifier", "ibd MD5", "ibd SHA-1", "ibd SHA-256",
+    "continuous", "processed", "centroid spectrum", "profile spectrum", "MS1 spectrum",
+}
+OWN_SCAN_SETTINGS = {"max count of pixels x", "max count of pixels y"}
+PIXEL_SIZE = {"pixel size (x)", "pixel size y"}
+
+
+def without(mapping, keys):
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
+@pytest.mark.parametrize("name", ORACLE_FIXTURES)
+def test_export_carries_the_source_header_over(stores, name, tmp_path):
+    """pyimzML's reading of the exported header holds the source's samples, instrument
+    configurations, source files, contacts, file content terms and scan settings, and its
+    software and data processing besides the exporter's own."""
+    out = tmp_path / f"{name}.imzML"
+    run_imzarr("export", str(stores[name]), str(out))
+    source = ImzMLParser(str(FIXTURES / f"{name}.imzML")).metadata.pretty()
+    exported = ImzMLParser(str(out)).metadata.pretty()
+    assert exported["samples"] == source["samples"], name
+    if source["instrument_configurations"]:
+        assert exported["instrument_configurations"] == source["instrument_configurations"], name
+    else:
+        assert list(exported["instrument_configurations"]) == ["IC1"], name
+    for section in ("softwares", "data_processings"):
+        # The exporter's own comes last, under an id the source does not use.
+        *theirs, (own_id, _) = exported[section].items()
+        assert dict(theirs) == source[section], (name, section)
+        assert own_id not in source[section], (name, section)
+    assert without(exported["file_description"], OWN_FILE_CONTENT) == without(
+        source["file_description"], OWN_FILE_CONTENT
+    ), name
+    if source["scan_settings"]:
+        # The first scan settings get the maximum pixel counts of the grid written, and a pixel
+        # size where they had none; the others stay as they were.
+        source_first, *source_others = source["scan_settings"].values()
+        exported_first, *exported_others = exported["scan_settings"].values()
+        added = OWN_SCAN_SETTINGS | (set() if PIXEL_SIZE & set(source_first) else PIXEL_SIZE)
+        assert without(exported_first, added) == without(source_first, OWN_SCAN_SETTINGS), name
+        assert exported_others == source_others, name
+
+
 @pytest.mark.parametrize("name", ORACLE_FIXTURES[:4])
 def test_region_and_mean_equal_pyimzml(stores, name):
     parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))

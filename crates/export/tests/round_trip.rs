@@ -12,7 +12,7 @@ use imzarr::Dataset;
 use imzarr_convert::{ConvertOptions, convert};
 use imzarr_export::{ExportError, ExportOptions, export};
 use imzarr_imzml::synthetic::{SyntheticSpec, sample_other_arrays, sample_spectrum_terms, write_synthetic};
-use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, parse_file};
+use imzarr_imzml::{ArrayBytes, Compression, DataType, Ibd, Imzml, Mode, XmlNode, parse_file};
 use imzarr_store::StoreLocation;
 
 async fn convert_to_store(input: &Path, dir: &Path, options: &ConvertOptions) -> Dataset {
@@ -76,6 +76,37 @@ fn assert_same_spectra(name: &str, source: &Imzml, exported: &Imzml, shift: [i64
     }
 }
 
+/// The exported header holds the source's samples, instrument configurations, source files
+/// and contacts as the source wrote them, and its software and data processing followed by
+/// the exporter's own.
+fn assert_header_carried_over(name: &str, source: &XmlNode, exported: &XmlNode) {
+    let children = |root: &XmlNode, section: &str| root.child(section).map(|s| s.children.clone()).unwrap_or_default();
+    for section in ["sampleList", "instrumentConfigurationList"] {
+        if source.child(section).is_some() {
+            assert_eq!(
+                children(exported, section),
+                children(source, section),
+                "{name}: {section}"
+            );
+        }
+    }
+    for section in ["softwareList", "dataProcessingList"] {
+        let (ours, theirs) = (children(exported, section), children(source, section));
+        assert_eq!(ours.len(), theirs.len() + 1, "{name}: {section}");
+        assert_eq!(ours[..theirs.len()], theirs[..], "{name}: {section}");
+    }
+    let description_rest = |root: &XmlNode| {
+        let mut rest = children(root, "fileDescription");
+        rest.retain(|c| c.name != "fileContent");
+        rest
+    };
+    assert_eq!(
+        description_rest(exported),
+        description_rest(source),
+        "{name}: fileDescription"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_real_fixture_exports_bit_identical() {
     for input in fixtures() {
@@ -95,6 +126,7 @@ async fn every_real_fixture_exports_bit_identical() {
         let exported = parse_file(&output).unwrap();
         assert_eq!(report.spectra as usize, source.spectra.len(), "{name}");
         assert_same_spectra(&name, &source, &exported, report.coordinate_shift);
+        assert_header_carried_over(&name, &source.document, &exported.document);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().to_string())

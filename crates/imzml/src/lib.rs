@@ -32,6 +32,7 @@ mod limits;
 mod model;
 pub mod numbers;
 mod parser;
+mod source_header;
 mod spectrum_terms;
 pub mod synthetic;
 mod term_xml;

@@ -9,8 +9,9 @@ use sha1::{Digest, Sha1};
 
 use crate::dtype::{ArrayBytes, Compression, DataType};
 use crate::error::{ImzmlError, Result};
-use crate::model::{Mode, Polarity, SpectrumType, Unit};
+use crate::model::{Mode, Polarity, SpectrumType, Unit, XmlNode};
 use crate::numbers::{format_uuid, to_hex};
+use crate::source_header::{ScanSettings, SourceHeader, node_xml};
 use crate::term_xml::{SpectrumTermKind, TermXml};
 
 /// What the writer declares for every spectrum.
@@ -40,6 +41,11 @@ pub struct WriterOptions {
     /// Terms the spectra may give besides their position, in the order
     /// [`SpectrumArrays::terms`] gives their values.
     pub spectrum_terms: Vec<SpectrumTermKind>,
+    /// The header of the file the spectra came from (its `mzML` element, as
+    /// [`Imzml::document`](crate::Imzml::document) holds it): the written header carries over its
+    /// vocabularies, source files and contacts, samples, software, scan settings, instrument
+    /// configurations and data processing.
+    pub source_header: Option<XmlNode>,
 }
 
 /// A kind of binary array other than m/z and intensity, as the writer declares it.
@@ -95,6 +101,45 @@ impl Default for WriterOptions {
             software: format!("imzarr {}", env!("CARGO_PKG_VERSION")),
             other_arrays: Vec::new(),
             spectrum_terms: Vec::new(),
+            source_header: None,
+        }
+    }
+}
+
+/// The ids of what the writer declares itself, none of them an id of a copied element of the
+/// source header.
+#[derive(Debug, Clone)]
+struct Ids {
+    mz_group: String,
+    intensity_group: String,
+    other_groups: Vec<String>,
+    spectrum_group: String,
+    software: String,
+    processing: String,
+    /// The instrument configuration the spectra refer to: the source's, or one the writer
+    /// declares when it has none.
+    instrument: String,
+    instrument_is_own: bool,
+    run: String,
+}
+
+impl Ids {
+    fn new(options: &WriterOptions) -> Self {
+        let source = options.source_header.as_ref().map(SourceHeader::new);
+        let unique = |base: &str| source.as_ref().map_or_else(|| base.to_string(), |s| s.unique_id(base));
+        let source_instrument = source.as_ref().and_then(|s| s.instrument_configuration_id());
+        Self {
+            mz_group: unique("mzArray"),
+            intensity_group: unique("intensityArray"),
+            other_groups: (0..options.other_arrays.len())
+                .map(|k| unique(&format!("otherArray{k}")))
+                .collect(),
+            spectrum_group: unique("spectrum1"),
+            software: unique("writer"),
+            processing: unique("export"),
+            instrument: source_instrument.map_or_else(|| unique("IC1"), str::to_string),
+            instrument_is_own: source_instrument.is_none(),
+            run: unique("run1"),
         }
     }
 }
@@ -130,6 +175,7 @@ pub struct ImzmlWriter {
     spool_entries: Vec<SpoolEntry>,
     spectra: usize,
     max: [u64; 3],
+    ids: Ids,
 }
 
 /// Where the XML of one spectrum is in the spool.
@@ -190,7 +236,9 @@ impl ImzmlWriter {
             .write(true)
             .open(&spool_path)
             .map_err(|e| ImzmlError::io(&spool_path, e))?;
+        let ids = Ids::new(&options);
         let mut writer = Self {
+            ids,
             imzml_path,
             ibd_path,
             spool_path,
@@ -308,7 +356,7 @@ impl ImzmlWriter {
         let mut other_xml = String::new();
         for (k, other) in others.iter().enumerate() {
             let (offset, encoded) = self.write_array(other)?;
-            other_xml.push_str(&array_xml(&format!("otherArray{k}"), other.len(), encoded, offset));
+            other_xml.push_str(&array_xml(&self.ids.other_groups[k], other.len(), encoded, offset));
         }
         let z_term = match z {
             Some(z) => {
@@ -322,10 +370,10 @@ impl ImzmlWriter {
         let length = mz.len();
         let xml = format!(
             r#"      <spectrum id="Scan={id}" defaultArrayLength="0" index="{index}">
-        <referenceableParamGroupRef ref="spectrum1"/>{spectrum_terms}
+        <referenceableParamGroupRef ref="{spectrum_group}"/>{spectrum_terms}
         <scanList count="1">
           <cvParam cvRef="MS" accession="MS:1000795" name="no combination" value=""/>{scan_list_terms}
-          <scan instrumentConfigurationRef="IC1">
+          <scan instrumentConfigurationRef="{instrument}">
             <cvParam cvRef="IMS" accession="IMS:1000050" name="position x" value="{x}"/>
             <cvParam cvRef="IMS" accession="IMS:1000051" name="position y" value="{y}"/>{z_term}{scan_terms}{scan_windows}
           </scan>
@@ -336,8 +384,10 @@ impl ImzmlWriter {
 "#,
             id = index + 1,
             count = 2 + others.len(),
-            mz_array = array_xml("mzArray", length, mz_encoded, mz_offset),
-            int_array = array_xml("intensityArray", length, int_encoded, int_offset),
+            mz_array = array_xml(&self.ids.mz_group, length, mz_encoded, mz_offset),
+            int_array = array_xml(&self.ids.intensity_group, length, int_encoded, int_offset),
+            spectrum_group = escape(&self.ids.spectrum_group),
+            instrument = escape(&self.ids.instrument),
             spectrum_terms = term_xml.spectrum,
             scan_list_terms = term_xml.scan_list,
             scan_terms = term_xml.scan,
@@ -392,7 +442,7 @@ impl ImzmlWriter {
             .map_err(|e| ImzmlError::io(&self.spool_path, e))?;
         let file = File::create(&self.imzml_path).map_err(|e| ImzmlError::io(&self.imzml_path, e))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        let header = header_xml(&self.options, &self.uuid, &sha1, self.max, self.spectra);
+        let header = header_xml(&self.options, &self.ids, &self.uuid, &sha1, self.max, self.spectra);
         let io = |e| ImzmlError::io(&self.imzml_path, e);
         out.write_all(header.as_bytes()).map_err(io)?;
         copy_in_index_order(&mut spool, &mut self.spool_entries, &mut out, &self.spool_path).map_err(|e| match e {
@@ -414,6 +464,7 @@ impl ImzmlWriter {
 }
 
 fn array_xml(group: &str, length: usize, encoded: u64, offset: u64) -> String {
+    let group = escape(group);
     format!(
         r#"          <binaryDataArray encodedLength="0">
             <referenceableParamGroupRef ref="{group}"/>
@@ -455,7 +506,15 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3], spectra: usize) -> String {
+fn header_xml(
+    options: &WriterOptions,
+    ids: &Ids,
+    uuid: &[u8; 16],
+    sha1: &str,
+    max: [u64; 3],
+    spectra: usize,
+) -> String {
+    let source = options.source_header.as_ref().map(SourceHeader::new);
     let (mode_accession, mode_name) = match options.mode {
         Mode::Continuous => ("IMS:1000030", "continuous"),
         Mode::Processed => ("IMS:1000031", "processed"),
@@ -481,9 +540,12 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         ),
         None => String::new(),
     };
+    let ms1 = cv("MS", "MS:1000579", "MS1 spectrum", "");
+    let type_cv = cv("MS", type_accession, type_name, "");
     let array_group = |id: &str, kind_term: String, dtype: DataType| {
         format!(
-            "    <referenceableParamGroup id=\"{id}\">\n      {}\n      {}\n      {}\n      {}\n    </referenceableParamGroup>\n",
+            "    <referenceableParamGroup id=\"{}\">\n      {}\n      {}\n      {}\n      {}\n    </referenceableParamGroup>\n",
+            escape(id),
             kind_term,
             cv(
                 if dtype.accession().starts_with("IMS") {
@@ -502,21 +564,127 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
     let other_groups: String = options
         .other_arrays
         .iter()
-        .enumerate()
-        .map(|(k, kind)| {
+        .zip(&ids.other_groups)
+        .map(|(kind, id)| {
             let name = crate::cv::other_array_name(&kind.accession).unwrap_or("binary data array");
             let term = cv_with_unit("MS", &kind.accession, name, &kind.value, kind.unit.as_ref());
-            array_group(&format!("otherArray{k}"), term, kind.dtype)
+            array_group(id, term, kind.dtype)
         })
         .collect();
+    let copied =
+        |nodes: Vec<&XmlNode>, indent: usize| -> String { nodes.into_iter().map(|n| node_xml(n, indent)).collect() };
+
+    // Our vocabularies, after the source's and only where it lacks them.
+    let own_cvs = [
+        (
+            "MS",
+            r#"<cv id="MS" fullName="Proteomics Standards Initiative Mass Spectrometry Ontology" version="4.1.0" URI="http://purl.obolibrary.org/obo/ms.obo"/>"#,
+        ),
+        (
+            "UO",
+            r#"<cv id="UO" fullName="Unit Ontology" version="2020-03-10" URI="http://purl.obolibrary.org/obo/uo.obo"/>"#,
+        ),
+        (
+            "IMS",
+            r#"<cv id="IMS" fullName="Mass Spectrometry Imaging Ontology" version="1.1.0" URI="https://raw.githubusercontent.com/imzML/imzML/master/imagingMS.obo"/>"#,
+        ),
+    ];
+    let source_cvs = source.as_ref().map(SourceHeader::cvs).unwrap_or_default();
+    let missing_cvs: Vec<&str> = own_cvs
+        .iter()
+        .filter(|(id, _)| !source_cvs.iter().any(|cv| cv.attribute("id") == Some(id)))
+        .map(|(_, xml)| *xml)
+        .collect();
+    let cv_count = source_cvs.len() + missing_cvs.len();
+    let cvs = copied(source_cvs, 4) + &missing_cvs.iter().map(|xml| format!("    {xml}\n")).collect::<String>();
+
+    let file_content_more = copied(
+        source
+            .as_ref()
+            .map(SourceHeader::file_content_terms)
+            .unwrap_or_default(),
+        6,
+    );
+    let file_description_more = copied(
+        source
+            .as_ref()
+            .map(SourceHeader::file_description_rest)
+            .unwrap_or_default(),
+        4,
+    );
+    let sample_list = source
+        .as_ref()
+        .and_then(SourceHeader::sample_list)
+        .map_or_else(String::new, |list| node_xml(list, 2));
+
+    let source_softwares = source.as_ref().map(SourceHeader::softwares).unwrap_or_default();
+    let software_count = source_softwares.len() + 1;
+    let softwares = copied(source_softwares, 4);
+
+    let source_scan_settings = source.as_ref().and_then(SourceHeader::scan_settings);
+    let scan_settings_count = source_scan_settings.as_ref().map_or(1, |s| 1 + s.others.len());
+    let scan_settings = match source_scan_settings {
+        Some(ScanSettings {
+            first,
+            has_pixel_size,
+            others,
+        }) => {
+            let mut xml = node_xml(&first, 4);
+            let own_terms = format!(
+                "      {}\n      {}{}\n",
+                cv("IMS", "IMS:1000042", "max count of pixels x", &max[0].to_string()),
+                cv("IMS", "IMS:1000043", "max count of pixels y", &max[1].to_string()),
+                if has_pixel_size { "" } else { pixel_size.as_str() },
+            );
+            match xml.rfind("    </scanSettings>") {
+                Some(end) => xml.insert_str(end, &own_terms),
+                None => {
+                    // An empty element: open it to hold the terms.
+                    let open = xml.trim_end().trim_end_matches("/>").to_string();
+                    xml = format!("{open}>\n{own_terms}    </scanSettings>\n");
+                }
+            }
+            xml + &copied(others, 4)
+        }
+        None => format!(
+            "    <scanSettings id=\"{}\">\n      {}\n      {}{pixel_size}\n    </scanSettings>\n",
+            source
+                .as_ref()
+                .map_or_else(|| "scansettings1".into(), |s| s.unique_id("scansettings1")),
+            cv("IMS", "IMS:1000042", "max count of pixels x", &max[0].to_string()),
+            cv("IMS", "IMS:1000043", "max count of pixels y", &max[1].to_string()),
+        ),
+    };
+
+    let source_instruments = source
+        .as_ref()
+        .map(SourceHeader::instrument_configurations)
+        .unwrap_or_default();
+    let (instrument_count, instruments) = if ids.instrument_is_own {
+        (
+            1,
+            format!("    <instrumentConfiguration id=\"{}\"/>\n", escape(&ids.instrument)),
+        )
+    } else {
+        (source_instruments.len(), copied(source_instruments, 4))
+    };
+
+    let source_processings = source.as_ref().map(SourceHeader::data_processings).unwrap_or_default();
+    let processing_count = source_processings.len() + 1;
+    let processings = copied(source_processings, 4);
+    let run_attributes: String = source
+        .as_ref()
+        .map(SourceHeader::run_attributes)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| format!(" {key}=\"{}\"", escape(value)))
+        .collect();
+
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <mzML xmlns="http://psi.hupo.org/ms/mzml" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">
-  <cvList count="3">
-    <cv id="MS" fullName="Proteomics Standards Initiative Mass Spectrometry Ontology" version="4.1.0" URI="http://purl.obolibrary.org/obo/ms.obo"/>
-    <cv id="UO" fullName="Unit Ontology" version="2020-03-10" URI="http://purl.obolibrary.org/obo/uo.obo"/>
-    <cv id="IMS" fullName="Mass Spectrometry Imaging Ontology" version="1.1.0" URI="https://raw.githubusercontent.com/imzML/imzML/master/imagingMS.obo"/>
-  </cvList>
+  <cvList count="{cv_count}">
+{cvs}  </cvList>
   <fileDescription>
     <fileContent>
       {ms1}
@@ -524,41 +692,34 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
       {mode_cv}
       {uuid_cv}
       {sha1_cv}
-    </fileContent>
-  </fileDescription>
+{file_content_more}    </fileContent>
+{file_description_more}  </fileDescription>
   <referenceableParamGroupList count="{groups}">
-{mz_group}{int_group}{other_groups}    <referenceableParamGroup id="spectrum1">
+{mz_group}{int_group}{other_groups}    <referenceableParamGroup id="{spectrum_group}">
       {ms1}
       {type_cv}
       {polarity}
     </referenceableParamGroup>
   </referenceableParamGroupList>
-  <softwareList count="1">
-    <software id="writer" version="{version}">
+{sample_list}  <softwareList count="{software_count}">
+{softwares}    <software id="{software_id}" version="{version}">
       {software_cv}
     </software>
   </softwareList>
-  <scanSettingsList count="1">
-    <scanSettings id="scansettings1">
-      {max_x}
-      {max_y}{pixel_size}
-    </scanSettings>
-  </scanSettingsList>
-  <instrumentConfigurationList count="1">
-    <instrumentConfiguration id="IC1"/>
-  </instrumentConfigurationList>
-  <dataProcessingList count="1">
-    <dataProcessing id="export">
-      <processingMethod order="1" softwareRef="writer">
+  <scanSettingsList count="{scan_settings_count}">
+{scan_settings}  </scanSettingsList>
+  <instrumentConfigurationList count="{instrument_count}">
+{instruments}  </instrumentConfigurationList>
+  <dataProcessingList count="{processing_count}">
+{processings}    <dataProcessing id="{processing_id}">
+      <processingMethod order="1" softwareRef="{software_id}">
         {conversion_cv}
       </processingMethod>
     </dataProcessing>
   </dataProcessingList>
-  <run id="run1" defaultInstrumentConfigurationRef="IC1">
-    <spectrumList count="{spectra}" defaultDataProcessingRef="export">
+  <run id="{run_id}" defaultInstrumentConfigurationRef="{instrument_id}"{run_attributes}>
+    <spectrumList count="{spectra}" defaultDataProcessingRef="{processing_id}">
 "#,
-        ms1 = cv("MS", "MS:1000579", "MS1 spectrum", ""),
-        type_cv = cv("MS", type_accession, type_name, ""),
         mode_cv = cv("IMS", mode_accession, mode_name, ""),
         uuid_cv = cv(
             "IMS",
@@ -568,16 +729,19 @@ fn header_xml(options: &WriterOptions, uuid: &[u8; 16], sha1: &str, max: [u64; 3
         ),
         sha1_cv = cv("IMS", "IMS:1000091", "ibd SHA-1", &sha1.to_uppercase()),
         groups = 3 + options.other_arrays.len(),
-        mz_group = array_group("mzArray", cv("MS", "MS:1000514", "m/z array", ""), options.mz_dtype),
+        mz_group = array_group(&ids.mz_group, cv("MS", "MS:1000514", "m/z array", ""), options.mz_dtype),
         int_group = array_group(
-            "intensityArray",
+            &ids.intensity_group,
             cv("MS", "MS:1000515", "intensity array", ""),
             options.intensity_dtype
         ),
+        spectrum_group = escape(&ids.spectrum_group),
+        software_id = escape(&ids.software),
+        processing_id = escape(&ids.processing),
+        instrument_id = escape(&ids.instrument),
+        run_id = escape(&ids.run),
         version = env!("CARGO_PKG_VERSION"),
         software_cv = cv("MS", "MS:1000799", "custom unreleased software tool", &options.software),
-        max_x = cv("IMS", "IMS:1000042", "max count of pixels x", &max[0].to_string()),
-        max_y = cv("IMS", "IMS:1000043", "max count of pixels y", &max[1].to_string()),
         conversion_cv = cv("MS", "MS:1000530", "file format conversion", "Output to imzML"),
     )
 }

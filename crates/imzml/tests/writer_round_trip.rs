@@ -210,3 +210,84 @@ fn other_arrays_are_written_and_read_back() {
         .to_string();
     assert!(error.contains("do not match"), "{error}");
 }
+
+/// A source header is carried over: the writer's own software, processing and groups take ids
+/// no copied element uses, an empty first scan settings element gets the pixel counts and
+/// size, and the spectra refer to the run's default instrument configuration.
+#[test]
+fn a_source_header_is_carried_over_with_ids_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.imzML");
+    let (mz, intensity) = (
+        ArrayBytes::from_f64(DataType::F64, &[100.0, 200.0]),
+        ArrayBytes::from_f64(DataType::F32, &[1.0, 2.0]),
+    );
+    let mut writer = ImzmlWriter::create(&source, WriterOptions::default()).unwrap();
+    writer.write_spectrum(1, 1, None, arrays(&mz, &intensity)).unwrap();
+    writer.finish().unwrap();
+    let xml = std::fs::read_to_string(&source).unwrap();
+    // Ids the writer would take, given to copied elements; an empty scan settings element;
+    // two instrument configurations, the run's default the second.
+    let xml = xml
+        .replace(
+            r#"<software id="writer""#,
+            r#"<software id="mzArray" version="1"><cvParam cvRef="MS" accession="MS:1000532" name="Xcalibur" value=""/></software>
+    <software id="writer""#,
+        )
+        .replace(r#"<dataProcessing id="export">"#, r#"<dataProcessing id="writer">"#)
+        .replace(r#"defaultDataProcessingRef="export""#, r#"defaultDataProcessingRef="writer""#);
+    let start = xml.find("<scanSettings ").unwrap();
+    let end = xml.find("</scanSettings>").unwrap() + "</scanSettings>".len();
+    let xml = format!("{}<scanSettings id=\"run1\"/>{}", &xml[..start], &xml[end..])
+        .replace(
+            r#"<instrumentConfiguration id="IC1"/>"#,
+            r#"<instrumentConfiguration id="first"/><instrumentConfiguration id="second"><softwareRef ref="mzArray"/></instrumentConfiguration>"#,
+        )
+        .replace(r#"instrumentConfigurationList count="1""#, r#"instrumentConfigurationList count="2""#)
+        .replace(
+            r#"defaultInstrumentConfigurationRef="IC1""#,
+            r#"defaultInstrumentConfigurationRef="second""#,
+        );
+    std::fs::write(&source, xml).unwrap();
+    let parsed = parse_file(&source).unwrap();
+
+    let copy = dir.path().join("copy.imzML");
+    let options = WriterOptions {
+        pixel_size_um: Some(20.0),
+        source_header: Some(parsed.document.clone()),
+        ..WriterOptions::default()
+    };
+    let mut writer = ImzmlWriter::create(&copy, options).unwrap();
+    writer.write_spectrum(3, 2, None, arrays(&mz, &intensity)).unwrap();
+    writer.finish().unwrap();
+    let copied = parse_file(&copy).unwrap();
+    let text = std::fs::read_to_string(&copy).unwrap();
+
+    let ids = |section: &str| -> Vec<String> {
+        copied
+            .document
+            .child(section)
+            .unwrap()
+            .children
+            .iter()
+            .map(|c| c.attribute("id").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids("softwareList"), ["mzArray", "writer", "writer_2"]);
+    assert_eq!(ids("dataProcessingList"), ["writer", "export"]);
+    assert_eq!(ids("instrumentConfigurationList"), ["first", "second"]);
+    assert!(text.contains(r#"<referenceableParamGroup id="mzArray_2">"#), "{text}");
+    assert!(
+        text.contains(r#"<referenceableParamGroupRef ref="mzArray_2"/>"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"<scan instrumentConfigurationRef="second">"#), "{text}");
+    assert!(
+        text.contains(r#"<run id="run1_2" defaultInstrumentConfigurationRef="second""#),
+        "{text}"
+    );
+    assert_eq!(copied.header.declared_grid.max_count_x, Some(3));
+    assert_eq!(copied.header.pixel_size.as_ref().map(|p| p.x_um), Some(20.0));
+    let ibd = Ibd::open(&copied).unwrap();
+    assert_eq!(ibd.read_spectrum(&copied.spectra[0]).unwrap(), (mz, intensity));
+}
