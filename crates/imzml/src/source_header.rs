@@ -53,8 +53,12 @@ pub(crate) struct SourceHeader<'a> {
 }
 
 impl<'a> SourceHeader<'a> {
-    /// The header tree `root` (the `mzML` element).
+    /// The header tree `root` (the `mzML` element, or the `indexedmzML` one around it).
     pub(crate) fn new(root: &'a XmlNode) -> Self {
+        let root = match root.name.as_str() {
+            "indexedmzML" => root.child("mzML").unwrap_or(root),
+            _ => root,
+        };
         let mut taken_ids = HashSet::new();
         let mut stack: Vec<&XmlNode> = root
             .children
@@ -219,5 +223,56 @@ fn write_node(out: &mut String, node: &XmlNode, indent: usize) {
             }
             out.push_str(&format!("{pad}</{}>\n", node.name));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, attributes: &[(&str, &str)], children: Vec<XmlNode>) -> XmlNode {
+        XmlNode {
+            name: name.into(),
+            attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            children,
+            text: None,
+        }
+    }
+
+    #[test]
+    fn an_indexed_document_is_read_through_its_mzml_element_and_ids_are_made_unique() {
+        let software = |id: &str| node("software", &[("id", id)], vec![]);
+        let mzml = node(
+            "mzML",
+            &[],
+            vec![
+                node("softwareList", &[], vec![software("writer"), software("writer_2")]),
+                // Not copied: its ids are free for the writer.
+                node(
+                    "referenceableParamGroupList",
+                    &[],
+                    vec![node("referenceableParamGroup", &[("id", "mzArray")], vec![])],
+                ),
+            ],
+        );
+        let indexed = node("indexedmzML", &[], vec![mzml]);
+        let header = SourceHeader::new(&indexed);
+        assert_eq!(header.softwares().len(), 2);
+        assert_eq!(header.unique_id("writer"), "writer_3");
+        assert_eq!(header.unique_id("mzArray"), "mzArray");
+    }
+
+    #[test]
+    fn copied_xml_escapes_attributes_and_text() {
+        let mut element = node("userParam", &[("name", "a<b & \"c\"")], vec![]);
+        assert_eq!(
+            node_xml(&element, 2),
+            "  <userParam name=\"a&lt;b &amp; &quot;c&quot;\"/>\n"
+        );
+        element.text = Some("x > y".into());
+        assert_eq!(
+            node_xml(&element, 0),
+            "<userParam name=\"a&lt;b &amp; &quot;c&quot;\">x &gt; y</userParam>\n"
+        );
     }
 }
