@@ -1,6 +1,8 @@
 //! Writes an imzarr store back to imzML: the arrays bit-identical, in their stored types, the
 //! spectra listed in the source's order at the source's coordinates with the spectrum terms the
-//! store kept, and a fresh UUID and the SHA-1 of the new `.ibd`.
+//! store kept, the source's header (samples, instrument configurations, software, scan
+//! settings, data processing, source files) with the export added, and a fresh UUID and the
+//! SHA-1 of the new `.ibd`.
 //!
 //! The store is read in runs of consecutive stored spectra (a few requests per run) while a
 //! blocking thread writes the previous run, so memory stays within a few runs.
