@@ -27,6 +27,7 @@ mod error;
 mod finish;
 mod grid;
 mod header_terms;
+mod header_xml;
 mod ibd;
 mod limits;
 mod model;
