@@ -82,6 +82,24 @@ def test_export_carries_the_source_header_over(stores, name, tmp_path):
         assert exported_others == source_others, name
 
 
+@pytest.mark.parametrize("name", ORACLE_FIXTURES)
+def test_info_lists_the_instrument_and_software_pyimzml_reads(stores, name):
+    """`imzarr info --json`, of the imzML and of the store, lists the software and instrument
+    configurations pyimzML's metadata holds, each component's terms under its kind."""
+    metadata = ImzMLParser(str(FIXTURES / f"{name}.imzML")).metadata.pretty()
+    for location in (str(FIXTURES / f"{name}.imzML"), str(stores[name])):
+        info = json.loads(run_imzarr("info", location, "--json").stdout)
+        softwares = metadata["softwares"].values()
+        assert [(s["id"], s["version"]) for s in info["software"]] == [(s["id"], s.get("version")) for s in softwares]
+        configurations = metadata["instrument_configurations"]
+        assert [c["id"] for c in info["instrument"]] == list(configurations), (name, location)
+        for ours, theirs in zip(info["instrument"], configurations.values()):
+            for component in theirs.get("components", []):
+                names = [term.split(" ")[0] for term in ours[component["type"]]]
+                for term in set(component) - {"type", "order"}:
+                    assert term.split(" ")[0] in names, (name, component["type"], term, ours)
+
+
 @pytest.mark.parametrize("name", ORACLE_FIXTURES[:4])
 def test_region_and_mean_equal_pyimzml(stores, name):
     parser = ImzMLParser(str(FIXTURES / f"{name}.imzML"))

@@ -1,6 +1,6 @@
 //! `imzarr info`: what a store or an imzML file holds.
 
-use imzarr_imzml::{Grid, parse_file};
+use imzarr_imzml::{Grid, XmlNode, parse_file};
 use serde_json::{Value, json};
 
 use crate::cli::InfoArgs;
@@ -24,6 +24,7 @@ pub async fn run(args: InfoArgs) -> Result<(), CommandError> {
 async fn store_summary(location: &str) -> Result<Value, CommandError> {
     let dataset = super::open_store(location).await?;
     let a = dataset.attributes();
+    let header: XmlNode = serde_json::from_value(a.source.header.clone()).unwrap_or_default();
     Ok(json!({
         "kind": "imzarr store",
         "location": location,
@@ -40,7 +41,8 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
         "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype, "unit": o.unit})).collect::<Vec<_>>(),
         "spectrum_terms": a.spectrum_terms,
-        "instrument": instrument(&a.source.header),
+        "instrument": instruments(&header),
+        "software": software(&header),
         "source": {"imzml": a.source.imzml_name, "uuid": a.source.uuid, "checksums": a.source.checksums, "verified": a.source.verified_checksums, "quirks": a.source.quirks.len(), "spectrum_terms_not_kept": a.source.spectrum_terms_not_kept},
     }))
 }
@@ -49,7 +51,7 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
     let imzml = parse_file(path)?;
     let grid = Grid::from_spectra(&imzml.spectra);
     let points: u64 = imzml.spectra.iter().map(|s| s.mz.length).sum();
-    let header = serde_json::to_value(&imzml.document).unwrap_or(Value::Null);
+    let header = &imzml.document;
     let first = &imzml.spectra[0];
     Ok(json!({
         "kind": "imzML file",
@@ -65,7 +67,8 @@ fn imzml_summary(path: &str) -> Result<Value, CommandError> {
         "dtypes": {"mz": first.mz.dtype, "intensity": first.intensity.dtype},
         "other_arrays": first.other_arrays.iter().map(|o| json!({"accession": o.accession, "value": o.value, "dtype": o.array.dtype, "unit": o.unit})).collect::<Vec<_>>(),
         "spectrum_terms": imzml.spectrum_terms.iter().map(term_summary).collect::<Vec<_>>(),
-        "instrument": instrument(&header),
+        "instrument": instruments(header),
+        "software": software(header),
         "source": {"uuid": imzml.header.uuid.as_ref().map(imzarr_imzml::numbers::format_uuid), "checksums": imzml.header.checksums, "quirks": imzml.quirks, "spectrum_terms_not_kept": imzml.spectrum_terms_not_kept},
     }))
 }
@@ -80,41 +83,66 @@ fn term_summary(term: &imzarr_imzml::SpectrumTermValues) -> Value {
     json!({"accession": term.accession, "name": term.name, "element": term.place.element_name(), "unit": term.unit, "value": value, "type": term.value_type, "decimals": term.decimals})
 }
 
-/// Names of the instrument terms (`instrumentConfiguration` cvParams) and software.
-fn instrument(header: &Value) -> Value {
-    let mut names = Vec::new();
-    let mut stack = vec![header];
-    while let Some(node) = stack.pop() {
-        let name = node.get("name").and_then(Value::as_str).unwrap_or_default();
-        if name == "software" {
-            let attr = |key: &str| {
-                node.get("attributes")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.iter().find(|p| p[0] == key))
-                    .and_then(|p| p[1].as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            names.push(json!({"software": attr("id"), "version": attr("version")}));
-        }
-        if name == "instrumentConfiguration" {
-            for child in node.get("children").and_then(Value::as_array).into_iter().flatten() {
-                if child.get("name").and_then(Value::as_str) == Some("cvParam") {
-                    let term = child
-                        .get("attributes")
-                        .and_then(Value::as_array)
-                        .and_then(|a| a.iter().find(|p| p[0] == "name"))
-                        .and_then(|p| p[1].as_str())
-                        .unwrap_or_default();
-                    names.push(json!({"instrument": term}));
+/// The instrument configurations of a header tree: each one's id, its own terms and those of
+/// its source, analyzer and detector components, as people read them.
+fn instruments(header: &XmlNode) -> Value {
+    let configurations = header.descendants("instrumentConfiguration");
+    Value::Array(
+        configurations
+            .into_iter()
+            .map(|configuration| {
+                let mut summary = json!({
+                    "id": configuration.attribute("id"),
+                    "terms": terms_of(configuration),
+                });
+                let components = configuration
+                    .child("componentList")
+                    .map(|list| list.children.as_slice());
+                for component in components.unwrap_or_default() {
+                    if let Some(terms) = summary[component.name.as_str()].as_array_mut() {
+                        terms.extend(terms_of(component).into_iter().map(Value::from));
+                    } else {
+                        summary[component.name.as_str()] = Value::from(terms_of(component));
+                    }
                 }
-            }
-        }
-        if let Some(children) = node.get("children").and_then(Value::as_array) {
-            stack.extend(children.iter().rev());
-        }
-    }
-    Value::Array(names)
+                summary
+            })
+            .collect(),
+    )
+}
+
+/// The software of a header tree: each one's id and version.
+fn software(header: &XmlNode) -> Value {
+    let software = header.descendants("software").into_iter();
+    Value::Array(
+        software
+            .map(|s| json!({"id": s.attribute("id"), "version": s.attribute("version")}))
+            .collect(),
+    )
+}
+
+/// The cvParams and userParams directly inside `node`, each as `name`, `name value` or
+/// `name value unit`.
+fn terms_of(node: &XmlNode) -> Vec<String> {
+    let terms = node
+        .children
+        .iter()
+        .filter(|c| c.name == "cvParam" || c.name == "userParam");
+    terms
+        .map(|term| {
+            let parts = [
+                term.attribute("name"),
+                term.attribute("value"),
+                term.attribute("unitName"),
+            ];
+            parts
+                .into_iter()
+                .flatten()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// A value for people: strings without quotes, `null` as "unknown".
@@ -139,11 +167,23 @@ fn unit_name(item: &Value) -> Option<&str> {
 fn print_summary(summary: &Value) {
     let grid = &summary["grid"];
     let source = &summary["source"];
-    let software = described(&summary["instrument"], |entry| {
-        match (entry.get("software"), entry.get("instrument")) {
-            (Some(name), _) => format!("{} {}", plain(name), plain(&entry["version"])),
-            (_, Some(term)) => plain(term),
-            _ => String::new(),
+    let software = described(&summary["software"], |entry| match entry["version"].as_str() {
+        Some(version) => format!("{} {version}", plain(&entry["id"])),
+        None => plain(&entry["id"]),
+    });
+    let instruments = described(&summary["instrument"], |entry| {
+        let terms = |key: &str| described(&entry[key], plain).join(", ");
+        let mut parts = vec![terms("terms")];
+        parts.extend(
+            ["source", "analyzer", "detector"]
+                .into_iter()
+                .filter(|key| entry.get(*key).is_some())
+                .map(|key| format!("{key}: {}", terms(key))),
+        );
+        parts.retain(|part| !part.is_empty());
+        match parts.is_empty() {
+            true => format!("{} (no terms)", plain(&entry["id"])),
+            false => parts.join("; "),
         }
     });
     let pixel_size = match summary["pixel_size_um"].as_array() {
@@ -196,6 +236,9 @@ fn print_summary(summary: &Value) {
     });
     if !terms.is_empty() {
         crate::output::outln!("  per-spectrum terms kept: {}", terms.join("; "));
+    }
+    for instrument in &instruments {
+        crate::output::outln!("  instrument:    {instrument}");
     }
     crate::output::outln!("  software:      {}", software.join(", "));
     crate::output::outln!("  source UUID:   {}", plain(&source["uuid"]));
