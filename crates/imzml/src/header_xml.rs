@@ -106,6 +106,10 @@ pub(crate) fn header_xml(
         |nodes: Vec<&XmlNode>, indent: usize| -> String { nodes.into_iter().map(|n| node_xml(n, indent)).collect() };
 
     let (cv_count, cvs) = cv_list_xml(source.as_ref());
+    let referenced_groups = source
+        .as_ref()
+        .map(|s| s.referenced_groups().to_vec())
+        .unwrap_or_default();
 
     let file_content_more = copied(
         source
@@ -176,7 +180,7 @@ pub(crate) fn header_xml(
       {type_cv}
       {polarity}
     </referenceableParamGroup>
-  </referenceableParamGroupList>
+{copied_groups}  </referenceableParamGroupList>
 {sample_list}  <softwareList count="{software_count}">
 {softwares}    <software id="{software_id}" version="{version}">
       {software_cv}
@@ -204,7 +208,8 @@ pub(crate) fn header_xml(
             &format!("{{{}}}", format_uuid(uuid).to_uppercase())
         ),
         sha1_cv = cv("IMS", "IMS:1000091", "ibd SHA-1", &sha1.to_uppercase()),
-        groups = 3 + options.other_arrays.len(),
+        groups = 3 + options.other_arrays.len() + referenced_groups.len(),
+        copied_groups = copied(referenced_groups, 4),
         mz_group = array_group(&ids.mz_group, cv("MS", "MS:1000514", "m/z array", ""), options.mz_dtype),
         int_group = array_group(
             &ids.intensity_group,

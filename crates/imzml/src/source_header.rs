@@ -48,6 +48,9 @@ const COPIED_SECTIONS: [&str; 7] = [
 /// A source header, read for the parts a written header carries over.
 pub(crate) struct SourceHeader<'a> {
     root: &'a XmlNode,
+    /// The referenceable groups the copied elements refer to (an instrument configuration's
+    /// common parameters, say), which the written header copies too.
+    referenced_groups: Vec<&'a XmlNode>,
     /// Ids of the elements the written header copies.
     taken_ids: HashSet<&'a str>,
 }
@@ -60,6 +63,7 @@ impl<'a> SourceHeader<'a> {
             _ => root,
         };
         let mut taken_ids = HashSet::new();
+        let mut references = HashSet::new();
         let mut stack: Vec<&XmlNode> = root
             .children
             .iter()
@@ -67,9 +71,30 @@ impl<'a> SourceHeader<'a> {
             .collect();
         while let Some(node) = stack.pop() {
             taken_ids.extend(node.attribute("id"));
+            if node.name == "referenceableParamGroupRef" {
+                references.extend(node.attribute("ref"));
+            }
             stack.extend(&node.children);
         }
-        Self { root, taken_ids }
+        let groups = root
+            .child("referenceableParamGroupList")
+            .map(|list| list.children.as_slice());
+        let referenced_groups: Vec<&XmlNode> = groups
+            .unwrap_or_default()
+            .iter()
+            .filter(|group| group.attribute("id").is_some_and(|id| references.contains(id)))
+            .collect();
+        taken_ids.extend(referenced_groups.iter().filter_map(|group| group.attribute("id")));
+        Self {
+            root,
+            referenced_groups,
+            taken_ids,
+        }
+    }
+
+    /// The source's referenceable groups that the copied elements refer to.
+    pub(crate) fn referenced_groups(&self) -> &[&'a XmlNode] {
+        &self.referenced_groups
     }
 
     /// `base`, or `base_2`, `base_3`, ... : the first that no copied element of the source

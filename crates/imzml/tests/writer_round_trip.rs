@@ -241,13 +241,20 @@ fn a_source_header_is_carried_over_with_ids_of_its_own() {
     let xml = format!("{}<scanSettings id=\"run1\"/>{}", &xml[..start], &xml[end..])
         .replace(
             r#"<instrumentConfiguration id="IC1"/>"#,
-            r#"<instrumentConfiguration id="first"/><instrumentConfiguration id="second"><softwareRef ref="mzArray"/></instrumentConfiguration>"#,
+            r#"<instrumentConfiguration id="first"/><instrumentConfiguration id="second"><referenceableParamGroupRef ref="common"/><softwareRef ref="mzArray"/></instrumentConfiguration>"#,
         )
         .replace(r#"instrumentConfigurationList count="1""#, r#"instrumentConfigurationList count="2""#)
         .replace(
             r#"defaultInstrumentConfigurationRef="IC1""#,
             r#"defaultInstrumentConfigurationRef="second""#,
         );
+    // A group the second configuration refers to, and one nothing copied refers to.
+    let xml = xml.replace(
+        "</referenceableParamGroupList>",
+        r#"<referenceableParamGroup id="common"><cvParam cvRef="MS" accession="MS:1000557" name="LTQ FT Ultra" value=""/></referenceableParamGroup>
+    <referenceableParamGroup id="unused"/>
+  </referenceableParamGroupList>"#,
+    );
     std::fs::write(&source, xml).unwrap();
     let parsed = parse_file(&source).unwrap();
 
@@ -276,6 +283,11 @@ fn a_source_header_is_carried_over_with_ids_of_its_own() {
     assert_eq!(ids("softwareList"), ["mzArray", "writer", "writer_2"]);
     assert_eq!(ids("dataProcessingList"), ["writer", "export"]);
     assert_eq!(ids("instrumentConfigurationList"), ["first", "second"]);
+    assert_eq!(
+        ids("referenceableParamGroupList"),
+        ["mzArray_2", "intensityArray", "spectrum1", "common"]
+    );
+    assert!(text.contains(r#"<referenceableParamGroupList count="4">"#), "{text}");
     assert!(text.contains(r#"<referenceableParamGroup id="mzArray_2">"#), "{text}");
     assert!(
         text.contains(r#"<referenceableParamGroupRef ref="mzArray_2"/>"#),
