@@ -60,8 +60,9 @@ def test_export_carries_the_source_header_over(stores, name, tmp_path):
     run_imzarr("export", str(stores[name]), str(out))
     source = ImzMLParser(str(FIXTURES / f"{name}.imzML")).metadata.pretty()
     with warnings.catch_warnings():
-        # pyimzML warns of a reference to a group the file does not define.
-        warnings.simplefilter("error", UserWarning)
+        # A reference to a group the file does not define. (Terms whose names disagree with
+        # their accessions are the source's, copied as they were.)
+        warnings.filterwarnings("error", message="ReferenceableParamGroup .* not found")
         exported = ImzMLParser(str(out)).metadata.pretty()
     assert exported["samples"] == source["samples"], name
     if source["instrument_configurations"]:
