@@ -16,7 +16,7 @@ use imzarr::{Dataset, OtherValues, StoredSpectra, TermColumn};
 use imzarr_format::AcquisitionMode;
 use imzarr_imzml::{
     ArrayBytes, Compression, ImzmlWriter, Mode, OtherArrayKind, Polarity, SpectrumArrays, SpectrumTermKind,
-    SpectrumType, TermPlace, Unit, WriterOptions, XmlNode, format_term_number,
+    SpectrumType, TermPlace, Unit, WriterOptions, format_term_number,
 };
 
 pub use error::{ExportError, Result};
@@ -216,20 +216,6 @@ async fn list_positions(dataset: &Dataset, runs: &[std::ops::Range<u64>]) -> Res
     Ok(plan::list_positions(&source_index))
 }
 
-/// The source's header tree, which the written header carries over; `None` when the store
-/// holds none.
-fn source_header(dataset: &Dataset) -> Result<Option<XmlNode>> {
-    match dataset.header() {
-        serde_json::Value::Null => Ok(None),
-        tree => serde_json::from_value(tree.clone())
-            .map(Some)
-            .map_err(|e| ExportError::Unexportable {
-                location: dataset.location().to_string(),
-                reason: format!("source.header is not an element tree: {e}"),
-            }),
-    }
-}
-
 fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOptions> {
     let attributes = dataset.attributes();
     let unexportable = |reason: String| ExportError::Unexportable {
@@ -268,7 +254,7 @@ fn writer_options(dataset: &Dataset, options: &ExportOptions) -> Result<WriterOp
         },
         uuid: None,
         software: format!("imzarr-export {}", env!("CARGO_PKG_VERSION")),
-        source_header: source_header(dataset)?,
+        source_header: dataset.header_tree()?,
         other_arrays: attributes
             .other_arrays
             .iter()

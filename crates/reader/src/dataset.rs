@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use imzarr_format::{AcquisitionMode, ImzarrAttributes, MzWindow, VersionCheck, check_version, paths};
+use imzarr_imzml::XmlNode;
 use imzarr_store::{RequestStats, StoreLocation, ZarrsObjectStore};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -149,6 +150,21 @@ impl Dataset {
     /// The whole imzML header of the source, as an element tree.
     pub fn header(&self) -> &Value {
         &self.attributes.source.header
+    }
+
+    /// The whole imzML header of the source as [`XmlNode`]s (the tree the imzML parser
+    /// builds); `None` when the store holds none.
+    pub fn header_tree(&self) -> Result<Option<XmlNode>> {
+        match self.header() {
+            Value::Null => Ok(None),
+            tree => serde_json::from_value(tree.clone())
+                .map(Some)
+                .map_err(|e| ReadError::Metadata {
+                    location: self.location().to_string(),
+                    node: "zarr.json".into(),
+                    message: format!("source.header is not an element tree: {e}"),
+                }),
+        }
     }
 
     /// Requests and bytes sent to the store since it was opened.

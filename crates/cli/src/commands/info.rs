@@ -24,7 +24,8 @@ pub async fn run(args: InfoArgs) -> Result<(), CommandError> {
 async fn store_summary(location: &str) -> Result<Value, CommandError> {
     let dataset = super::open_store(location).await?;
     let a = dataset.attributes();
-    let header: XmlNode = serde_json::from_value(a.source.header.clone()).unwrap_or_default();
+    // A header that is not an element tree describes no instrument or software here.
+    let header = dataset.header_tree().ok().flatten().unwrap_or_default();
     Ok(json!({
         "kind": "imzarr store",
         "location": location,
