@@ -26,9 +26,9 @@ pub(crate) struct Ids {
 
 impl Ids {
     pub(crate) fn new(options: &WriterOptions) -> Self {
-        let source = options.source_header.as_ref().map(SourceHeader::new);
-        let unique = |base: &str| source.as_ref().map_or_else(|| base.to_string(), |s| s.unique_id(base));
-        let source_instrument = source.as_ref().and_then(|s| s.instrument_configuration_id());
+        let source = SourceHeader::new(options.source_header.as_ref());
+        let unique = |base: &str| source.unique_id(base);
+        let source_instrument = source.instrument_configuration_id();
         Self {
             mz_group: unique("mzArray"),
             intensity_group: unique("intensityArray"),
@@ -53,7 +53,7 @@ pub(crate) fn header_xml(
     max: [u64; 3],
     spectra: usize,
 ) -> String {
-    let source = options.source_header.as_ref().map(SourceHeader::new);
+    let source = SourceHeader::new(options.source_header.as_ref());
     let (mode_accession, mode_name) = match options.mode {
         Mode::Continuous => ("IMS:1000030", "continuous"),
         Mode::Processed => ("IMS:1000031", "processed"),
@@ -105,41 +105,20 @@ pub(crate) fn header_xml(
     let copied =
         |nodes: Vec<&XmlNode>, indent: usize| -> String { nodes.into_iter().map(|n| node_xml(n, indent)).collect() };
 
-    let (cv_count, cvs) = cv_list_xml(source.as_ref());
-    let referenced_groups = source
-        .as_ref()
-        .map(|s| s.referenced_groups().to_vec())
-        .unwrap_or_default();
+    let (cv_count, cvs) = cv_list_xml(&source);
+    let referenced_groups = source.referenced_groups().to_vec();
 
-    let file_content_more = copied(
-        source
-            .as_ref()
-            .map(SourceHeader::file_content_terms)
-            .unwrap_or_default(),
-        6,
-    );
-    let file_description_more = copied(
-        source
-            .as_ref()
-            .map(SourceHeader::file_description_rest)
-            .unwrap_or_default(),
-        4,
-    );
-    let sample_list = source
-        .as_ref()
-        .and_then(SourceHeader::sample_list)
-        .map_or_else(String::new, |list| node_xml(list, 2));
+    let file_content_more = copied(source.file_content_terms(), 6);
+    let file_description_more = copied(source.file_description_rest(), 4);
+    let sample_list = source.sample_list().map_or_else(String::new, |list| node_xml(list, 2));
 
-    let source_softwares = source.as_ref().map(SourceHeader::softwares).unwrap_or_default();
+    let source_softwares = source.softwares();
     let software_count = source_softwares.len() + 1;
     let softwares = copied(source_softwares, 4);
 
-    let (scan_settings_count, scan_settings) = scan_settings_xml(source.as_ref(), max, options.pixel_size_um);
+    let (scan_settings_count, scan_settings) = scan_settings_xml(&source, max, options.pixel_size_um);
 
-    let source_instruments = source
-        .as_ref()
-        .map(SourceHeader::instrument_configurations)
-        .unwrap_or_default();
+    let source_instruments = source.instrument_configurations();
     let (instrument_count, instruments) = if ids.instrument_is_own {
         (
             1,
@@ -149,13 +128,11 @@ pub(crate) fn header_xml(
         (source_instruments.len(), copied(source_instruments, 4))
     };
 
-    let source_processings = source.as_ref().map(SourceHeader::data_processings).unwrap_or_default();
+    let source_processings = source.data_processings();
     let processing_count = source_processings.len() + 1;
     let processings = copied(source_processings, 4);
     let run_attributes: String = source
-        .as_ref()
-        .map(SourceHeader::run_attributes)
-        .unwrap_or_default()
+        .run_attributes()
         .into_iter()
         .map(|(key, value)| format!(" {key}=\"{}\"", escape(value)))
         .collect();
@@ -229,7 +206,7 @@ pub(crate) fn header_xml(
 
 /// The `<cv>` elements: the source's, then those of the vocabularies the writer uses that the
 /// source does not declare; and their count.
-fn cv_list_xml(source: Option<&SourceHeader>) -> (usize, String) {
+fn cv_list_xml(source: &SourceHeader) -> (usize, String) {
     let own = [
         (
             "MS",
@@ -244,7 +221,7 @@ fn cv_list_xml(source: Option<&SourceHeader>) -> (usize, String) {
             r#"<cv id="IMS" fullName="Mass Spectrometry Imaging Ontology" version="1.1.0" URI="https://raw.githubusercontent.com/imzML/imzML/master/imagingMS.obo"/>"#,
         ),
     ];
-    let theirs = source.map(SourceHeader::cvs).unwrap_or_default();
+    let theirs = source.cvs();
     let missing: Vec<&str> = own
         .iter()
         .filter(|(id, _)| !theirs.iter().any(|cv| cv.attribute("id") == Some(id)))
@@ -258,7 +235,7 @@ fn cv_list_xml(source: Option<&SourceHeader>) -> (usize, String) {
 
 /// The `<scanSettings>` elements: the source's, the first with the maximum pixel counts of the
 /// grid written (and the pixel size where it gives none), or the writer's own; and their count.
-fn scan_settings_xml(source: Option<&SourceHeader>, max: [u64; 3], pixel_size_um: Option<f64>) -> (usize, String) {
+fn scan_settings_xml(source: &SourceHeader, max: [u64; 3], pixel_size_um: Option<f64>) -> (usize, String) {
     let counts = [
         cv_node("IMS:1000042", "max count of pixels x", max[0].to_string()),
         cv_node("IMS:1000043", "max count of pixels y", max[1].to_string()),
@@ -269,17 +246,16 @@ fn scan_settings_xml(source: Option<&SourceHeader>, max: [u64; 3], pixel_size_um
             cv_node("IMS:1000047", "pixel size y", size.to_string()),
         ]
     });
-    let (mut first, has_pixel_size, others) = match source.and_then(SourceHeader::scan_settings) {
+    let (mut first, has_pixel_size, others) = match source.scan_settings() {
         Some(ScanSettings {
             first,
             has_pixel_size,
             others,
         }) => (first, has_pixel_size, others),
         None => {
-            let id = source.map_or_else(|| "scansettings1".into(), |s| s.unique_id("scansettings1"));
             let own = XmlNode {
                 name: "scanSettings".into(),
-                attributes: vec![("id".into(), id)],
+                attributes: vec![("id".into(), source.unique_id("scansettings1"))],
                 ..XmlNode::default()
             };
             (own, false, Vec::new())

@@ -3,10 +3,11 @@
 //! instrument configurations and data processing, each as the source wrote it.
 //!
 //! The writer describes what it wrote itself: the file content terms that identify the new
-//! `.ibd` (UUID, checksums, mode, spectrum representation), the maximum pixel counts and pixel
-//! size, and the referenceable groups its spectra refer to (the source's groups describe the
-//! source's binary arrays, which a reader could take for the new ones). Its own software and
-//! processing step are added, under ids no element of the source uses.
+//! `.ibd` (UUID, checksums, mode, spectrum representation), the maximum pixel counts (and the
+//! pixel size where the source gives none), and the referenceable groups its spectra refer to
+//! (the source's array groups describe the source's binary arrays, which a reader could take
+//! for the new ones). Its own software and processing step are added, under ids no copied
+//! element uses.
 
 use std::collections::HashSet;
 
@@ -55,9 +56,19 @@ pub(crate) struct SourceHeader<'a> {
     taken_ids: HashSet<&'a str>,
 }
 
+/// The header of no source: nothing to carry over, every id free.
+static NO_SOURCE: XmlNode = XmlNode {
+    name: String::new(),
+    attributes: Vec::new(),
+    children: Vec::new(),
+    text: None,
+};
+
 impl<'a> SourceHeader<'a> {
-    /// The header tree `root` (the `mzML` element, or the `indexedmzML` one around it).
-    pub(crate) fn new(root: &'a XmlNode) -> Self {
+    /// The header tree `root` (the `mzML` element, or the `indexedmzML` one around it); when
+    /// there is none, a header with nothing to carry over.
+    pub(crate) fn new(root: Option<&'a XmlNode>) -> Self {
+        let root = root.unwrap_or(&NO_SOURCE);
         let root = match root.name.as_str() {
             "indexedmzML" => root.child("mzML").unwrap_or(root),
             _ => root,
@@ -281,10 +292,13 @@ mod tests {
             ],
         );
         let indexed = node("indexedmzML", &[], vec![mzml]);
-        let header = SourceHeader::new(&indexed);
+        let header = SourceHeader::new(Some(&indexed));
         assert_eq!(header.softwares().len(), 2);
         assert_eq!(header.unique_id("writer"), "writer_3");
         assert_eq!(header.unique_id("mzArray"), "mzArray");
+        let none = SourceHeader::new(None);
+        assert_eq!(none.unique_id("writer"), "writer");
+        assert!(none.scan_settings().is_none() && none.instrument_configuration_id().is_none());
     }
 
     #[test]
