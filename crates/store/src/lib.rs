@@ -9,6 +9,8 @@
 
 mod adapter;
 mod counters;
+#[cfg(target_os = "linux")]
+mod direct_local;
 mod error;
 mod location;
 mod retry;

@@ -123,6 +123,9 @@ impl StoreLocation {
                 url: display.clone(),
                 source,
             })?;
+        // Large objects past the page cache, where the system can (see `direct_local`).
+        #[cfg(target_os = "linux")]
+        let store = crate::direct_local::DirectLocal::new(store);
         Ok(Self {
             store: Arc::new(store),
             prefix: Path::default(),
