@@ -22,7 +22,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -56,18 +55,18 @@ thread_local! {
 /// A local directory as an object store, large objects written with `O_DIRECT`.
 #[derive(Debug)]
 pub struct DirectLocal {
-    inner: Arc<LocalFileSystem>,
+    inner: LocalFileSystem,
     /// Set once the file system refused a direct open or write: every put goes through the
     /// page cache from then on.
-    refused: Arc<AtomicBool>,
+    refused: AtomicBool,
 }
 
 impl DirectLocal {
     /// Wraps `inner`.
     pub fn new(inner: LocalFileSystem) -> Self {
         Self {
-            inner: Arc::new(inner),
-            refused: Arc::new(AtomicBool::new(false)),
+            inner,
+            refused: AtomicBool::new(false),
         }
     }
 
