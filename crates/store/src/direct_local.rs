@@ -13,8 +13,9 @@
 //! buffer each thread reuses, cut to the object's length, then renamed over the object. That is
 //! the publication `LocalFileSystem` does, with its staging names (which listings skip and a
 //! resumed conversion removes), so an object is there whole or not at all. Everything else goes
-//! to `LocalFileSystem`, and so does every put once the file system has refused `O_DIRECT`
-//! (tmpfs, some network file systems).
+//! to `LocalFileSystem`, and so does every put into a file system not known to gain from direct
+//! writes (only local disk file systems are: on a network file system each direct write waits
+//! for the server, and tmpfs is memory anyway), or once the file system has refused `O_DIRECT`.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -47,6 +48,10 @@ const BLOCK_BYTES: usize = 4 << 20;
 /// The name `LocalFileSystem` gives its errors; the retry policy treats it as local.
 const STORE_NAME: &str = "LocalFileSystem";
 
+/// File systems of local disks, as `/proc/self/mountinfo` names them: the ones direct writes
+/// are made for.
+const DISK_FILE_SYSTEMS: [&str; 6] = ["ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs"];
+
 thread_local! {
     /// The block buffer of this thread, with room to align it.
     static BLOCK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -56,17 +61,22 @@ thread_local! {
 #[derive(Debug)]
 pub struct DirectLocal {
     inner: LocalFileSystem,
-    /// Set once the file system refused a direct open or write: every put goes through the
-    /// page cache from then on.
-    refused: AtomicBool,
+    /// Set when the directory is not on a local disk's file system, or once the file system
+    /// refused a direct open or write: every put goes through the page cache then.
+    buffered: AtomicBool,
 }
 
 impl DirectLocal {
-    /// Wraps `inner`.
-    pub fn new(inner: LocalFileSystem) -> Self {
+    /// Wraps `inner`, whose root is the directory `root`.
+    pub fn new(inner: LocalFileSystem, root: &std::path::Path) -> Self {
+        let on_disk = std::fs::read_to_string("/proc/self/mountinfo")
+            .ok()
+            .zip(std::fs::canonicalize(root).ok())
+            .and_then(|(mountinfo, root)| file_system_of(&mountinfo, &root))
+            .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()));
         Self {
             inner,
-            refused: AtomicBool::new(false),
+            buffered: AtomicBool::new(!on_disk),
         }
     }
 
@@ -74,7 +84,7 @@ impl DirectLocal {
         payload.content_length() >= DIRECT_MIN_BYTES
             && matches!(opts.mode, PutMode::Overwrite)
             && opts.attributes.is_empty()
-            && !self.refused.load(Ordering::Relaxed)
+            && !self.buffered.load(Ordering::Relaxed)
     }
 }
 
@@ -114,7 +124,7 @@ impl ObjectStore for DirectLocal {
         match outcome {
             Outcome::Written(result) => Ok(result),
             Outcome::Refused => {
-                self.refused.store(true, Ordering::Relaxed);
+                self.buffered.store(true, Ordering::Relaxed);
                 self.inner.put_opts(location, payload, opts).await
             }
         }
@@ -170,6 +180,52 @@ impl ObjectStore for DirectLocal {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> object_store::Result<()> {
         self.inner.rename_opts(from, to, options).await
     }
+}
+
+/// The type of the file system that holds `path` (canonical), from the text of
+/// `/proc/self/mountinfo`: that of the deepest mount point above it, the last mounted where
+/// several share one.
+fn file_system_of(mountinfo: &str, path: &std::path::Path) -> Option<String> {
+    let mut found: Option<(usize, &str)> = None;
+    for line in mountinfo.lines() {
+        // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - TYPE SOURCE OPTIONS
+        let Some((mount, kind)) = line.split_once(" - ").and_then(|(fields, rest)| {
+            let mount_point = unescape_mount_point(fields.split(' ').nth(4)?);
+            Some((mount_point, rest.split(' ').next()?))
+        }) else {
+            continue;
+        };
+        let depth = std::path::Path::new(&mount).components().count();
+        if path.starts_with(&mount) && found.is_none_or(|(deepest, _)| depth >= deepest) {
+            found = Some((depth, kind));
+        }
+    }
+    found.map(|(_, kind)| kind.to_string())
+}
+
+/// A mount point as mountinfo writes it, with space, tab, newline and backslash as octal
+/// escapes (`\040`).
+fn unescape_mount_point(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let code = rest
+            .get(at + 1..at + 4)
+            .and_then(|digits| u8::from_str_radix(digits, 8).ok());
+        match code {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn generic(source: io::Error) -> object_store::Error {
@@ -299,7 +355,7 @@ mod tests {
     #[tokio::test]
     async fn large_objects_read_back_whole_and_leave_no_staging_file() {
         let dir = tempfile::tempdir().unwrap();
-        let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let store = direct_into(dir.path());
         // Below the threshold, one block and a padded tail, several blocks from several pieces.
         for (len, pieces) in [
             (1000, 1),
@@ -323,7 +379,7 @@ mod tests {
         assert_eq!(read, short);
         assert_ne!(read.len(), bytes.len());
         assert!(
-            !store.refused.load(Ordering::Relaxed),
+            !store.buffered.load(Ordering::Relaxed),
             "the temporary directory refused O_DIRECT"
         );
         let files: Vec<String> = walk(dir.path());
@@ -335,7 +391,7 @@ mod tests {
     async fn a_file_where_a_directory_is_needed_is_an_error_naming_the_object() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), b"a file").unwrap();
-        let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+        let store = direct_into(dir.path());
         let (_, payload) = payload_of(DIRECT_MIN_BYTES, 1);
         let error = store.put(&Path::from("a/b"), payload).await.unwrap_err();
         assert!(
@@ -350,13 +406,69 @@ mod tests {
         // A file system refuses O_DIRECT with EINVAL at open (open(2)); this kernel's tmpfs
         // takes it, so the refusal is set here.
         let dir = tempfile::tempdir().unwrap();
-        let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
-        store.refused.store(true, Ordering::Relaxed);
+        let store = direct_into(dir.path());
+        store.buffered.store(true, Ordering::Relaxed);
         let (bytes, payload) = payload_of(BLOCK_BYTES + 5, 2);
         assert!(!store.writes_directly(&payload, &PutOptions::default()));
         store.put(&Path::from("x"), payload).await.unwrap();
         assert_eq!(store.get(&Path::from("x")).await.unwrap().bytes().await.unwrap(), bytes);
         assert_eq!(walk(dir.path()), vec!["x".to_string()]);
+    }
+
+    /// A store that writes directly whatever file system holds `root`.
+    fn direct_into(root: &std::path::Path) -> DirectLocal {
+        DirectLocal {
+            inner: LocalFileSystem::new_with_prefix(root).unwrap(),
+            buffered: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn the_file_system_of_a_path_is_that_of_its_deepest_mount() {
+        let mountinfo = "\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
+30 27 254:1 / /data rw shared:5 - xfs /dev/vdb rw
+31 30 0:40 / /data/nfs rw master:2 - nfs4 server:/export rw,vers=4.2
+32 27 254:2 / /mnt/my\\040disk rw - btrfs /dev/vdc rw
+33 27 0:41 / /stack rw - tmpfs tmpfs rw
+34 33 254:3 / /stack rw - ext4 /dev/vdd rw
+a line that is not one
+";
+        let of = |path: &str| file_system_of(mountinfo, std::path::Path::new(path));
+        assert_eq!(of("/home/user").as_deref(), Some("ext4"));
+        assert_eq!(of("/data").as_deref(), Some("xfs"));
+        assert_eq!(of("/data/run/x.imzarr").as_deref(), Some("xfs"));
+        assert_eq!(of("/data/nfs/x.imzarr").as_deref(), Some("nfs4"));
+        assert_eq!(
+            of("/data/nfsother").as_deref(),
+            Some("xfs"),
+            "a mount point is a path, not a prefix"
+        );
+        assert_eq!(of("/mnt/my disk/x").as_deref(), Some("btrfs"));
+        assert_eq!(of("/mnt/my").as_deref(), Some("ext4"));
+        assert_eq!(
+            of("/stack/x").as_deref(),
+            Some("ext4"),
+            "the last of two mounts on one point"
+        );
+        assert_eq!(file_system_of("", std::path::Path::new("/x")), None);
+    }
+
+    #[test]
+    fn only_a_disk_file_system_is_written_directly() {
+        // /dev/shm is tmpfs where it exists: memory, nothing to gain.
+        if let Ok(dir) = tempfile::tempdir_in("/dev/shm") {
+            let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap(), dir.path());
+            assert!(store.buffered.load(Ordering::Relaxed));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let on_disk = std::fs::read_to_string("/proc/self/mountinfo")
+            .map(|info| file_system_of(&info, &std::fs::canonicalize(dir.path()).unwrap()))
+            .unwrap()
+            .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()));
+        let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap(), dir.path());
+        assert_eq!(store.buffered.load(Ordering::Relaxed), !on_disk);
     }
 
     fn walk(root: &std::path::Path) -> Vec<String> {

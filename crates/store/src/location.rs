@@ -125,7 +125,7 @@ impl StoreLocation {
             })?;
         // Large objects past the page cache, where the system can (see `direct_local`).
         #[cfg(target_os = "linux")]
-        let store = crate::direct_local::DirectLocal::new(store);
+        let store = crate::direct_local::DirectLocal::new(store, &absolute);
         Ok(Self {
             store: Arc::new(store),
             prefix: Path::default(),
