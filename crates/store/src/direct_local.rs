@@ -23,6 +23,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -61,22 +62,23 @@ thread_local! {
 #[derive(Debug)]
 pub struct DirectLocal {
     inner: LocalFileSystem,
-    /// Set when the directory is not on a local disk's file system, or once the file system
-    /// refused a direct open or write: every put goes through the page cache then.
-    buffered: AtomicBool,
+    /// The store's directory, whose file system decides whether direct writes pay.
+    root: PathBuf,
+    /// Whether that file system is a local disk's: looked up at the first large put, so that
+    /// opening a store to read it costs nothing more.
+    on_disk: OnceLock<bool>,
+    /// Set once the file system refused a direct open or write.
+    refused: AtomicBool,
 }
 
 impl DirectLocal {
     /// Wraps `inner`, whose root is the directory `root`.
     pub fn new(inner: LocalFileSystem, root: &std::path::Path) -> Self {
-        let on_disk = std::fs::read_to_string("/proc/self/mountinfo")
-            .ok()
-            .zip(std::fs::canonicalize(root).ok())
-            .and_then(|(mountinfo, root)| file_system_of(&mountinfo, &root))
-            .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()));
         Self {
             inner,
-            buffered: AtomicBool::new(!on_disk),
+            root: root.to_path_buf(),
+            on_disk: OnceLock::new(),
+            refused: AtomicBool::new(false),
         }
     }
 
@@ -84,8 +86,18 @@ impl DirectLocal {
         payload.content_length() >= DIRECT_MIN_BYTES
             && matches!(opts.mode, PutMode::Overwrite)
             && opts.attributes.is_empty()
-            && !self.buffered.load(Ordering::Relaxed)
+            && !self.refused.load(Ordering::Relaxed)
+            && *self.on_disk.get_or_init(|| is_on_disk(&self.root))
     }
+}
+
+/// Whether `root` is on the file system of a local disk.
+fn is_on_disk(root: &std::path::Path) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .zip(std::fs::canonicalize(root).ok())
+        .and_then(|(mountinfo, root)| file_system_of(&mountinfo, &root))
+        .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()))
 }
 
 impl fmt::Display for DirectLocal {
@@ -124,7 +136,7 @@ impl ObjectStore for DirectLocal {
         match outcome {
             Outcome::Written(result) => Ok(result),
             Outcome::Refused => {
-                self.buffered.store(true, Ordering::Relaxed);
+                self.refused.store(true, Ordering::Relaxed);
                 self.inner.put_opts(location, payload, opts).await
             }
         }
@@ -379,7 +391,7 @@ mod tests {
         assert_eq!(read, short);
         assert_ne!(read.len(), bytes.len());
         assert!(
-            !store.buffered.load(Ordering::Relaxed),
+            !store.refused.load(Ordering::Relaxed),
             "the temporary directory refused O_DIRECT"
         );
         let files: Vec<String> = walk(dir.path());
@@ -407,7 +419,7 @@ mod tests {
         // takes it, so the refusal is set here.
         let dir = tempfile::tempdir().unwrap();
         let store = direct_into(dir.path());
-        store.buffered.store(true, Ordering::Relaxed);
+        store.refused.store(true, Ordering::Relaxed);
         let (bytes, payload) = payload_of(BLOCK_BYTES + 5, 2);
         assert!(!store.writes_directly(&payload, &PutOptions::default()));
         store.put(&Path::from("x"), payload).await.unwrap();
@@ -419,7 +431,9 @@ mod tests {
     fn direct_into(root: &std::path::Path) -> DirectLocal {
         DirectLocal {
             inner: LocalFileSystem::new_with_prefix(root).unwrap(),
-            buffered: AtomicBool::new(false),
+            root: root.to_path_buf(),
+            on_disk: OnceLock::from(true),
+            refused: AtomicBool::new(false),
         }
     }
 
@@ -457,10 +471,12 @@ a line that is not one
 
     #[test]
     fn only_a_disk_file_system_is_written_directly() {
+        let (_, large) = payload_of(DIRECT_MIN_BYTES, 1);
+        let put = PutOptions::default();
         // /dev/shm is tmpfs where it exists: memory, nothing to gain.
         if let Ok(dir) = tempfile::tempdir_in("/dev/shm") {
             let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap(), dir.path());
-            assert!(store.buffered.load(Ordering::Relaxed));
+            assert!(!store.writes_directly(&large, &put));
         }
         let dir = tempfile::tempdir().unwrap();
         let on_disk = std::fs::read_to_string("/proc/self/mountinfo")
@@ -468,7 +484,7 @@ a line that is not one
             .unwrap()
             .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()));
         let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap(), dir.path());
-        assert_eq!(store.buffered.load(Ordering::Relaxed), !on_disk);
+        assert_eq!(store.writes_directly(&large, &put), on_disk);
     }
 
     fn walk(root: &std::path::Path) -> Vec<String> {
