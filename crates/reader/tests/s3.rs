@@ -1,7 +1,8 @@
 //! The same conversion and queries through an S3-compatible server as through local files.
 //!
 //! Needs a server: `.ci/run` starts moto on 127.0.0.1, sets `IMZARR_TEST_S3_BUCKET` and the
-//! `AWS_*` variables, and runs this test again against s3s-fs, which checks request signatures. Without `IMZARR_TEST_S3_BUCKET` the test says it is skipped and passes.
+//! `AWS_*` variables, and runs this test again against s3s-fs, which checks request signatures.
+//! Without `IMZARR_TEST_S3_BUCKET` the test says it is skipped and passes.
 
 mod common;
 
