@@ -1,16 +1,12 @@
 //! Local stores whose large objects are written past the page cache (Linux).
 //!
-//! A conversion writes more bytes than it reads (both layouts, about 1.5x the input). Written
-//! through the page cache, every byte first lands in a fresh cache page. On the virtual machines
-//! this project is measured on, a page the guest has not touched for a while costs a fault in
-//! the host, so buffered writes of 32 MiB files ran at 91 MB/s where `O_DIRECT` writes of the
-//! same files ran at 630 MB/s (`dd`, one after the other; the page cache then holds nothing the
-//! conversion reads again).
+//! A conversion writes more bytes than it reads (both layouts, about 1.5x the input), and on a
+//! virtual machine, writes through the page cache cost the most: see [`crate::direct_io`].
 //!
 //! [`DirectLocal`] wraps object_store's [`LocalFileSystem`] and writes an object of at least
 //! [`DIRECT_MIN_BYTES`] put whole (`PutMode::Overwrite`, no attributes) itself: into a staging
 //! file `<object>#<n>` opened with `O_DIRECT`, in aligned blocks copied from the payload into a
-//! buffer each thread reuses, cut to the object's length, then renamed over the object. That is
+//! buffer each thread reuses ([`BlockAppender`]), cut to the object's length, then renamed over the object. That is
 //! the publication `LocalFileSystem` does, with its staging names (which listings skip and a
 //! resumed conversion removes), so an object is there whole or not at all. Everything else goes
 //! to `LocalFileSystem`, and so does every put into a file system not known to gain from direct
@@ -21,12 +17,14 @@ use std::cell::RefCell;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
+
+use crate::direct_io::{AlignedBlock, BlockAppender};
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -39,23 +37,15 @@ use object_store::{
 /// device, which costs more than it saves on small files.
 pub const DIRECT_MIN_BYTES: usize = 1 << 20;
 
-/// Alignment of direct writes' offsets, lengths and buffers (the largest logical block size
-/// of common devices).
-const ALIGN: usize = 4096;
-
 /// Bytes of one direct write.
 const BLOCK_BYTES: usize = 4 << 20;
 
 /// The name `LocalFileSystem` gives its errors; the retry policy treats it as local.
 const STORE_NAME: &str = "LocalFileSystem";
 
-/// File systems of local disks, as `/proc/self/mountinfo` names them: the ones direct writes
-/// are made for.
-const DISK_FILE_SYSTEMS: [&str; 6] = ["ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs"];
-
 thread_local! {
-    /// The block buffer of this thread, with room to align it.
-    static BLOCK: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The block buffer of this thread.
+    static BLOCK: RefCell<Option<AlignedBlock>> = const { RefCell::new(None) };
 }
 
 /// A local directory as an object store, large objects written with `O_DIRECT`.
@@ -87,17 +77,8 @@ impl DirectLocal {
             && matches!(opts.mode, PutMode::Overwrite)
             && opts.attributes.is_empty()
             && !self.refused.load(Ordering::Relaxed)
-            && *self.on_disk.get_or_init(|| is_on_disk(&self.root))
+            && *self.on_disk.get_or_init(|| crate::mountinfo::on_local_disk(&self.root))
     }
-}
-
-/// Whether `root` is on the file system of a local disk.
-fn is_on_disk(root: &std::path::Path) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .zip(std::fs::canonicalize(root).ok())
-        .and_then(|(mountinfo, root)| file_system_of(&mountinfo, &root))
-        .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()))
 }
 
 impl fmt::Display for DirectLocal {
@@ -194,52 +175,6 @@ impl ObjectStore for DirectLocal {
     }
 }
 
-/// The type of the file system that holds `path` (canonical), from the text of
-/// `/proc/self/mountinfo`: that of the deepest mount point above it, the last mounted where
-/// several share one.
-fn file_system_of(mountinfo: &str, path: &std::path::Path) -> Option<String> {
-    let mut found: Option<(usize, &str)> = None;
-    for line in mountinfo.lines() {
-        // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - TYPE SOURCE OPTIONS
-        let Some((mount, kind)) = line.split_once(" - ").and_then(|(fields, rest)| {
-            let mount_point = unescape_mount_point(fields.split(' ').nth(4)?);
-            Some((mount_point, rest.split(' ').next()?))
-        }) else {
-            continue;
-        };
-        let depth = std::path::Path::new(&mount).components().count();
-        if path.starts_with(&mount) && found.is_none_or(|(deepest, _)| depth >= deepest) {
-            found = Some((depth, kind));
-        }
-    }
-    found.map(|(_, kind)| kind.to_string())
-}
-
-/// A mount point as mountinfo writes it, with space, tab, newline and backslash as octal
-/// escapes (`\040`).
-fn unescape_mount_point(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut rest = field;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let code = rest
-            .get(at + 1..at + 4)
-            .and_then(|digits| u8::from_str_radix(digits, 8).ok());
-        match code {
-            Some(byte) => {
-                out.push(char::from(byte));
-                rest = &rest[at + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[at + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn generic(source: io::Error) -> object_store::Error {
     object_store::Error::Generic {
         store: STORE_NAME,
@@ -310,31 +245,13 @@ fn open_staging(destination: &std::path::Path) -> io::Result<(File, PathBuf)> {
 /// Writes the payload in aligned blocks, the last one padded with zeros (the file is cut to
 /// the payload's length afterwards).
 fn write_blocks(file: &File, payload: &PutPayload) -> io::Result<()> {
-    BLOCK.with_borrow_mut(|buffer| {
-        buffer.resize(BLOCK_BYTES + ALIGN, 0);
-        let start = buffer.as_ptr().align_offset(ALIGN);
-        let block = &mut buffer[start..start + BLOCK_BYTES];
-        let mut filled = 0;
-        let mut offset = 0u64;
-        for mut piece in payload.iter().map(|bytes| &bytes[..]) {
-            while !piece.is_empty() {
-                let n = piece.len().min(BLOCK_BYTES - filled);
-                block[filled..filled + n].copy_from_slice(&piece[..n]);
-                filled += n;
-                piece = &piece[n..];
-                if filled == BLOCK_BYTES {
-                    file.write_all_at(block, offset)?;
-                    offset += BLOCK_BYTES as u64;
-                    filled = 0;
-                }
-            }
+    BLOCK.with_borrow_mut(|block| {
+        let block = block.get_or_insert_with(|| AlignedBlock::new(BLOCK_BYTES));
+        let mut appender = BlockAppender::new();
+        for piece in payload.iter() {
+            appender.append(file, piece, block)?;
         }
-        if filled > 0 {
-            let padded = filled.next_multiple_of(ALIGN);
-            block[filled..padded].fill(0);
-            file.write_all_at(&block[..padded], offset)?;
-        }
-        Ok(())
+        appender.finish(file, block).map(drop)
     })
 }
 
@@ -438,38 +355,6 @@ mod tests {
     }
 
     #[test]
-    fn the_file_system_of_a_path_is_that_of_its_deepest_mount() {
-        let mountinfo = "\
-22 27 0:21 / /proc rw,relatime - proc proc rw
-27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
-30 27 254:1 / /data rw shared:5 - xfs /dev/vdb rw
-31 30 0:40 / /data/nfs rw master:2 - nfs4 server:/export rw,vers=4.2
-32 27 254:2 / /mnt/my\\040disk rw - btrfs /dev/vdc rw
-33 27 0:41 / /stack rw - tmpfs tmpfs rw
-34 33 254:3 / /stack rw - ext4 /dev/vdd rw
-a line that is not one
-";
-        let of = |path: &str| file_system_of(mountinfo, std::path::Path::new(path));
-        assert_eq!(of("/home/user").as_deref(), Some("ext4"));
-        assert_eq!(of("/data").as_deref(), Some("xfs"));
-        assert_eq!(of("/data/run/x.imzarr").as_deref(), Some("xfs"));
-        assert_eq!(of("/data/nfs/x.imzarr").as_deref(), Some("nfs4"));
-        assert_eq!(
-            of("/data/nfsother").as_deref(),
-            Some("xfs"),
-            "a mount point is a path, not a prefix"
-        );
-        assert_eq!(of("/mnt/my disk/x").as_deref(), Some("btrfs"));
-        assert_eq!(of("/mnt/my").as_deref(), Some("ext4"));
-        assert_eq!(
-            of("/stack/x").as_deref(),
-            Some("ext4"),
-            "the last of two mounts on one point"
-        );
-        assert_eq!(file_system_of("", std::path::Path::new("/x")), None);
-    }
-
-    #[test]
     fn only_a_disk_file_system_is_written_directly() {
         let (_, large) = payload_of(DIRECT_MIN_BYTES, 1);
         let put = PutOptions::default();
@@ -479,10 +364,7 @@ a line that is not one
             assert!(!store.writes_directly(&large, &put));
         }
         let dir = tempfile::tempdir().unwrap();
-        let on_disk = std::fs::read_to_string("/proc/self/mountinfo")
-            .map(|info| file_system_of(&info, &std::fs::canonicalize(dir.path()).unwrap()))
-            .unwrap()
-            .is_some_and(|kind| DISK_FILE_SYSTEMS.contains(&kind.as_str()));
+        let on_disk = crate::mountinfo::on_local_disk(dir.path());
         let store = DirectLocal::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap(), dir.path());
         assert_eq!(store.writes_directly(&large, &put), on_disk);
     }

@@ -12,10 +12,13 @@
 
 mod adapter;
 mod counters;
+pub mod direct_io;
 #[cfg(target_os = "linux")]
 mod direct_local;
 mod error;
 mod location;
+#[cfg(target_os = "linux")]
+mod mountinfo;
 mod retry;
 mod single_flight;
 
