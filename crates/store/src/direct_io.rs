@@ -206,23 +206,36 @@ pub fn on_local_disk(dir: &Path) -> bool {
     }
 }
 
-/// `file` opened again to read and write past the page cache (`O_DIRECT`), with whether that
-/// worked: where the file system or the platform does not take it, `file` itself comes back.
-/// The new descriptor has its own position, at the start.
+/// The empty file `file` opened again to read and write past the page cache (`O_DIRECT`), with
+/// whether that worked. The new descriptor is tried with one block written and cut off again,
+/// since some file systems take `O_DIRECT` at open and refuse it at the first write; where the
+/// file is not empty, or the file system or the platform does not take it, `file` itself
+/// comes back.
 pub fn bypassing_page_cache(file: File) -> (File, bool) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        if !file.metadata().is_ok_and(|metadata| metadata.len() == 0) {
+            return (file, false);
+        }
         // The descriptor's link in /proc opens the same file, even one without a name.
-        let reopened = std::fs::OpenOptions::new()
+        let direct = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(libc::O_DIRECT)
             .open(format!("/proc/self/fd/{}", file.as_raw_fd()));
-        match reopened {
+        let tried = direct.and_then(|direct| {
+            direct.write_all_at(AlignedBlock::new(ALIGN).bytes_mut(), 0)?;
+            direct.set_len(0)?;
+            Ok(direct)
+        });
+        match tried {
             Ok(direct) => (direct, true),
-            Err(_) => (file, false),
+            Err(_) => {
+                let _ = file.set_len(0);
+                (file, false)
+            }
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -279,6 +292,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_an_empty_file_is_switched_and_it_stays_empty() {
+        let file = tempfile::tempfile().unwrap();
+        let (file, switched) = bypassing_page_cache(file);
+        assert_eq!(file.metadata().unwrap().len(), 0, "the tried block is cut off");
+        if on_local_disk(&std::env::temp_dir()) {
+            assert!(switched);
+        }
+        let mut written = tempfile::tempfile().unwrap();
+        written.write_all(b"data").unwrap();
+        let (written, switched) = bypassing_page_cache(written);
+        assert!(!switched);
+        assert_eq!(written.metadata().unwrap().len(), 4);
     }
 
     #[test]
