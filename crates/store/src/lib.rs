@@ -9,6 +9,8 @@
 //! - [`ZarrsObjectStore`] lets zarrs read and write through object_store without the HEAD
 //!   request that the stock adapter sends before every ranged read, counts every request, and
 //!   sends identical reads in flight at the same time once.
+//! - [`direct_io`] writes and reads files in aligned blocks, past the page cache where the file
+//!   system is a local disk's: the local stores' large objects, and the converter's spill files.
 
 mod adapter;
 mod counters;
