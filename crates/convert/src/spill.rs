@@ -28,10 +28,9 @@ const MIN_BUFFER_BYTES: usize = 16 << 10;
 /// share of the budget only up to this many more).
 const QUEUED_BUFFERS: usize = 4;
 
-/// A bucket while records are appended to it.
+/// A bucket while records are appended to it (to its temporary file, the one of the same
+/// number, when the buckets are spilled).
 struct Filling {
-    /// Whether its records go to its temporary file (the one of the same number).
-    spilled: bool,
     /// Records not yet handed to the file (all of them, in memory).
     buffer: Vec<u8>,
     bytes: u64,
@@ -161,11 +160,7 @@ impl Spill {
                 files.push(if direct { bypassing_page_cache(file).0 } else { file });
                 Vec::with_capacity(buffer_bytes)
             };
-            buckets.push(Filling {
-                spilled: !in_memory,
-                buffer,
-                bytes: 0,
-            });
+            buckets.push(Filling { buffer, bytes: 0 });
         }
         Ok(Self {
             buckets,
@@ -212,7 +207,7 @@ impl Spill {
     /// Hands the buffer of a spilled bucket to the writing thread.
     fn hand_over(&mut self, bucket: usize) -> Result<()> {
         let target = &mut self.buckets[bucket];
-        if let (true, Some(writer)) = (target.spilled, &self.writer)
+        if let Some(writer) = &self.writer
             && !target.buffer.is_empty()
         {
             let full = std::mem::take(&mut target.buffer);

@@ -70,16 +70,6 @@ impl BlockAppender {
         Self::default()
     }
 
-    /// Bytes appended so far (the file may hold fewer, or padding after them).
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Whether nothing was appended.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Appends `data`, writing every whole aligned block it completes.
     pub fn append(&mut self, mut file: &File, data: &[u8], block: &mut AlignedBlock) -> io::Result<()> {
         let buffer = block.bytes_mut();

@@ -6,12 +6,13 @@
 //! [`DirectLocal`] wraps object_store's [`LocalFileSystem`] and writes an object of at least
 //! [`DIRECT_MIN_BYTES`] put whole (`PutMode::Overwrite`, no attributes) itself: into a staging
 //! file `<object>#<n>` opened with `O_DIRECT`, in aligned blocks copied from the payload into a
-//! buffer each thread reuses ([`BlockAppender`]), cut to the object's length, then renamed over the object. That is
-//! the publication `LocalFileSystem` does, with its staging names (which listings skip and a
-//! resumed conversion removes), so an object is there whole or not at all. Everything else goes
-//! to `LocalFileSystem`, and so does every put into a file system not known to gain from direct
-//! writes (only local disk file systems are: on a network file system each direct write waits
-//! for the server, and tmpfs is memory anyway), or once the file system has refused `O_DIRECT`.
+//! buffer each thread reuses ([`BlockAppender`]), cut to the object's length, then renamed over
+//! the object. That is the publication `LocalFileSystem` does, with its staging names (which
+//! listings skip and a resumed conversion removes), so an object is there whole or not at all.
+//! Everything else goes to `LocalFileSystem`, and so does every put into a file system not known
+//! to gain from direct writes (only local disk file systems are: on a network file system each
+//! direct write waits for the server, and tmpfs is memory anyway), or once the file system has
+//! refused `O_DIRECT`.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -23,8 +24,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-
-use crate::direct_io::{AlignedBlock, BlockAppender};
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -32,6 +31,8 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
 };
+
+use crate::direct_io::{AlignedBlock, BlockAppender};
 
 /// Objects smaller than this are written through the page cache: a direct write waits for the
 /// device, which costs more than it saves on small files.
