@@ -70,9 +70,17 @@ pub(crate) fn finish(
         polarity: terms.polarity(),
     };
     if header.uuid.is_none() {
+        let detail = if terms.uuid_without_value {
+            "the header's UUID term (IMS:1000080) has no value; the .ibd cannot be matched to it"
+        } else {
+            "the header declares no UUID (IMS:1000080); the .ibd cannot be matched to it"
+        };
+        Quirk::new("uuid-missing", detail).record(&mut quirks);
+    }
+    for (algorithm, value) in &terms.checksum_placeholders {
         Quirk::new(
-            "uuid-missing",
-            "the header declares no UUID (IMS:1000080); the .ibd cannot be matched to it",
+            "checksum-placeholder",
+            format!("the declared {algorithm} {value:?} is a placeholder, not a checksum; the .ibd is not checked against it"),
         )
         .record(&mut quirks);
     }

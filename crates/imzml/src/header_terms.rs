@@ -13,6 +13,10 @@ pub(crate) struct HeaderTerms {
     pub(crate) declared_mode: Option<Mode>,
     pub(crate) uuid: Option<[u8; 16]>,
     pub(crate) checksums: Checksums,
+    /// The UUID term was written without a value.
+    pub(crate) uuid_without_value: bool,
+    /// Checksum terms whose value is a placeholder (empty or zeros): algorithm and value.
+    pub(crate) checksum_placeholders: Vec<(&'static str, String)>,
     pub(crate) grid: DeclaredGrid,
     pub(crate) pixel_size_x: Option<(f64, Option<String>)>,
     pub(crate) pixel_size_y: Option<(f64, Option<String>)>,
@@ -28,6 +32,7 @@ impl HeaderTerms {
         match accession {
             cv::CONTINUOUS => self.set_mode(Mode::Continuous, path)?,
             cv::PROCESSED => self.set_mode(Mode::Processed, path)?,
+            cv::UUID if value.trim().is_empty() => self.uuid_without_value = true,
             cv::UUID => {
                 let uuid = parse_uuid(value).ok_or_else(|| {
                     ImzmlError::format(
@@ -38,14 +43,30 @@ impl HeaderTerms {
                 })?;
                 self.uuid = Some(uuid);
             }
-            cv::IBD_MD5 => self.checksums.md5 = Some(value.trim().to_string()),
-            cv::IBD_SHA1 => self.checksums.sha1 = Some(value.trim().to_string()),
-            cv::IBD_SHA256 => self.checksums.sha256 = Some(value.trim().to_string()),
+            cv::IBD_MD5 => self.set_checksum("MD5", value),
+            cv::IBD_SHA1 => self.set_checksum("SHA-1", value),
+            cv::IBD_SHA256 => self.set_checksum("SHA-256", value),
             cv::CENTROID => self.file_spectrum_type = Some(SpectrumType::Centroid),
             cv::PROFILE => self.file_spectrum_type = Some(SpectrumType::Profile),
             _ => {}
         }
         Ok(())
+    }
+
+    /// Keeps a declared checksum, unless it is a placeholder that its writer never filled in:
+    /// empty, or nothing but zeros (no digest of real data is that).
+    fn set_checksum(&mut self, algorithm: &'static str, value: &str) {
+        let value = value.trim();
+        if value.bytes().all(|b| b == b'0') {
+            self.checksum_placeholders.push((algorithm, value.to_string()));
+            return;
+        }
+        let slot = match algorithm {
+            "MD5" => &mut self.checksums.md5,
+            "SHA-1" => &mut self.checksums.sha1,
+            _ => &mut self.checksums.sha256,
+        };
+        *slot = Some(value.to_string());
     }
 
     fn set_mode(&mut self, mode: Mode, path: &Path) -> Result<()> {

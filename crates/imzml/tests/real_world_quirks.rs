@@ -145,6 +145,63 @@ fn strict_mode_turns_a_repair_into_an_error() {
     assert!(error.to_string().contains("decimal-offset"), "{error}");
 }
 
+/// `xml` with the value of the term `accession` (which must be there) replaced by `value`.
+fn with_value(xml: &str, accession: &str, value: &str) -> String {
+    let start = xml.find(&format!(r#"accession="{accession}""#)).unwrap();
+    let value_at = start + xml[start..].find(r#"value=""#).unwrap() + r#"value=""#.len();
+    let value_end = value_at + xml[value_at..].find('"').unwrap();
+    format!("{}{value}{}", &xml[..value_at], &xml[value_end..])
+}
+
+#[test]
+fn placeholders_for_the_uuid_and_the_checksums_declare_nothing() {
+    // Writers that leave these to be filled in later and never do: a UUID term without a value
+    // (one writer names it "mass spectrum"), an MD5 of zeros, an empty SHA-1.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let no_uuid = with_value(&xml, "IMS:1000080", "");
+    let zeros = with_value(&no_uuid, "IMS:1000091", &"0".repeat(40));
+    let md5_line = r#"<cvParam cvRef="IMS" accession="IMS:1000090" name="ibd MD5" value=""/>"#;
+    let empty_md5 = zeros.replacen("<fileContent>", &format!("<fileContent>{md5_line}"), 1);
+    let imzml = parse_file(variant(dir.path(), "placeholders", &empty_md5)).unwrap();
+
+    assert_eq!(imzml.header.uuid, None);
+    assert_eq!(imzml.header.checksums, Default::default());
+    let kinds: Vec<_> = imzml
+        .quirks
+        .iter()
+        .map(|q| (q.kind.as_str(), q.detail.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&(
+            "uuid-missing",
+            "the header's UUID term (IMS:1000080) has no value; the .ibd cannot be matched to it"
+        )),
+        "{kinds:?}"
+    );
+    let placeholders: Vec<_> = kinds
+        .iter()
+        .filter(|(kind, _)| *kind == "checksum-placeholder")
+        .collect();
+    assert_eq!(placeholders.len(), 2, "{kinds:?}");
+    assert!(placeholders[0].1.contains("MD5 \"\""), "{placeholders:?}");
+    assert!(
+        placeholders[1]
+            .1
+            .contains("SHA-1 \"0000000000000000000000000000000000000000\""),
+        "{placeholders:?}"
+    );
+    let ibd = Ibd::open(&imzml).unwrap();
+    assert!(ibd.verify_checksums(&imzml).unwrap().verified.is_empty());
+    same_values(&imzml, &parse_file(good).unwrap());
+
+    // A checksum that is wrong but not a placeholder is still refused.
+    let wrong = with_value(&xml, "IMS:1000091", &format!("{}0", "1".repeat(39)));
+    let imzml = parse_file(variant(dir.path(), "wrong", &wrong)).unwrap();
+    let error = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap_err();
+    assert!(error.to_string().contains("SHA-1 checksum mismatch"), "{error}");
+}
+
 /// Adds to every spectrum a third binary array (a noise array, at the intensities' place).
 fn with_noise_arrays(xml: &str) -> String {
     let noise_params = concat!(
