@@ -4,9 +4,11 @@ Each variant keeps the `.ibd` and the meaning of the XML, and changes only how t
 what Python's ElementTree makes of it (`ns0:` prefixes), other encodings (UTF-16, a UTF-8 byte
 order mark, Latin-1 and UTF-8 re-declared), single quotes, comments between elements, CRLF line
 ends, one line, no default namespace, character references in attribute values, parameter groups
-written inline, arrays and spectra in another order, decimal positions, no `count` attributes.
-Every array of the variant's store must equal the original's, dtype and bits (with spectra
-listed backwards, the source index of each pixel's spectrum counts from the other end).
+written inline, the file content's terms in a group (referenced before it is defined), arrays
+and spectra in another order, decimal positions, no `count` attributes. Every array of the
+variant's store must equal the original's, dtype and bits (with spectra listed backwards, the
+source index of each pixel's spectrum counts from the other end), and so must the UUID, the
+declared and verified checksums and the declared mode.
 """
 
 import copy
@@ -104,8 +106,22 @@ def tree_variants(path):
         for place, spectrum in enumerate(root.iter(q("spectrum"))):
             spectrum.set("index", str(place))
 
+    def file_content_in_a_group(root):
+        # fileDescription comes before the group list, so its reference points forward.
+        content = next(root.iter(q("fileContent")))
+        group = ET.Element(q("referenceableParamGroup"), id="fileContentTerms")
+        for param in list(content):
+            content.remove(param)
+            group.append(param)
+        content.append(ET.Element(q("referenceableParamGroupRef"), ref="fileContentTerms"))
+        group_list = next(root.iter(q("referenceableParamGroupList")))
+        group_list.insert(0, group)
+        if "count" in group_list.attrib:
+            group_list.set("count", str(len(group_list)))
+
     edits = {
         "inline_groups": inline_groups,
+        "file_content_in_a_group": file_content_in_a_group,
         "arrays_reversed": reverse_children("binaryDataArrayList"),
         "spectra_reversed": spectra_reversed,
         "decimal_positions": decimal_positions,
@@ -141,6 +157,9 @@ def test_every_spelling_of_the_xml_gives_the_same_store(stores, name, tmp_path):
         run_imzarr("convert", str(imzml), str(store))
         converted = zarr.open_group(str(store), mode="r")
         assert sorted(arrays(converted)) == paths, variant
+        for key in ("uuid", "checksums", "verified_checksums", "declared_mode"):
+            expected = original.attrs["imzarr"]["source"][key]
+            assert converted.attrs["imzarr"]["source"][key] == expected, (variant, key)
         for path in paths:
             expected, got = original[path][...], converted[path][...]
             if variant == "spectra_reversed" and path == "pixels/source_index":

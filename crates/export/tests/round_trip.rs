@@ -199,6 +199,60 @@ async fn generated_data_of_every_dtype_and_mode_exports_bit_identical() {
     }
 }
 
+/// `xml` with the terms of its file content moved into a group that the file content references
+/// (before the group list, which defines it).
+fn file_content_in_a_group(xml: &str) -> String {
+    let (start, end) = (xml.find("<fileContent>").unwrap(), xml.find("</fileContent>").unwrap());
+    let terms = &xml[start + "<fileContent>".len()..end];
+    let group = format!(r#"<referenceableParamGroup id="fileContentTerms">{terms}</referenceableParamGroup>"#);
+    let moved = format!(
+        r#"{}<fileContent><referenceableParamGroupRef ref="fileContentTerms"/>{}"#,
+        &xml[..start],
+        &xml[end..]
+    );
+    let list = moved.find("<referenceableParamGroupList").unwrap();
+    let list_open = list + moved[list..].find('>').unwrap() + 1;
+    format!("{}{group}{}", &moved[..list_open], &moved[list_open..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_content_terms_in_a_group_do_not_carry_the_old_uuid_and_checksums_over() {
+    // This source declares a UUID, an MD5 and a SHA-1; in a group they would reach the exported
+    // file beside its new UUID and SHA-1 if the group were copied as it is.
+    let source = fixtures()
+        .into_iter()
+        .find(|f| f.ends_with("cardinal2_combat_40pixel.imzML"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("grouped.imzML");
+    let xml = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&input, file_content_in_a_group(&xml)).unwrap();
+    std::fs::copy(source.with_extension("ibd"), input.with_extension("ibd")).unwrap();
+    let grouped = parse_file(&input).unwrap();
+    assert_eq!(grouped.header, parse_file(&source).unwrap().header);
+
+    let dataset = convert_to_store(&input, dir.path(), &ConvertOptions::default()).await;
+    let output = dir.path().join("exported.imzML");
+    let report = export(&dataset, &output, &ExportOptions::default()).await.unwrap();
+    let exported = parse_file(&output).unwrap();
+    assert_same_spectra("grouped", &grouped, &exported, report.coordinate_shift);
+    assert_eq!(exported.header.checksums.md5, None);
+    let file_content = exported.document.descendants("fileContent");
+    let uuids: Vec<_> = file_content[0]
+        .children
+        .iter()
+        .filter(|term| term.attribute("accession") == Some("IMS:1000080"))
+        .collect();
+    assert_eq!(uuids.len(), 1);
+    assert!(
+        exported
+            .document
+            .descendants("referenceableParamGroupRef")
+            .iter()
+            .all(|r| r.attribute("ref") != Some("fileContentTerms"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn existing_output_is_refused_unless_overwrite() {
     let input = fixtures().into_iter().next().unwrap();

@@ -239,6 +239,9 @@ struct Parser<'p> {
     header_elements: usize,
     groups: HashMap<String, Rc<[Param]>>,
     group: Option<(String, Vec<Param>)>,
+    /// References to groups not defined yet, from the part of the document before the group
+    /// list (`fileDescription`): the group's terms apply there once it is defined.
+    forward_refs: Vec<(String, Section)>,
     header: HeaderTerms,
     scan_settings_seen: usize,
     spectrum: Option<SpectrumBuilder>,
@@ -260,6 +263,7 @@ impl<'p> Parser<'p> {
             header_elements: 0,
             groups: HashMap::new(),
             group: None,
+            forward_refs: Vec::new(),
             header: HeaderTerms::default(),
             scan_settings_seen: 0,
             spectrum: None,
@@ -410,7 +414,9 @@ impl<'p> Parser<'p> {
                     && parent != Section::ParamGroup
                     && let Some((id, params)) = self.group.take()
                 {
-                    self.groups.insert(id, params.into());
+                    let params: Rc<[Param]> = params.into();
+                    self.apply_forward_refs(&id, &params)?;
+                    self.groups.insert(id, params);
                 }
                 self.close_tree_node();
             }
@@ -510,16 +516,37 @@ impl<'p> Parser<'p> {
 
     fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
         let id = attribute(element, "ref", self.path)?.unwrap_or_default();
-        let params = self.groups.get(&id).map(Rc::clone).ok_or_else(|| {
-            ImzmlError::format(
+        match self.groups.get(&id).map(Rc::clone) {
+            Some(params) => self.apply_group(section, &params),
+            // imzML puts fileDescription before the group list, so its references point forward.
+            None if matches!(section, Section::FileContent | Section::Other) && self.spectra.is_empty() => {
+                self.forward_refs.push((id, section));
+                Ok(())
+            }
+            None => Err(ImzmlError::format(
                 self.path,
                 self.context(),
                 format!("referenceableParamGroupRef to {id:?}, which is not defined before it"),
-            )
-        })?;
-        for param in params.iter() {
+            )),
+        }
+    }
+
+    fn apply_group(&mut self, section: Section, params: &[Param]) -> Result<()> {
+        for param in params {
             let unit = (param.unit_accession.as_deref(), param.unit_name.as_deref());
             self.apply_param(section, &param.accession, &param.value, unit)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the group `id`, just defined, where it was referenced before its definition.
+    fn apply_forward_refs(&mut self, id: &str, params: &[Param]) -> Result<()> {
+        let (waiting, rest) = std::mem::take(&mut self.forward_refs)
+            .into_iter()
+            .partition(|(waiting_for, _)| waiting_for == id);
+        self.forward_refs = rest;
+        for (_, section) in waiting {
+            self.apply_group(section, params)?;
         }
         Ok(())
     }
@@ -718,6 +745,13 @@ impl<'p> Parser<'p> {
                 self.path,
                 "document",
                 format!("root element is <{}>, expected <mzML>", document.name),
+            ));
+        }
+        if let Some((id, _)) = self.forward_refs.first() {
+            return Err(ImzmlError::format(
+                self.path,
+                "fileDescription",
+                format!("referenceableParamGroupRef to {id:?}, which is never defined"),
             ));
         }
         let (spectrum_terms, spectrum_terms_not_kept) = self.spectrum_terms.finish(self.spectra.len());

@@ -85,7 +85,12 @@ impl<'a> SourceHeader<'a> {
             if node.name == "referenceableParamGroupRef" {
                 references.extend(node.attribute("ref"));
             }
-            stack.extend(&node.children);
+            if node.name == "fileContent" {
+                // Its groups are written inline (see `file_content_terms`).
+                stack.extend(node.children.iter().filter(|c| c.name != "referenceableParamGroupRef"));
+            } else {
+                stack.extend(&node.children);
+            }
         }
         let groups = root
             .child("referenceableParamGroupList")
@@ -136,16 +141,29 @@ impl<'a> SourceHeader<'a> {
         self.items("cvList", "cv")
     }
 
-    /// The source's file content terms other than those the writer gives itself.
+    /// The source's file content terms other than those the writer gives itself. The terms of
+    /// groups it references come inline: such a group may hold the source's UUID, checksums or
+    /// mode, which must not reach the new file.
     pub(crate) fn file_content_terms(&self) -> Vec<&'a XmlNode> {
         let content = self.section("fileDescription").and_then(|d| d.child("fileContent"));
-        content
-            .map(|c| {
-                c.children
-                    .iter()
-                    .filter(|t| !is_term_among(t, &OWN_FILE_CONTENT_TERMS))
-                    .collect()
+        let terms = content.map(|c| c.children.as_slice()).unwrap_or_default();
+        terms
+            .iter()
+            .flat_map(|term| match term.name.as_str() {
+                "referenceableParamGroupRef" => self.group(term.attribute("ref")),
+                _ => std::slice::from_ref(term),
             })
+            .filter(|t| !is_term_among(t, &OWN_FILE_CONTENT_TERMS))
+            .collect()
+    }
+
+    /// The terms of the source's group `id` (none when there is no such group).
+    fn group(&self, id: Option<&str>) -> &'a [XmlNode] {
+        let groups = self.items("referenceableParamGroupList", "referenceableParamGroup");
+        groups
+            .into_iter()
+            .find(|group| id.is_some() && group.attribute("id") == id)
+            .map(|group| group.children.as_slice())
             .unwrap_or_default()
     }
 

@@ -326,3 +326,30 @@ fn parts_of_an_array_equal_the_whole_and_bad_parts_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_reference_to_a_group_is_an_error_where_it_cannot_be_defined_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, xml) = valid_pair(dir.path());
+    let reference = r#"<referenceableParamGroupRef ref="nowhere"/>"#;
+
+    // fileContent comes before the group list: the group may follow, but it must exist.
+    let in_file_content = replace_first(&xml, "<fileContent>", &format!("<fileContent>{reference}"));
+    let error = parse_file(variant(dir.path(), "file_content", &in_file_content)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(r#"referenceableParamGroupRef to "nowhere", which is never defined"#),
+        "{error}"
+    );
+
+    // A spectrum comes after the group list: the group should have been defined already.
+    let in_spectrum = replace_first(&xml, "<scanList", &format!("{reference}<scanList"));
+    assert_ne!(in_spectrum, xml);
+    let error = parse_file(variant(dir.path(), "spectrum", &in_spectrum)).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("spectrum 0") && message.contains("not defined before it"),
+        "{message}"
+    );
+}
