@@ -160,7 +160,7 @@ pub async fn convert(
         input: input.display(),
         message: "the input is still in use by a reading thread".into(),
     })?;
-    source.finish_verification(verification).await?;
+    source.finish_verification(verification, options).await?;
     let attributes = root_attributes::build(&source, &stats, channels, mz_blocks, options);
     let mut root = Map::new();
     root.insert(

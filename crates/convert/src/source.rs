@@ -98,8 +98,11 @@ impl Source {
         options: &ConvertOptions,
     ) -> Result<Self> {
         let input = imzml.path.clone();
+        options.parse.refuse_repairs(ibd.path(), ibd.quirks())?;
+        imzml.quirks.extend_from_slice(ibd.quirks());
         let verified_checksums = if verify {
             let outcome = ibd.verify_checksums(&imzml)?;
+            options.parse.refuse_repairs(ibd.path(), &outcome.stale)?;
             imzml.quirks.extend(outcome.stale);
             outcome.verified
         } else {
@@ -170,8 +173,13 @@ impl Source {
         })))
     }
 
-    /// Waits for a verification: a mismatch is an error, stale weaker checksums become quirks.
-    pub(crate) async fn finish_verification(&mut self, verification: Option<Verification>) -> Result<()> {
+    /// Waits for a verification: a mismatch is an error, stale weaker checksums become quirks
+    /// (errors in strict mode).
+    pub(crate) async fn finish_verification(
+        &mut self,
+        verification: Option<Verification>,
+        options: &ConvertOptions,
+    ) -> Result<()> {
         let Some(verification) = verification else {
             return Ok(());
         };
@@ -179,6 +187,7 @@ impl Source {
             input: self.input_name(),
             message: format!("the checksum verification stopped: {e}"),
         })??;
+        options.parse.refuse_repairs(self.ibd.path(), &outcome.stale)?;
         self.imzml.quirks.extend(outcome.stale);
         self.verified_checksums = outcome.verified;
         Ok(())

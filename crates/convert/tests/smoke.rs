@@ -184,6 +184,49 @@ async fn a_checksum_mismatch_fails_and_leaves_no_complete_store() {
     assert!(store.join("zarr.json").exists());
 }
 
+/// Strict mode refuses repairs found only once the `.ibd` is read (here a stale MD5 beside a
+/// correct SHA-1, found by the verification beside the conversion): no complete store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_mode_refuses_a_stale_checksum_found_during_the_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/imzml/pyimzml_example_processed");
+    let input = dir.path().join("stale.imzML");
+    // The file is Latin-1: spliced as bytes.
+    let mut xml = std::fs::read(source.with_extension("imzML")).unwrap();
+    let at = xml.windows(13).position(|w| w == b"<fileContent>").unwrap() + 13;
+    let stale_md5 = format!(
+        r#"<cvParam cvRef="IMS" accession="IMS:1000090" name="ibd MD5" value="{}"/>"#,
+        "1".repeat(32)
+    );
+    xml.splice(at..at, stale_md5.into_bytes());
+    std::fs::write(&input, xml).unwrap();
+    std::fs::copy(source.with_extension("ibd"), input.with_extension("ibd")).unwrap();
+    let store = dir.path().join("store");
+
+    let strict = ConvertOptions {
+        parse: imzarr_imzml::ParseOptions {
+            strict: true,
+            ..Default::default()
+        },
+        ..ConvertOptions::default()
+    };
+    let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+    let error = convert(&input, location, &strict).await.unwrap_err();
+    assert!(error.to_string().contains("strict mode: stale-checksum"), "{error}");
+    assert!(!store.join("zarr.json").exists());
+
+    let location = StoreLocation::from_url(store.to_str().unwrap(), true).unwrap();
+    let overwrite = ConvertOptions {
+        overwrite: true,
+        ..ConvertOptions::default()
+    };
+    convert(&input, location, &overwrite).await.unwrap();
+    let root: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("zarr.json")).unwrap()).unwrap();
+    let source = &root["attributes"]["imzarr"]["source"];
+    assert_eq!(source["verified_checksums"], serde_json::json!(["SHA-1"]));
+    assert_eq!(source["quirks"][0]["kind"], "stale-checksum");
+}
+
 /// `--overwrite` of a continuous store (2-D intensity chunk keys `c/i/j`, directories on disk)
 /// by a processed one (1-D keys `c/i`, files where those directories were) succeeds, and
 /// leaves no object of the old store behind.

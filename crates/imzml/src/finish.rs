@@ -77,24 +77,9 @@ pub(crate) fn finish(
         };
         Quirk::new("uuid-missing", detail).record(&mut quirks);
     }
-    for (algorithm, value) in &terms.checksum_placeholders {
-        Quirk::new(
-            "checksum-placeholder",
-            format!("the declared {algorithm} {value:?} is a placeholder, not a checksum; the .ibd is not checked against it"),
-        )
-        .record(&mut quirks);
-    }
     let grid = Grid::from_spectra(&spectra);
     grid.compare_with_declaration(&header.declared_grid, &mut quirks);
-    if options.strict
-        && let Some(quirk) = quirks.first()
-    {
-        return Err(ImzmlError::format(
-            path,
-            "strict mode",
-            format!("{}: {}", quirk.kind, quirk.detail),
-        ));
-    }
+    options.refuse_repairs(path, &quirks)?;
     Ok(Imzml {
         path: path.to_path_buf(),
         ibd_path,

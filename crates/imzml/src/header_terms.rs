@@ -15,8 +15,6 @@ pub(crate) struct HeaderTerms {
     pub(crate) checksums: Checksums,
     /// The UUID term was written without a value.
     pub(crate) uuid_without_value: bool,
-    /// Checksum terms whose value is a placeholder (empty or zeros): algorithm and value.
-    pub(crate) checksum_placeholders: Vec<(&'static str, String)>,
     pub(crate) grid: DeclaredGrid,
     pub(crate) pixel_size_x: Option<(f64, Option<String>)>,
     pub(crate) pixel_size_y: Option<(f64, Option<String>)>,
@@ -28,7 +26,13 @@ pub(crate) struct HeaderTerms {
 }
 
 impl HeaderTerms {
-    pub(crate) fn apply_file_content(&mut self, accession: &str, value: &str, path: &Path) -> Result<()> {
+    pub(crate) fn apply_file_content(
+        &mut self,
+        accession: &str,
+        value: &str,
+        path: &Path,
+        quirks: &mut Vec<Quirk>,
+    ) -> Result<()> {
         match accession {
             cv::CONTINUOUS => self.set_mode(Mode::Continuous, path)?,
             cv::PROCESSED => self.set_mode(Mode::Processed, path)?,
@@ -43,9 +47,9 @@ impl HeaderTerms {
                 })?;
                 self.uuid = Some(uuid);
             }
-            cv::IBD_MD5 => self.set_checksum("MD5", value),
-            cv::IBD_SHA1 => self.set_checksum("SHA-1", value),
-            cv::IBD_SHA256 => self.set_checksum("SHA-256", value),
+            cv::IBD_MD5 => self.set_checksum(Digest::Md5, value, quirks),
+            cv::IBD_SHA1 => self.set_checksum(Digest::Sha1, value, quirks),
+            cv::IBD_SHA256 => self.set_checksum(Digest::Sha256, value, quirks),
             cv::CENTROID => self.file_spectrum_type = Some(SpectrumType::Centroid),
             cv::PROFILE => self.file_spectrum_type = Some(SpectrumType::Profile),
             _ => {}
@@ -53,20 +57,38 @@ impl HeaderTerms {
         Ok(())
     }
 
-    /// Keeps a declared checksum, unless it is a placeholder that its writer never filled in:
-    /// empty, or nothing but zeros (no digest of real data is that).
-    fn set_checksum(&mut self, algorithm: &'static str, value: &str) {
+    /// Keeps a declared checksum. A placeholder that its writer never filled in (empty, or
+    /// nothing but zeros: no digest of real data is that) declares nothing. A digest whose
+    /// length is another algorithm's (an MD5 under the SHA-1 term) is kept as that algorithm's,
+    /// unless the file declares that one too.
+    fn set_checksum(&mut self, term: Digest, value: &str, quirks: &mut Vec<Quirk>) {
         let value = value.trim();
         if value.bytes().all(|b| b == b'0') {
-            self.checksum_placeholders.push((algorithm, value.to_string()));
+            let detail = format!(
+                "the declared {} {value:?} is a placeholder, not a checksum; the .ibd is not checked against it",
+                term.name()
+            );
+            Quirk::new("checksum-placeholder", detail).record(quirks);
             return;
         }
-        let slot = match algorithm {
-            "MD5" => &mut self.checksums.md5,
-            "SHA-1" => &mut self.checksums.sha1,
-            _ => &mut self.checksums.sha256,
+        let digest = Digest::of_hex_length(value.len()).unwrap_or(term);
+        if digest != term {
+            let detail = format!(
+                "the {} term holds {} hex digits, the length of an {}; checked as one",
+                term.name(),
+                value.len(),
+                digest.name()
+            );
+            Quirk::new("checksum-of-another-algorithm", detail).record(quirks);
+        }
+        let slot = match digest {
+            Digest::Md5 => &mut self.checksums.md5,
+            Digest::Sha1 => &mut self.checksums.sha1,
+            Digest::Sha256 => &mut self.checksums.sha256,
         };
-        *slot = Some(value.to_string());
+        if digest == term || slot.is_none() {
+            *slot = Some(value.to_string());
+        }
     }
 
     fn set_mode(&mut self, mode: Mode, path: &Path) -> Result<()> {
@@ -192,6 +214,34 @@ fn to_micrometres(value: f64, unit: Option<&str>, quirks: &mut Vec<Quirk>) -> (f
             )
             .record(quirks);
             (value, "micrometer")
+        }
+    }
+}
+
+/// The checksum algorithms imzML declares for the `.ibd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Digest {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl Digest {
+    fn name(self) -> &'static str {
+        match self {
+            Digest::Md5 => "MD5",
+            Digest::Sha1 => "SHA-1",
+            Digest::Sha256 => "SHA-256",
+        }
+    }
+
+    /// The algorithm whose digests are `digits` hex digits long.
+    fn of_hex_length(digits: usize) -> Option<Self> {
+        match digits {
+            32 => Some(Digest::Md5),
+            40 => Some(Digest::Sha1),
+            64 => Some(Digest::Sha256),
+            _ => None,
         }
     }
 }

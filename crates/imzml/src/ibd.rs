@@ -18,6 +18,7 @@ pub struct Ibd {
     path: PathBuf,
     bytes: Box<dyn IbdBytes>,
     len: u64,
+    quirks: Vec<Quirk>,
 }
 
 /// Random access to the bytes of an `.ibd`, wherever they are: a local file, or an object read
@@ -96,7 +97,12 @@ impl Ibd {
     pub fn from_bytes(imzml: &Imzml, bytes: Box<dyn IbdBytes>) -> Result<Self> {
         let path = imzml.ibd_path.clone();
         let len = bytes.len();
-        let ibd = Self { path, bytes, len };
+        let mut ibd = Self {
+            path,
+            bytes,
+            len,
+            quirks: Vec::new(),
+        };
         if let Some(declared) = imzml.header.uuid {
             ibd.check_uuid(&declared)?;
         }
@@ -122,7 +128,12 @@ impl Ibd {
         self.len == 0
     }
 
-    fn check_uuid(&self, declared: &[u8; 16]) -> Result<()> {
+    /// Deviations from imzML that opening the file tolerated (a UUID in .NET's byte order).
+    pub fn quirks(&self) -> &[Quirk] {
+        &self.quirks
+    }
+
+    fn check_uuid(&mut self, declared: &[u8; 16]) -> Result<()> {
         let mut found = [0u8; 16];
         if self.len < 16 {
             return Err(ImzmlError::format(
@@ -132,7 +143,13 @@ impl Ibd {
             ));
         }
         self.read_at(0, &mut found)?;
-        if &found != declared {
+        if found == dotnet_byte_order(declared) && &found != declared {
+            let detail = format!(
+                "the .ibd starts with the UUID {} in .NET's byte order (Guid.ToByteArray: the first three fields little-endian)",
+                format_uuid(declared)
+            );
+            Quirk::new("uuid-dotnet-byte-order", detail).record(&mut self.quirks);
+        } else if &found != declared {
             return Err(ImzmlError::UuidMismatch {
                 path: self.path.clone(),
                 declared: format_uuid(declared),
@@ -322,6 +339,16 @@ impl Ibd {
         }
         Ok(outcome)
     }
+}
+
+/// `uuid` as .NET's `Guid.ToByteArray` lays it out: its first three fields (4, 2 and 2 bytes)
+/// little-endian, the last 8 bytes as they are.
+fn dotnet_byte_order(uuid: &[u8; 16]) -> [u8; 16] {
+    let mut bytes = *uuid;
+    bytes[0..4].reverse();
+    bytes[4..6].reverse();
+    bytes[6..8].reverse();
+    bytes
 }
 
 /// What [`Ibd::verify_checksums`] found.

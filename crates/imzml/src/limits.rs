@@ -42,3 +42,18 @@ pub struct ParseOptions {
     /// out (recorded as a quirk) instead of being kept in `other_arrays` for the caller to refuse.
     pub drop_other_arrays: bool,
 }
+
+impl ParseOptions {
+    /// In strict mode, the first of `quirks` (repairs made to the file at `path`) as an error;
+    /// otherwise nothing.
+    pub fn refuse_repairs(&self, path: &std::path::Path, quirks: &[crate::Quirk]) -> crate::error::Result<()> {
+        match quirks.first() {
+            Some(quirk) if self.strict => Err(crate::ImzmlError::format(
+                path,
+                "strict mode",
+                format!("{}: {}", quirk.kind, quirk.detail),
+            )),
+            _ => Ok(()),
+        }
+    }
+}

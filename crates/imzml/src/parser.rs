@@ -571,7 +571,9 @@ impl<'p> Parser<'p> {
                     });
                 }
             }
-            Section::FileContent => self.header.apply_file_content(accession, value, self.path)?,
+            Section::FileContent => self
+                .header
+                .apply_file_content(accession, value, self.path, &mut self.quirks)?,
             Section::ScanSettings => {
                 let first_block = self.scan_settings_seen <= 1;
                 self.header

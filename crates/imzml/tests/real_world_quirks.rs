@@ -4,7 +4,7 @@ mod common;
 
 use common::{variant, write_good};
 use imzarr_imzml::synthetic::SyntheticSpec;
-use imzarr_imzml::{DataType, Grid, Ibd, Imzml, Mode, TermPlace, TermValues, Unit, parse_file};
+use imzarr_imzml::{DataType, Grid, Ibd, Imzml, ImzmlError, Mode, TermPlace, TermValues, Unit, parse_file};
 
 /// Every spectrum of `a` and `b` holds the same values.
 fn same_values(a: &Imzml, b: &Imzml) {
@@ -200,6 +200,77 @@ fn placeholders_for_the_uuid_and_the_checksums_declare_nothing() {
     let imzml = parse_file(variant(dir.path(), "wrong", &wrong)).unwrap();
     let error = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap_err();
     assert!(error.to_string().contains("SHA-1 checksum mismatch"), "{error}");
+}
+
+#[test]
+fn a_digest_under_another_algorithms_term_is_checked_as_what_its_length_says() {
+    use md5::Digest as _;
+    // One writer computes an MD5 and writes it as the SHA-1.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let ibd = std::fs::read(good.with_extension("ibd")).unwrap();
+    let md5 = format!("{:x}", md5::Md5::digest(&ibd));
+    let misfiled = with_value(&xml, "IMS:1000091", &md5);
+    let imzml = parse_file(variant(dir.path(), "misfiled", &misfiled)).unwrap();
+    assert_eq!(imzml.header.checksums.md5.as_deref(), Some(md5.as_str()));
+    assert_eq!(imzml.header.checksums.sha1, None);
+    let quirk = imzml
+        .quirks
+        .iter()
+        .find(|q| q.kind == "checksum-of-another-algorithm")
+        .unwrap();
+    assert_eq!(
+        quirk.detail,
+        "the SHA-1 term holds 32 hex digits, the length of an MD5; checked as one"
+    );
+    let outcome = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap();
+    assert_eq!(outcome.verified, vec!["MD5"]);
+
+    // A wrong digest stays wrong under its new name.
+    let wrong = with_value(&xml, "IMS:1000091", &"1".repeat(32));
+    let imzml = parse_file(variant(dir.path(), "misfiled_wrong", &wrong)).unwrap();
+    let error = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap_err();
+    assert!(error.to_string().contains("MD5 checksum mismatch"), "{error}");
+}
+
+#[test]
+fn a_uuid_in_dotnet_byte_order_matches_and_any_other_order_does_not() {
+    // .NET's Guid.ToByteArray stores the first three fields little-endian; a writer that puts
+    // those bytes in the .ibd and Guid.ToString in the header wrote the same UUID.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, _) = write_good(dir.path(), &small());
+    let imzml = parse_file(&good).unwrap();
+    let uuid = imzml.header.uuid.unwrap();
+    let ibd_path = good.with_extension("ibd");
+    let original = std::fs::read(&ibd_path).unwrap();
+    let with_first_bytes = |first: &[u8]| {
+        let mut bytes = original.clone();
+        bytes[..16].copy_from_slice(first);
+        std::fs::write(&ibd_path, bytes).unwrap();
+    };
+
+    let mut dotnet = uuid;
+    dotnet[0..4].reverse();
+    dotnet[4..6].reverse();
+    dotnet[6..8].reverse();
+    with_first_bytes(&dotnet);
+    let ibd = Ibd::open(&imzml).unwrap();
+    assert_eq!(ibd.quirks().len(), 1);
+    assert_eq!(ibd.quirks()[0].kind, "uuid-dotnet-byte-order");
+    for spectrum in &imzml.spectra {
+        assert!(ibd.read_spectrum(spectrum).is_ok());
+    }
+
+    let mut reversed = uuid;
+    reversed.reverse();
+    with_first_bytes(&reversed);
+    assert!(matches!(
+        Ibd::open(&imzml).unwrap_err(),
+        ImzmlError::UuidMismatch { .. }
+    ));
+
+    with_first_bytes(&uuid);
+    assert!(Ibd::open(&imzml).unwrap().quirks().is_empty());
 }
 
 /// Adds to every spectrum a third binary array (a noise array, at the intensities' place).
