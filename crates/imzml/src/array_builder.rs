@@ -28,6 +28,9 @@ pub(crate) enum ArrayKind {
 pub(crate) struct ArrayBuilder {
     kind: Option<ArrayKind>,
     dtypes: Vec<DataType>,
+    /// Precision terms whose name names another precision than their accession: the type
+    /// the name gives.
+    named_dtypes: Vec<DataType>,
     compressions: Vec<Compression>,
     unsupported_compression: Option<&'static str>,
     offset: Option<(u64, IntegerSpelling)>,
@@ -92,6 +95,17 @@ impl ArrayBuilder {
             }
         }
         Ok(())
+    }
+
+    /// Notes the name of a precision term where it names another precision than the
+    /// accession (the byte lengths may show that the name is the right one).
+    pub(crate) fn note_precision_name(&mut self, accession: &str, name: Option<&str>) {
+        let named = name.and_then(DataType::from_cv_name);
+        if let (Some(declared), Some(named)) = (DataType::from_accession(accession), named)
+            && declared != named
+        {
+            self.named_dtypes.push(named);
+        }
     }
 
     /// Resolves the collected terms. `default_length` is the spectrum's `defaultArrayLength`.
@@ -307,7 +321,7 @@ impl ArrayBuilder {
                 context: context(),
                 term: "a precision term (MS:1000521 32-bit float, MS:1000523 64-bit float, ...)",
             }),
-            [only] => Ok(*only),
+            [only] => Ok(self.named_if_only_the_name_fits(*only, length, compression, context, quirks)),
             several => {
                 let fitting: Vec<DataType> = match (compression, self.encoded_length) {
                     (Compression::None, Some(encoded)) if length > 0 => several
@@ -340,6 +354,39 @@ impl ArrayBuilder {
                     )),
                 }
             }
+        }
+    }
+
+    /// `declared`, unless the byte lengths rule it out and fit the precision that the term's
+    /// name gives (an accession of 32-bit floats named, and written as, 64-bit floats).
+    fn named_if_only_the_name_fits(
+        &self,
+        declared: DataType,
+        length: u64,
+        compression: Compression,
+        context: &dyn Fn() -> String,
+        quirks: &mut Vec<Quirk>,
+    ) -> DataType {
+        let (Compression::None, Some(encoded)) = (compression, self.encoded_length) else {
+            return declared;
+        };
+        let fits = |dtype: DataType| length > 0 && (dtype.size() as u64).checked_mul(length) == Some(encoded);
+        match self.named_dtypes.iter().copied().find(|&named| fits(named)) {
+            Some(named) if !fits(declared) => {
+                Quirk::new(
+                    "precision-from-name",
+                    format!(
+                        "{}: the precision term {} ({}) is named {:?}; the encoded length of {encoded} bytes for {length} values fits the name",
+                        context(),
+                        declared.accession(),
+                        declared.cv_name(),
+                        named.cv_name()
+                    ),
+                )
+                .record(quirks);
+                named
+            }
+            _ => declared,
         }
     }
 }

@@ -64,6 +64,15 @@ impl DataType {
         }
     }
 
+    /// The type a term's name gives (`64-bit float`, `32-bit integer`, ...; any case and
+    /// spacing around it).
+    pub fn from_cv_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|dtype| dtype.cv_name().eq_ignore_ascii_case(name))
+    }
+
     /// The term's name as the controlled vocabulary spells it.
     pub fn cv_name(self) -> &'static str {
         match self {

@@ -16,6 +16,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use crate::array_builder::{ArrayBuilder, ArrayKind};
+use crate::dtype::DataType;
 use crate::error::{ImzmlError, Result};
 use crate::header_terms::HeaderTerms;
 use crate::limits::{Limits, ParseOptions};
@@ -218,6 +219,8 @@ struct Param {
     value: String,
     unit_accession: Option<String>,
     unit_name: Option<String>,
+    /// The name of a precision term (see [`Parser::precision_name`]).
+    precision_name: Option<String>,
 }
 
 struct SpectrumBuilder {
@@ -511,7 +514,18 @@ impl<'p> Parser<'p> {
                 attribute(element, "name", path).ok().flatten().unwrap_or_default()
             });
         }
-        self.apply_param(section, accession, &value, (unit.as_deref(), unit_name.as_deref()))
+        let precision_name = self.precision_name(element, accession)?;
+        let unit = (unit.as_deref(), unit_name.as_deref());
+        self.apply_param(section, accession, &value, unit, precision_name.as_deref())
+    }
+
+    /// The `name` of a precision term (read for those only: it is the one name that can settle
+    /// what the accession gets wrong, when the byte lengths agree with the name).
+    fn precision_name(&self, element: &BytesStart<'_>, accession: &str) -> Result<Option<String>> {
+        if DataType::from_accession(accession).is_none() {
+            return Ok(None);
+        }
+        attribute(element, "name", self.path)
     }
 
     fn group_ref(&mut self, element: &BytesStart<'_>, section: Section) -> Result<()> {
@@ -534,7 +548,8 @@ impl<'p> Parser<'p> {
     fn apply_group(&mut self, section: Section, params: &[Param]) -> Result<()> {
         for param in params {
             let unit = (param.unit_accession.as_deref(), param.unit_name.as_deref());
-            self.apply_param(section, &param.accession, &param.value, unit)?;
+            let precision_name = param.precision_name.as_deref();
+            self.apply_param(section, &param.accession, &param.value, unit, precision_name)?;
         }
         Ok(())
     }
@@ -551,14 +566,15 @@ impl<'p> Parser<'p> {
         Ok(())
     }
 
-    /// Applies one cvParam with its unit (`unitAccession`, `unitName`) to the part of the
-    /// document it belongs to.
+    /// Applies one cvParam with its unit (`unitAccession`, `unitName`) and, for a precision
+    /// term, its name to the part of the document it belongs to.
     fn apply_param(
         &mut self,
         section: Section,
         accession: &str,
         value: &str,
         unit: (Option<&str>, Option<&str>),
+        precision_name: Option<&str>,
     ) -> Result<()> {
         match section {
             Section::ParamGroup => {
@@ -568,6 +584,7 @@ impl<'p> Parser<'p> {
                         value: value.to_string(),
                         unit_accession: unit.0.map(str::to_string),
                         unit_name: unit.1.map(str::to_string),
+                        precision_name: precision_name.map(str::to_string),
                     });
                 }
             }
@@ -584,7 +601,9 @@ impl<'p> Parser<'p> {
                 if let Some(spectrum) = self.spectrum.as_mut() {
                     let index = spectrum.index;
                     if let Some(array) = spectrum.array.as_mut() {
-                        array.apply(accession, value, unit, path, &|| format!("spectrum {index}"))?;
+                        let context = || format!("spectrum {index}");
+                        array.apply(accession, value, unit, path, &context)?;
+                        array.note_precision_name(accession, precision_name);
                     }
                 }
             }

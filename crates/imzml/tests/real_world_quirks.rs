@@ -70,6 +70,38 @@ fn the_accession_wins_over_a_wrong_name() {
 }
 
 #[test]
+fn a_wrong_precision_accession_gives_way_to_its_name_only_where_the_lengths_fit_the_name() {
+    // One writer declares 32-bit floats (MS:1000521) named "64-bit float" and writes 64-bit ones.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let misnamed = xml.replacen(
+        r#"accession="MS:1000523" name="64-bit float""#,
+        r#"accession="MS:1000521" name="64-bit float""#,
+        1,
+    );
+    assert_ne!(misnamed, xml);
+    let imzml = parse_file(variant(dir.path(), "misnamed", &misnamed)).unwrap();
+    assert_eq!(imzml.spectra[0].mz.dtype, DataType::F64);
+    let quirk = imzml.quirks.iter().find(|q| q.kind == "precision-from-name").unwrap();
+    assert!(
+        quirk
+            .detail
+            .contains(r#"MS:1000521 (32-bit float) is named "64-bit float""#),
+        "{quirk:?}"
+    );
+    same_values(&imzml, &parse_file(good).unwrap());
+
+    // Without the name to tell, the lengths alone do not choose a type: the error stays.
+    let unnamed = xml.replacen(
+        r#"accession="MS:1000523" name="64-bit float""#,
+        r#"accession="MS:1000521" name="32-bit float""#,
+        1,
+    );
+    let error = parse_file(variant(dir.path(), "unnamed", &unnamed)).unwrap_err();
+    assert!(error.to_string().contains("need"), "{error}");
+}
+
+#[test]
 fn offsets_in_scientific_notation_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let (good, xml) = write_good(dir.path(), &small());
