@@ -102,6 +102,10 @@ pub struct ConvertArgs {
     /// Keep the first spectrum at a pixel that several spectra claim, instead of failing.
     #[arg(long)]
     pub allow_duplicate_pixels: bool,
+    /// Read an .ibd that does not start with the UUID the imzML declares, instead of failing
+    /// (for writers known to get the UUID wrong; recorded in the store).
+    #[arg(long)]
+    pub allow_uuid_mismatch: bool,
     /// Leave out binary arrays other than m/z and intensity (ion mobility, signal to noise,
     /// ...), which are otherwise stored beside the intensities (and must then be the same
     /// kinds in every spectrum); recorded as a quirk.

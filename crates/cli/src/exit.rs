@@ -56,7 +56,17 @@ impl From<imzarr_convert::ConvertError> for CommandError {
             E::Imzml(imzarr_imzml::ImzmlError::Io { .. }) => Failure::Io,
             _ => Failure::Input,
         };
-        Self::new(kind, error)
+        // The options that accept what some writers get wrong, named where they apply.
+        let hint = match &error {
+            E::Imzml(imzarr_imzml::ImzmlError::UuidMismatch { .. }) => {
+                " (if its writer is known to write a wrong UUID, --allow-uuid-mismatch reads it anyway)"
+            }
+            E::Imzml(imzarr_imzml::ImzmlError::DuplicatePixel { .. }) => {
+                " (--allow-duplicate-pixels keeps the first spectrum of each pixel)"
+            }
+            _ => "",
+        };
+        Self::new(kind, format!("{error}{hint}"))
     }
 }
 

@@ -69,7 +69,7 @@ impl Source {
         match input {
             Input::Local(path) => {
                 let imzml = parse_file_with(path, &options.parse)?;
-                let ibd = Ibd::open(&imzml)?;
+                let ibd = Ibd::open_with(&imzml, &options.parse)?;
                 let imzml_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 // Local checksums are verified beside the conversion (`start_verification`).
                 Self::checked(imzml, ibd, imzml_size, true, false, options)
@@ -80,7 +80,7 @@ impl Source {
                 let ibd_len = remote.ibd.len();
                 let xml = BufReader::with_capacity(1 << 20, SequentialBytes::new(remote.imzml));
                 let imzml = parse_reader(xml, &remote.imzml_name, remote.ibd_name, ibd_len, &options.parse)?;
-                let ibd = Ibd::from_bytes(&imzml, Box::new(remote.ibd))?;
+                let ibd = Ibd::from_bytes(&imzml, Box::new(remote.ibd), &options.parse)?;
                 // A remote .ibd is verified first: a second reader beside the conversion would
                 // fetch every byte twice.
                 Self::checked(imzml, ibd, imzml_size, false, options.verify_checksums, options)
@@ -166,7 +166,7 @@ impl Source {
         if !options.verify_checksums || !matches!(input, Input::Local(_)) {
             return Ok(None);
         }
-        let ibd = Ibd::open(&self.imzml)?;
+        let ibd = Ibd::open_with(&self.imzml, &options.parse)?;
         let declared = self.imzml.header.checksums.clone();
         Ok(Some(tokio::task::spawn_blocking(move || {
             ibd.verify_declared(&declared)

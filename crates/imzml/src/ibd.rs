@@ -9,6 +9,7 @@ use md5::Digest;
 
 use crate::dtype::{ArrayBytes, Compression};
 use crate::error::{ImzmlError, Result};
+use crate::limits::ParseOptions;
 use crate::model::{ArrayRef, Checksums, Imzml, Quirk, SpectrumEntry};
 use crate::numbers::{format_uuid, to_hex};
 
@@ -87,14 +88,19 @@ impl Ibd {
     /// Opens the `.ibd` of `imzml`, checks its UUID against the header and checks that every
     /// array of every spectrum lies inside the file.
     pub fn open(imzml: &Imzml) -> Result<Self> {
-        let path = imzml.ibd_path.clone();
-        let bytes = LocalBytes::open(&path).map_err(|e| ImzmlError::io(&path, e))?;
-        Self::from_bytes(imzml, Box::new(bytes))
+        Self::open_with(imzml, &ParseOptions::default())
     }
 
-    /// Checks and opens the `.ibd` of `imzml` from any source of bytes; errors name
-    /// `imzml.ibd_path`.
-    pub fn from_bytes(imzml: &Imzml, bytes: Box<dyn IbdBytes>) -> Result<Self> {
+    /// [`Self::open`], tolerating what `options` allow (a UUID that does not match).
+    pub fn open_with(imzml: &Imzml, options: &ParseOptions) -> Result<Self> {
+        let path = imzml.ibd_path.clone();
+        let bytes = LocalBytes::open(&path).map_err(|e| ImzmlError::io(&path, e))?;
+        Self::from_bytes(imzml, Box::new(bytes), options)
+    }
+
+    /// Checks and opens the `.ibd` of `imzml` from any source of bytes, tolerating what
+    /// `options` allow; errors name `imzml.ibd_path`.
+    pub fn from_bytes(imzml: &Imzml, bytes: Box<dyn IbdBytes>, options: &ParseOptions) -> Result<Self> {
         let path = imzml.ibd_path.clone();
         let len = bytes.len();
         let mut ibd = Self {
@@ -104,7 +110,7 @@ impl Ibd {
             quirks: Vec::new(),
         };
         if let Some(declared) = imzml.header.uuid {
-            ibd.check_uuid(&declared)?;
+            ibd.check_uuid(&declared, options.allow_uuid_mismatch)?;
         }
         for spectrum in &imzml.spectra {
             ibd.check_bounds(spectrum.index, "m/z", &spectrum.mz)?;
@@ -133,7 +139,7 @@ impl Ibd {
         &self.quirks
     }
 
-    fn check_uuid(&mut self, declared: &[u8; 16]) -> Result<()> {
+    fn check_uuid(&mut self, declared: &[u8; 16], allow_mismatch: bool) -> Result<()> {
         let mut found = [0u8; 16];
         if self.len < 16 {
             return Err(ImzmlError::format(
@@ -149,6 +155,13 @@ impl Ibd {
                 format_uuid(declared)
             );
             Quirk::new("uuid-dotnet-byte-order", detail).record(&mut self.quirks);
+        } else if &found != declared && allow_mismatch {
+            let detail = format!(
+                "the imzML declares the UUID {}, the .ibd starts with {}; read anyway, as asked",
+                format_uuid(declared),
+                format_uuid(&found)
+            );
+            Quirk::new("uuid-mismatch-allowed", detail).record(&mut self.quirks);
         } else if &found != declared {
             return Err(ImzmlError::UuidMismatch {
                 path: self.path.clone(),

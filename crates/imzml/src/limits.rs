@@ -38,6 +38,9 @@ pub struct ParseOptions {
     /// When true, a second spectrum at an already-used pixel is dropped (recorded as a quirk)
     /// instead of failing the parse.
     pub allow_duplicate_pixels: bool,
+    /// When true, an `.ibd` that does not start with the UUID the header declares is read
+    /// anyway (recorded as a quirk) instead of refused as another file's.
+    pub allow_uuid_mismatch: bool,
     /// When true, binary arrays other than m/z and intensity (noise, resolution, ...) are left
     /// out (recorded as a quirk) instead of being kept in `other_arrays` for the caller to refuse.
     pub drop_other_arrays: bool,

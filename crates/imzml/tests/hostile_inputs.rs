@@ -64,6 +64,16 @@ fn wrong_uuid_is_an_error() {
     let error = Ibd::open(&imzml).unwrap_err();
     assert!(matches!(error, ImzmlError::UuidMismatch { .. }), "{error}");
     assert!(error.to_string().contains("good.ibd"), "{error}");
+
+    // Asked to, the file is read, and the mismatch is recorded.
+    let allowing = ParseOptions {
+        allow_uuid_mismatch: true,
+        ..Default::default()
+    };
+    let ibd = Ibd::open_with(&imzml, &allowing).unwrap();
+    assert_eq!(ibd.quirks().len(), 1);
+    assert_eq!(ibd.quirks()[0].kind, "uuid-mismatch-allowed");
+    assert!(ibd.read_spectrum(&imzml.spectra[0]).is_ok());
 }
 
 #[test]

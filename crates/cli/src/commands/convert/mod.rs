@@ -62,6 +62,7 @@ fn options(args: &ConvertArgs) -> ConvertOptions {
             limits: Limits::default(),
             strict: args.strict,
             allow_duplicate_pixels: args.allow_duplicate_pixels,
+            allow_uuid_mismatch: args.allow_uuid_mismatch,
             drop_other_arrays: args.drop_other_arrays,
         },
         ..ConvertOptions::default()
