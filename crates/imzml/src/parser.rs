@@ -243,8 +243,9 @@ struct Parser<'p> {
     groups: HashMap<String, Rc<[Param]>>,
     group: Option<(String, Vec<Param>)>,
     /// References to groups not defined yet, from the part of the document before the group
-    /// list (`fileDescription`): the group's terms apply there once it is defined.
-    forward_refs: Vec<(String, Section)>,
+    /// list (`fileDescription`): the group's terms apply there once it is defined. With the
+    /// context of each reference, for the error if the group never is.
+    forward_refs: Vec<(String, Section, String)>,
     header: HeaderTerms,
     scan_settings_seen: usize,
     spectrum: Option<SpectrumBuilder>,
@@ -534,7 +535,8 @@ impl<'p> Parser<'p> {
             Some(params) => self.apply_group(section, &params),
             // imzML puts fileDescription before the group list, so its references point forward.
             None if matches!(section, Section::FileContent | Section::Other) && self.spectra.is_empty() => {
-                self.forward_refs.push((id, section));
+                let context = self.context();
+                self.forward_refs.push((id, section, context));
                 Ok(())
             }
             None => Err(ImzmlError::format(
@@ -558,9 +560,9 @@ impl<'p> Parser<'p> {
     fn apply_forward_refs(&mut self, id: &str, params: &[Param]) -> Result<()> {
         let (waiting, rest) = std::mem::take(&mut self.forward_refs)
             .into_iter()
-            .partition(|(waiting_for, _)| waiting_for == id);
+            .partition(|(waiting_for, _, _)| waiting_for == id);
         self.forward_refs = rest;
-        for (_, section) in waiting {
+        for (_, section, _) in waiting {
             self.apply_group(section, params)?;
         }
         Ok(())
@@ -768,10 +770,10 @@ impl<'p> Parser<'p> {
                 format!("root element is <{}>, expected <mzML>", document.name),
             ));
         }
-        if let Some((id, _)) = self.forward_refs.first() {
+        if let Some((id, _, context)) = self.forward_refs.first() {
             return Err(ImzmlError::format(
                 self.path,
-                "fileDescription",
+                context.as_str(),
                 format!("referenceableParamGroupRef to {id:?}, which is never defined"),
             ));
         }

@@ -349,7 +349,7 @@ fn a_reference_to_a_group_is_an_error_where_it_cannot_be_defined_later() {
     assert!(
         error
             .to_string()
-            .contains(r#"referenceableParamGroupRef to "nowhere", which is never defined"#),
+            .contains(r#"FileContent: referenceableParamGroupRef to "nowhere", which is never defined"#),
         "{error}"
     );
 
