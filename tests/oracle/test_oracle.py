@@ -232,3 +232,57 @@ def test_a_store_annotated_and_reconsolidated_by_zarr_python_reads_the_same(stor
     expected = answers(stores[name], tmp_path / "original")
     assert expected[1].count("\n") > 2 and expected[2].count("\n") > 2, expected
     assert answers(annotated, tmp_path / "annotated") == expected
+
+
+@pytest.mark.parametrize("name", ["cardinal1_example_continuous", "m2aia_test"])
+def test_a_continuous_file_with_a_descending_axis_is_stored_as_processed(name, tmp_path):
+    """The same spectra, written with the shared m/z axis (and so every intensity array) in
+    descending order: an m/z-major cube needs channels in m/z order, so the store is processed,
+    says why, keeps every spectrum as the file has it and renders the same ion images."""
+    source = ImzMLParser(str(FIXTURES / f"{name}.imzML"))
+    ibd = bytearray((FIXTURES / f"{name}.ibd").read_bytes())
+    reversed_at = set()
+    for i in range(len(source.coordinates)):
+        arrays = [(source.mzOffsets[i], source.mzLengths[i], source.mzPrecision),
+                  (source.intensityOffsets[i], source.intensityLengths[i], source.intensityPrecision)]
+        for offset, length, dtype in arrays:
+            if offset not in reversed_at:
+                reversed_at.add(offset)
+                size = length * np.dtype(dtype).itemsize
+                values = np.frombuffer(bytes(ibd[offset:offset + size]), dtype=dtype)
+                ibd[offset:offset + size] = values[::-1].tobytes()
+    xml = (FIXTURES / f"{name}.imzML").read_bytes()
+    # The checksums no longer hold for the rewritten .ibd.
+    for accession in (b"IMS:1000090", b"IMS:1000091", b"IMS:1000092"):
+        start = xml.find(b'accession="' + accession)
+        if start >= 0:
+            xml = xml[:xml.rfind(b"<", 0, start)] + xml[xml.find(b"/>", start) + 2:]
+    (tmp_path / "descending.imzML").write_bytes(xml)
+    (tmp_path / "descending.ibd").write_bytes(bytes(ibd))
+    store = tmp_path / "descending.imzarr"
+    run_imzarr("convert", str(tmp_path / "descending.imzML"), str(store))
+
+    parser = ImzMLParser(str(tmp_path / "descending.imzML"))
+    root = open_store(store)
+    attrs = root.attrs["imzarr"]
+    assert attrs["mode"] == "processed"
+    assert [q["kind"] for q in attrs["source"]["quirks"]].count("unsorted-continuous-axis") == 1
+    ox, oy = attrs["grid"]["origin"][:2]
+    offsets, source_index = root["pixels/point_offset"][:], root["pixels/source_index"][:]
+    mz_all, int_all = root["spectra/mz"][:], root["spectra/intensity"][:]
+    for k, src in enumerate(source_index):
+        mz, intensity = parser.getspectrum(int(src))
+        assert mz[0] > mz[-1]
+        a, b = offsets[k], offsets[k + 1]
+        assert np.array_equal(mz_all[a:b], mz) and np.array_equal(int_all[a:b], intensity), (name, k)
+
+    peak = FACTS[name]["max_peak_pyimzml"]["mz"]
+    out = tmp_path / "ion.npy"
+    run_imzarr("ion-image", str(store), "--mz", repr(peak), "--da", "0.5", "-o", str(out))
+    image = np.load(out)
+    for i, (x, y, *_rest) in enumerate(parser.coordinates):
+        mz, intensity = parser.getspectrum(i)
+        inside = (mz >= peak - 0.5) & (mz <= peak + 0.5)
+        expected = float(np.sum(intensity[inside], dtype=np.float64))
+        assert image[y - oy, x - ox] == pytest.approx(expected, rel=1e-9, abs=1e-12), (name, x, y)
+    assert np.nanmax(image) > 0, "the window at the file's most intense peak holds signal"

@@ -74,12 +74,8 @@ pub(crate) async fn write(
     };
     source.ibd.read_array_into(first.index, "m/z", &first.mz, &mut axis)?;
     let axis_values = axis.to_f64_vec();
-    if let Some(i) = axis_values.windows(2).position(|w| {
-        !matches!(
-            w[0].partial_cmp(&w[1]),
-            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
-        )
-    }) {
+    // The source stores unsorted axes as processed; this holds whatever the caller.
+    if let Some(i) = first_unsorted(&axis_values) {
         return Err(unsupported(format!(
             "the shared m/z axis is not sorted ascending at channel {i} ({} then {})",
             axis_values[i],
@@ -344,6 +340,17 @@ impl ChannelBlocks {
     fn iter(self) -> impl Iterator<Item = std::ops::Range<u64>> {
         (0..self.count() as u64).map(move |b| b * self.per_block..((b + 1) * self.per_block).min(self.channels))
     }
+}
+
+/// The first channel `i` of `axis` whose m/z is not at most the next one's (NaN included):
+/// `None` when the axis is sorted ascending.
+pub(crate) fn first_unsorted(axis: &[f64]) -> Option<usize> {
+    axis.windows(2).position(|w| {
+        !matches!(
+            w[0].partial_cmp(&w[1]),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -4,13 +4,46 @@
 use std::io::BufReader;
 
 use imzarr_format::tile_major_order;
-use imzarr_imzml::{DataType, Grid, Ibd, IbdBytes, Imzml, SequentialBytes, parse_file_with, parse_reader};
+use imzarr_imzml::{
+    ArrayBytes, DataType, Grid, Ibd, IbdBytes, Imzml, Mode, Quirk, SequentialBytes, parse_file_with, parse_reader,
+};
 
 use crate::input::{Input, RemoteInput};
 
+use crate::continuous::first_unsorted;
 use crate::error::{ConvertError, Result};
 use crate::options::ConvertOptions;
 use crate::other_arrays::{self, OtherKind};
+
+/// Converts a continuous input whose shared m/z axis is not sorted ascending as processed:
+/// every spectrum keeps its m/z values as they are, and the m/z-major layout sorts them (an
+/// m/z-major cube needs channels in m/z order). Recorded as a quirk.
+fn store_unsorted_axis_as_processed(imzml: &mut Imzml, ibd: &Ibd, options: &ConvertOptions) -> Result<()> {
+    let first = &imzml.spectra[0];
+    let mut axis = ArrayBytes {
+        dtype: first.mz.dtype,
+        bytes: Vec::new(),
+    };
+    ibd.read_array_into(first.index, "m/z", &first.mz, &mut axis)?;
+    let values = axis.to_f64_vec();
+    let Some(i) = first_unsorted(&values) else {
+        return Ok(());
+    };
+    let quirk = Quirk {
+        kind: "unsorted-continuous-axis".into(),
+        detail: format!(
+            "the shared m/z axis is not sorted ascending at channel {i} ({} then {}); stored as processed, each spectrum with its m/z values",
+            values[i],
+            values[i + 1]
+        ),
+    };
+    options
+        .parse
+        .refuse_repairs(&imzml.path, std::slice::from_ref(&quirk))?;
+    imzml.header.mode = Mode::Processed;
+    imzml.quirks.push(quirk);
+    Ok(())
+}
 
 /// A checksum verification running on a blocking thread.
 pub(crate) type Verification = tokio::task::JoinHandle<imzarr_imzml::Result<imzarr_imzml::ChecksumOutcome>>;
@@ -123,6 +156,9 @@ impl Source {
                 "spectrum {} stores {:?}/{:?} while spectrum 0 stores {:?}/{:?}; mixed value types in one file are not supported",
                 other.index, other.mz.dtype, other.intensity.dtype, mz_dtype, intensity_dtype
             )));
+        }
+        if imzml.header.mode == Mode::Continuous {
+            store_unsorted_axis_as_processed(&mut imzml, &ibd, options)?;
         }
         let other_kinds = other_arrays::kinds(&mut imzml).map_err(unsupported)?;
         let grid = Grid::from_spectra(&imzml.spectra);
