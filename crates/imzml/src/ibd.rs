@@ -134,7 +134,8 @@ impl Ibd {
         self.len == 0
     }
 
-    /// Deviations from imzML that opening the file tolerated (a UUID in .NET's byte order).
+    /// Deviations from imzML that opening the file tolerated: a UUID in .NET's byte order, or a
+    /// mismatch that the options allowed.
     pub fn quirks(&self) -> &[Quirk] {
         &self.quirks
     }
