@@ -45,19 +45,34 @@ pub const MZ_ARRAY: &str = "MS:1000514";
 pub const INTENSITY_ARRAY: &str = "MS:1000515";
 /// `MS:1000786` non-standard data array: its term's value names the array.
 pub const NON_STANDARD_ARRAY: &str = "MS:1000786";
-/// Binary array kinds of the PSI-MS vocabulary other than m/z and intensity, with their names.
-pub const OTHER_ARRAY_KINDS: [(&str, &str); 11] = [
+/// Binary array kinds of the PSI-MS vocabulary other than m/z and intensity (every child of
+/// `MS:1000513` binary data array), with their names.
+pub const OTHER_ARRAY_KINDS: [(&str, &str); 25] = [
     ("MS:1000516", "charge array"),
     ("MS:1000517", "signal to noise array"),
     ("MS:1000595", "time array"),
     ("MS:1000617", "wavelength array"),
     (NON_STANDARD_ARRAY, "non-standard data array"),
+    ("MS:1000820", "flow rate array"),
+    ("MS:1000821", "pressure array"),
+    ("MS:1000822", "temperature array"),
     ("MS:1002477", "mean drift time array"),
+    ("MS:1002478", "mean charge array"),
+    ("MS:1002529", "resolution array"),
+    ("MS:1002530", "baseline array"),
+    ("MS:1002742", "noise array"),
+    ("MS:1002743", "sampled noise m/z array"),
+    ("MS:1002744", "sampled noise intensity array"),
+    ("MS:1002745", "sampled noise baseline array"),
     ("MS:1002816", "mean ion mobility array"),
     ("MS:1002893", "ion mobility array"),
     ("MS:1003006", "mean inverse reduced ion mobility array"),
     ("MS:1003007", "raw ion mobility array"),
     ("MS:1003008", "raw inverse reduced ion mobility array"),
+    ("MS:1003143", "mass array"),
+    ("MS:1003154", "deconvoluted ion mobility array"),
+    ("MS:1003157", "scanning quadrupole position lower bound m/z array"),
+    ("MS:1003158", "scanning quadrupole position upper bound m/z array"),
 ];
 
 /// The name of `accession` when it is one of [`OTHER_ARRAY_KINDS`].

@@ -325,6 +325,27 @@ fn with_noise_arrays(xml: &str) -> String {
 }
 
 #[test]
+fn every_binary_array_kind_of_the_vocabulary_is_kept() {
+    // Thermo-derived files carry noise, baseline and resolution arrays, for one.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, xml) = write_good(dir.path(), &small());
+    let noise = with_noise_arrays(&xml);
+    for (accession, name) in imzarr_imzml::cv::OTHER_ARRAY_KINDS {
+        let term = format!(r#"accession="{accession}" name="{name}""#);
+        let variant_xml = noise.replace(r#"accession="MS:1000786" name="non-standard data array""#, &term);
+        let path = variant(dir.path(), &accession.replace(':', "_"), &variant_xml);
+        let imzml = parse_file(&path).unwrap_or_else(|e| panic!("{accession}: {e}"));
+        assert!(
+            imzml
+                .spectra
+                .iter()
+                .all(|s| s.other_arrays.len() == 1 && s.other_arrays[0].accession == accession),
+            "{accession}"
+        );
+    }
+}
+
+#[test]
 fn other_arrays_are_kept_for_the_caller_or_dropped_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let (good, xml) = write_good(dir.path(), &small());
