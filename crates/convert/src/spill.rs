@@ -69,8 +69,10 @@ impl FileWriter {
         let thread = std::thread::spawn(move || {
             let mut block = AlignedBlock::new(BUFFER_BYTES);
             let mut appenders: Vec<BlockAppender> = files.iter().map(|_| BlockAppender::new()).collect();
-            let written = || -> std::io::Result<()> {
-                for (bucket, mut buffer) in queued {
+            // The queue is only borrowed: it stays open until the failure below is recorded, so
+            // that a sender who finds it closed also finds the cause.
+            let mut written = || -> std::io::Result<()> {
+                for (bucket, mut buffer) in queued.iter() {
                     appenders[bucket].append(&files[bucket], &buffer, &mut block)?;
                     buffer.clear();
                     let _ = give_back.try_send(buffer);
