@@ -49,13 +49,15 @@ impl ArrayBuilder {
         }
     }
 
-    /// Applies one cvParam (direct or from a referenced group) and its unit (`unitAccession`,
-    /// `unitName`).
+    /// Applies one cvParam (direct or from a referenced group), its unit (`unitAccession`,
+    /// `unitName`) and, for a precision term, its name: where the name names another precision
+    /// than the accession, the byte lengths may show that the name is the right one.
     pub(crate) fn apply(
         &mut self,
         accession: &str,
         value: &str,
         unit: (Option<&str>, Option<&str>),
+        precision_name: Option<&str>,
         path: &Path,
         context: &dyn Fn() -> String,
     ) -> Result<()> {
@@ -83,6 +85,11 @@ impl ArrayBuilder {
             other => {
                 if let Some(dtype) = DataType::from_accession(other) {
                     self.dtypes.push(dtype);
+                    if let Some(named) = precision_name.and_then(DataType::from_cv_name)
+                        && named != dtype
+                    {
+                        self.named_dtypes.push(named);
+                    }
                 } else if let Some((_, name)) = cv::UNSUPPORTED_COMPRESSIONS.iter().find(|(a, _)| *a == other) {
                     self.unsupported_compression = Some(name);
                 } else if cv::other_array_name(other).is_some() {
@@ -95,17 +102,6 @@ impl ArrayBuilder {
             }
         }
         Ok(())
-    }
-
-    /// Notes the name of a precision term where it names another precision than the
-    /// accession (the byte lengths may show that the name is the right one).
-    pub(crate) fn note_precision_name(&mut self, accession: &str, name: Option<&str>) {
-        let named = name.and_then(DataType::from_cv_name);
-        if let (Some(declared), Some(named)) = (DataType::from_accession(accession), named)
-            && declared != named
-        {
-            self.named_dtypes.push(named);
-        }
     }
 
     /// Resolves the collected terms. `default_length` is the spectrum's `defaultArrayLength`.

@@ -604,8 +604,7 @@ impl<'p> Parser<'p> {
                     let index = spectrum.index;
                     if let Some(array) = spectrum.array.as_mut() {
                         let context = || format!("spectrum {index}");
-                        array.apply(accession, value, unit, path, &context)?;
-                        array.note_precision_name(accession, precision_name);
+                        array.apply(accession, value, unit, precision_name, path, &context)?;
                     }
                 }
             }
