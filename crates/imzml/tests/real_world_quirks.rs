@@ -53,17 +53,20 @@ fn z_on_two_dimensional_data_gives_depth_one() {
     assert_eq!(Grid::from_spectra(&imzml.spectra).depth, 1);
 }
 
+/// `xml` with the m/z precision term (64-bit floats, the first such term) written as
+/// `accession` named `name`.
+fn with_mz_precision_term(xml: &str, accession: &str, name: &str) -> String {
+    let term = r#"accession="MS:1000523" name="64-bit float""#;
+    assert!(xml.contains(term));
+    xml.replacen(term, &format!(r#"accession="{accession}" name="{name}""#), 1)
+}
+
 #[test]
 fn the_accession_wins_over_a_wrong_name() {
     let dir = tempfile::tempdir().unwrap();
     let (good, xml) = write_good(dir.path(), &small());
     // The name says 32-bit, the accession says 64-bit; the byte lengths agree with the accession.
-    let lying = xml.replacen(
-        r#"accession="MS:1000523" name="64-bit float""#,
-        r#"accession="MS:1000523" name="32-bit float""#,
-        1,
-    );
-    assert_ne!(lying, xml);
+    let lying = with_mz_precision_term(&xml, "MS:1000523", "32-bit float");
     let imzml = parse_file(variant(dir.path(), "names", &lying)).unwrap();
     assert_eq!(imzml.spectra[0].mz.dtype, DataType::F64);
     same_values(&imzml, &parse_file(good).unwrap());
@@ -74,12 +77,7 @@ fn a_wrong_precision_accession_gives_way_to_its_name_only_where_the_lengths_fit_
     // One writer declares 32-bit floats (MS:1000521) named "64-bit float" and writes 64-bit ones.
     let dir = tempfile::tempdir().unwrap();
     let (good, xml) = write_good(dir.path(), &small());
-    let misnamed = xml.replacen(
-        r#"accession="MS:1000523" name="64-bit float""#,
-        r#"accession="MS:1000521" name="64-bit float""#,
-        1,
-    );
-    assert_ne!(misnamed, xml);
+    let misnamed = with_mz_precision_term(&xml, "MS:1000521", "64-bit float");
     let imzml = parse_file(variant(dir.path(), "misnamed", &misnamed)).unwrap();
     assert_eq!(imzml.spectra[0].mz.dtype, DataType::F64);
     let quirk = imzml.quirks.iter().find(|q| q.kind == "precision-from-name").unwrap();
@@ -92,11 +90,7 @@ fn a_wrong_precision_accession_gives_way_to_its_name_only_where_the_lengths_fit_
     same_values(&imzml, &parse_file(good).unwrap());
 
     // Without the name to tell, the lengths alone do not choose a type: the error stays.
-    let unnamed = xml.replacen(
-        r#"accession="MS:1000523" name="64-bit float""#,
-        r#"accession="MS:1000521" name="32-bit float""#,
-        1,
-    );
+    let unnamed = with_mz_precision_term(&xml, "MS:1000521", "32-bit float");
     let error = parse_file(variant(dir.path(), "unnamed", &unnamed)).unwrap_err();
     assert!(error.to_string().contains("need"), "{error}");
 }
