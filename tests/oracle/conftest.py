@@ -29,13 +29,17 @@ def run_imzarr(*args: str) -> subprocess.CompletedProcess:
 FIXTURE_NAMES = sorted(FACTS)
 
 
-@pytest.fixture(scope="session")
-def stores(tmp_path_factory):
-    """Every fixture converted once: name -> store path."""
-    out = tmp_path_factory.mktemp("stores")
+def convert_every_fixture(out: Path, *options: str) -> dict:
+    """Every fixture converted into `out` with `options`: name -> store path."""
     converted = {}
     for name in FIXTURE_NAMES:
         store = out / f"{name}.imzarr"
-        run_imzarr("convert", str(FIXTURES / f"{name}.imzML"), str(store))
+        run_imzarr("convert", str(FIXTURES / f"{name}.imzML"), str(store), *options)
         converted[name] = store
     return converted
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory):
+    """Every fixture converted once: name -> store path."""
+    return convert_every_fixture(tmp_path_factory.mktemp("stores"))

@@ -94,7 +94,7 @@ def test_other_arrays_are_stored_read_by_zarr_python_and_exported(name, tmp_path
     assert len(oracle.coordinates) == spectra
     group = zarr.open_group(str(store), mode="r")
     block = group.attrs["imzarr"]
-    assert block["version"] == "1.3"
+    assert block["version"] == "1.4"
     (info,) = block["other_arrays"]
     assert (info["key"], info["accession"], info["name"]) == ("MS_1002816", MOBILITY, "mean ion mobility array")
     mobility = group["spectra/other/MS_1002816"][...]

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use imzarr::{Dataset, MzWindow};
 use imzarr_convert::{ConvertOptions, convert};
+use imzarr_format::Codec;
 use imzarr_imzml::{Mode, parse_file};
 use imzarr_store::StoreLocation;
 use serde_json::{Value, json};
@@ -122,6 +123,9 @@ pub async fn convert_here(input: &Path, store: &str, args: &ConvertArgs) -> anyh
         overwrite: true,
         memory_bytes: args.memory_mib << 20,
         mz_chunk_points: args.mz_chunk_points.unwrap_or(defaults.mz_chunk_points),
+        codec: args
+            .pcodec_level
+            .map_or(defaults.codec, |level| Codec::Pcodec { level }),
         ..defaults
     };
     let location = StoreLocation::from_url(store, true)?;
@@ -154,6 +158,9 @@ pub(crate) fn convert_in_child(
     if let Some(points) = args.mz_chunk_points {
         command.args(["--mz-chunk-points", &points.to_string()]);
     }
+    if let Some(level) = args.pcodec_level {
+        command.args(["--pcodec-level", &level.to_string()]);
+    }
     let output = command.stderr(std::process::Stdio::inherit()).output()?;
     anyhow::ensure!(output.status.success(), "the conversion of {} failed", input.display());
     Ok(serde_json::from_slice(&output.stdout)?)
@@ -171,6 +178,9 @@ pub struct ConvertArgs {
     /// Points per inner chunk of the m/z-major layout (the converter's default when absent).
     #[arg(long)]
     pub mz_chunk_points: Option<u64>,
+    /// Compress with pcodec at this level (0-12) instead of the converter's default codec.
+    #[arg(long)]
+    pub pcodec_level: Option<u8>,
 }
 
 /// A converted dataset and the queries to repeat against its copy on the S3 test server.

@@ -78,7 +78,7 @@ pub struct ConvertArgs {
     /// Inner-chunk compression.
     #[arg(long, value_enum, default_value_t = CodecName::Lz4)]
     pub codec: CodecName,
-    /// Compression level (0-9).
+    /// Compression level (0-9 for blosc, 0-12 for pcodec).
     #[arg(long, default_value_t = 5)]
     pub level: u8,
     /// Points per inner chunk of the m/z-major layout (processed data).
@@ -119,6 +119,9 @@ pub enum CodecName {
     Lz4,
     /// blosc-zstd: smaller, slower.
     Zstd,
+    /// pcodec: smallest, slowest (format 1.4; zarr-python reads it with the `pcodec` package
+    /// installed). The TIC images stay blosc-lz4, for viewers.
+    Pcodec,
 }
 
 #[derive(Debug, Args)]

@@ -77,7 +77,15 @@ pub(crate) fn image_level(spatial: &[u64], options: &ConvertOptions) -> ArraySpe
     }
     let mut names = vec!["c"];
     names.extend(spatial_names(spatial));
-    ArraySpec::new(shape, "float64", inner, per_shard, json!("NaN"), names, options.codec)
+    ArraySpec::new(
+        shape,
+        "float64",
+        inner,
+        per_shard,
+        json!("NaN"),
+        names,
+        options.codec.for_viewers(),
+    )
 }
 
 /// Continuous spectrum-major intensities `(spectrum, channel)`: a few whole spectra per inner

@@ -23,8 +23,12 @@ const SAMPLE_RUNS: usize = 4;
 /// Bit shuffle is chosen only when it compresses the sample at least this much smaller.
 const BIT_SHUFFLE_MARGIN: f64 = 0.02;
 
-/// The shuffle for the intensity arrays of `source`, inner chunks of `chunk_elements` values.
+/// The shuffle for the intensity arrays of `source`, inner chunks of `chunk_elements` values
+/// (none to choose, and nothing read, when `codec` is not blosc).
 pub(crate) fn intensity_shuffle(source: &Source, chunk_elements: u64, codec: Codec) -> Result<Shuffle> {
+    if !codec.is_blosc() {
+        return Ok(Shuffle::default());
+    }
     let sample = intensity_sample(source)?;
     Ok(better_shuffle(&sample, source.intensity_dtype, chunk_elements, codec))
 }

@@ -121,6 +121,68 @@ async fn other_binary_arrays_make_schema_valid_metadata() {
     assert!(validate_node(NodeKind::Root, &root).is_err());
 }
 
+/// The inner codecs of the array at `path` of `store`, by name.
+fn inner_codec_names(store: &Path, path: &str) -> Vec<String> {
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join(path).join("zarr.json")).unwrap()).unwrap();
+    document["codecs"][0]["configuration"]["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// With pcodec asked for, the data arrays of both modes use it (but for 8-bit integers, which
+/// it does not take: blosc-zstd), the TIC image stays blosc for viewers, and every `zarr.json`
+/// passes the schemas, which refuse a pcodec level above 12.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcodec_stores_make_schema_valid_metadata() {
+    use imzarr_format::Codec;
+    use imzarr_imzml::DataType;
+    use imzarr_imzml::synthetic::{SyntheticSpec, write_synthetic};
+    let out = tempfile::tempdir().unwrap();
+    let options = ConvertOptions {
+        codec: Codec::Pcodec { level: 5 },
+        ..ConvertOptions::default()
+    };
+    let cases = [
+        ("processed", SyntheticSpec::small_processed()),
+        ("continuous", SyntheticSpec::small_continuous()),
+        (
+            "bytes",
+            SyntheticSpec {
+                intensity_dtype: DataType::I8,
+                ..SyntheticSpec::small_processed()
+            },
+        ),
+    ];
+    for (name, spec) in cases {
+        let input = out.path().join(format!("{name}.imzML"));
+        write_synthetic(&input, &spec).unwrap();
+        let target = out.path().join(format!("{name}.imzarr"));
+        let location = StoreLocation::from_url(target.to_str().unwrap(), true).unwrap();
+        convert(&input, location, &options).await.unwrap();
+        assert!(validate_tree(&target, &target) >= 15, "{name}");
+        let pcodec = ["numcodecs.pcodec", "crc32c"];
+        let blosc = ["bytes", "blosc", "crc32c"];
+        let intensity = if name == "bytes" { &blosc[..] } else { &pcodec[..] };
+        assert_eq!(inner_codec_names(&target, "spectra/intensity"), intensity, "{name}");
+        assert_eq!(inner_codec_names(&target, "spectra/mz"), pcodec, "{name}");
+        assert_eq!(inner_codec_names(&target, "images/tic/0"), blosc, "{name}");
+        if name == "processed" {
+            assert_eq!(inner_codec_names(&target, "mz_major/spectrum"), pcodec);
+        }
+        if name == "continuous" {
+            assert_eq!(inner_codec_names(&target, "mz_major/intensity"), pcodec);
+        }
+        let array = target.join("spectra/mz/zarr.json");
+        let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(&array).unwrap()).unwrap();
+        document["codecs"][0]["configuration"]["codecs"][0]["configuration"]["level"] = 13.into();
+        assert!(validate_node(NodeKind::Array, &document).is_err(), "{name}");
+    }
+}
+
 #[test]
 fn the_schemas_reject_a_store_root_without_its_imzarr_block() {
     let document = serde_json::json!({"zarr_format": 3, "node_type": "group", "attributes": {}});

@@ -1,5 +1,6 @@
-//! Zarr v3 array metadata (`zarr.json`) of imzarr arrays: sharded, blosc-compressed inner
-//! chunks, every inner chunk and every shard index protected by crc32c.
+//! Zarr v3 array metadata (`zarr.json`) of imzarr arrays: sharded, compressed inner chunks
+//! (blosc, or pcodec when asked for), every inner chunk and every shard index protected by
+//! crc32c.
 
 use serde_json::{Map, Value, json};
 
@@ -17,6 +18,12 @@ pub enum Codec {
         /// Level 0-9.
         level: u8,
     },
+    /// pcodec (`numcodecs.pcodec`, format 1.4): smallest on numbers, slowest. Arrays of 8-bit
+    /// integers, which pcodec does not take, get blosc-zstd at the same level (at most 9).
+    Pcodec {
+        /// Level 0-12.
+        level: u8,
+    },
 }
 
 impl Default for Codec {
@@ -32,20 +39,70 @@ impl Codec {
     pub fn for_ascending_integers(self) -> Self {
         match self {
             Codec::BloscLz4 { .. } => Codec::BloscZstd { level: 1 },
-            zstd @ Codec::BloscZstd { .. } => zstd,
+            other @ (Codec::BloscZstd { .. } | Codec::Pcodec { .. }) => other,
         }
     }
 
-    fn metadata(self, typesize: usize, shuffle: Shuffle) -> Value {
-        let (cname, clevel) = match self {
-            Codec::BloscLz4 { level } => ("lz4", level),
-            Codec::BloscZstd { level } => ("zstd", level),
-        };
-        json!({
-            "name": "blosc",
-            "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": shuffle.name(), "typesize": typesize, "blocksize": 0}
-        })
+    /// The codec of the images that viewers open (`images/`): the codec asked for, but blosc
+    /// instead of pcodec, which viewers without numcodecs' pcodec cannot read.
+    pub fn for_viewers(self) -> Self {
+        match self {
+            Codec::Pcodec { .. } => Codec::default(),
+            blosc => blosc,
+        }
     }
+
+    /// Whether blosc compresses the inner chunks (and a [`Shuffle`] applies).
+    pub fn is_blosc(self) -> bool {
+        !matches!(self, Codec::Pcodec { .. })
+    }
+
+    /// The `codecs` of an inner chunk of `data_type` (`element_size` bytes per element):
+    /// bytes and blosc, or pcodec, then crc32c.
+    fn inner_codecs(self, data_type: &str, element_size: usize, shuffle: Shuffle) -> Vec<Value> {
+        let little_endian = json!({"name": "bytes", "configuration": {"endian": "little"}});
+        let blosc = |cname: &str, clevel: u8| {
+            json!({
+                "name": "blosc",
+                "configuration": {"cname": cname, "clevel": clevel.min(9), "shuffle": shuffle.name(), "typesize": element_size, "blocksize": 0}
+            })
+        };
+        let checksum = json!({"name": "crc32c"});
+        match self {
+            Codec::BloscLz4 { level } => vec![little_endian, blosc("lz4", level), checksum],
+            Codec::BloscZstd { level } => vec![little_endian, blosc("zstd", level), checksum],
+            Codec::Pcodec { level } if pcodec_takes(data_type) => vec![
+                json!({
+                    "name": PCODEC_NAME,
+                    "configuration": {
+                        "level": level.min(PCODEC_MAX_LEVEL),
+                        "mode_spec": "auto",
+                        "delta_spec": "auto",
+                        "paging_spec": "equal_pages_up_to",
+                        "delta_encoding_order": null,
+                        "equal_pages_up_to": PCODEC_PAGE_VALUES
+                    }
+                }),
+                checksum,
+            ],
+            Codec::Pcodec { level } => vec![little_endian, blosc("zstd", level), checksum],
+        }
+    }
+}
+
+/// The Zarr v3 name of the pcodec codec, as zarr-python (numcodecs) and zarrs spell it.
+pub const PCODEC_NAME: &str = "numcodecs.pcodec";
+
+/// pcodec's highest level.
+const PCODEC_MAX_LEVEL: u8 = 12;
+
+/// Values per pcodec page (pcodec's default): larger than any inner chunk imzarr writes, so a
+/// chunk is one page.
+const PCODEC_PAGE_VALUES: u64 = 262_144;
+
+/// Whether pcodec takes elements of `data_type`: 16-, 32- and 64-bit integers and floats.
+fn pcodec_takes(data_type: &str) -> bool {
+    !matches!(data_type, "int8" | "uint8" | "bool")
 }
 
 /// How blosc reorders the bytes of an inner chunk before compressing it.
@@ -175,11 +232,7 @@ impl ArraySpec {
                 "name": "sharding_indexed",
                 "configuration": {
                     "chunk_shape": self.inner_shape,
-                    "codecs": [
-                        {"name": "bytes", "configuration": {"endian": "little"}},
-                        self.codec.metadata(self.element_size(), self.shuffle),
-                        {"name": "crc32c"}
-                    ],
+                    "codecs": self.codec.inner_codecs(self.data_type, self.element_size(), self.shuffle),
                     "index_codecs": [
                         {"name": "bytes", "configuration": {"endian": "little"}},
                         {"name": "crc32c"}
@@ -231,6 +284,37 @@ mod tests {
         assert_eq!(
             metadata["codecs"][0]["configuration"]["codecs"][1]["configuration"]["typesize"],
             4
+        );
+    }
+
+    #[test]
+    fn pcodec_replaces_bytes_and_blosc_but_for_8_bit_integers() {
+        let codecs = |data_type: &'static str, level: u8| {
+            let spec = ArraySpec::new(
+                vec![100],
+                data_type,
+                vec![10],
+                vec![10],
+                json!(0),
+                vec!["point"],
+                Codec::Pcodec { level },
+            );
+            spec.metadata()["codecs"][0]["configuration"]["codecs"].clone()
+        };
+        let float = codecs("float32", 5);
+        assert_eq!(float[0]["name"], PCODEC_NAME);
+        assert_eq!(float[0]["configuration"]["level"], 5);
+        assert_eq!(float[1]["name"], "crc32c");
+        assert_eq!(float.as_array().unwrap().len(), 2);
+        assert_eq!(codecs("int64", 20)[0]["configuration"]["level"], 12);
+        let bytes = codecs("uint8", 12);
+        assert_eq!(bytes[1]["name"], "blosc");
+        assert_eq!(bytes[1]["configuration"]["cname"], "zstd");
+        assert_eq!(bytes[1]["configuration"]["clevel"], 9);
+        assert_eq!(Codec::Pcodec { level: 5 }.for_viewers(), Codec::default());
+        assert_eq!(
+            Codec::Pcodec { level: 5 }.for_ascending_integers(),
+            Codec::Pcodec { level: 5 }
         );
     }
 

@@ -8,7 +8,7 @@ use crate::mz_blocks::MzIndexBlocks;
 /// Value of `format` in every imzarr store.
 pub const FORMAT_NAME: &str = "imzarr";
 /// Version of the specification this crate implements.
-pub const FORMAT_VERSION: &str = "1.3";
+pub const FORMAT_VERSION: &str = "1.4";
 
 /// How the spectra store their m/z values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

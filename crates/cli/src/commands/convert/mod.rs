@@ -48,6 +48,7 @@ fn options(args: &ConvertArgs) -> ConvertOptions {
     let codec = match args.codec {
         CodecName::Lz4 => Codec::BloscLz4 { level: args.level },
         CodecName::Zstd => Codec::BloscZstd { level: args.level },
+        CodecName::Pcodec => Codec::Pcodec { level: args.level },
     };
     ConvertOptions {
         codec,
