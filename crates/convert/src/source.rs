@@ -135,8 +135,8 @@ impl Source {
         imzml.quirks.extend_from_slice(ibd.quirks());
         let verified_checksums = if verify {
             let outcome = ibd.verify_checksums(&imzml)?;
-            options.parse.refuse_repairs(ibd.path(), &outcome.stale)?;
-            imzml.quirks.extend(outcome.stale);
+            options.parse.refuse_repairs(ibd.path(), &outcome.quirks)?;
+            imzml.quirks.extend(outcome.quirks);
             outcome.verified
         } else {
             Vec::new()
@@ -223,8 +223,8 @@ impl Source {
             input: self.input_name(),
             message: format!("the checksum verification stopped: {e}"),
         })??;
-        options.parse.refuse_repairs(self.ibd.path(), &outcome.stale)?;
-        self.imzml.quirks.extend(outcome.stale);
+        options.parse.refuse_repairs(self.ibd.path(), &outcome.quirks)?;
+        self.imzml.quirks.extend(outcome.quirks);
         self.verified_checksums = outcome.verified;
         Ok(())
     }

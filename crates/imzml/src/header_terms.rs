@@ -57,15 +57,18 @@ impl HeaderTerms {
         Ok(())
     }
 
-    /// Keeps a declared checksum. A placeholder that its writer never filled in (empty, or
-    /// nothing but zeros: no digest of real data is that) declares nothing. A digest whose
+    /// Keeps a declared checksum. A placeholder that its writer never filled in (empty,
+    /// nothing but zeros: no digest of real data is that, or not hex digits at all, such as
+    /// `N/A`) declares nothing. A digest whose
     /// length is another algorithm's (an MD5 under the SHA-1 term) is kept as that algorithm's,
     /// unless the file declares that one too.
     fn set_checksum(&mut self, term: Digest, value: &str, quirks: &mut Vec<Quirk>) {
         let value = value.trim();
-        if value.bytes().all(|b| b == b'0') {
+        let all_zeros = value.bytes().all(|b| b == b'0');
+        if all_zeros || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let what = if all_zeros { "a placeholder" } else { "not hex digits" };
             let detail = format!(
-                "the declared {} {value:?} is a placeholder, not a checksum; the .ibd is not checked against it",
+                "the declared {} {value:?} is {what}, not a checksum; the .ibd is not checked against it",
                 term.name()
             );
             Quirk::new("checksum-placeholder", detail).record(quirks);

@@ -334,6 +334,14 @@ impl Ibd {
             };
             if declared.eq_ignore_ascii_case(&computed) {
                 outcome.verified.push(algorithm);
+            } else if matches_without_leading_zeros(declared, &computed) {
+                outcome.verified.push(algorithm);
+                outcome.quirks.push(Quirk::new(
+                    "checksum-without-leading-zeros",
+                    format!(
+                        "the declared {algorithm} {declared} is {computed} without its leading zeros (written as a number); it matches"
+                    ),
+                ));
             } else if outcome.verified.is_empty() {
                 return Err(ImzmlError::ChecksumMismatch {
                     path: self.path.clone(),
@@ -342,7 +350,7 @@ impl Ibd {
                     computed,
                 });
             } else {
-                outcome.stale.push(Quirk::new(
+                outcome.quirks.push(Quirk::new(
                     "stale-checksum",
                     format!(
                         "the declared {algorithm} {declared} does not match ({computed}), but the stronger {} does",
@@ -370,8 +378,16 @@ fn dotnet_byte_order(uuid: &[u8; 16]) -> [u8; 16] {
 pub struct ChecksumOutcome {
     /// Algorithms whose declared checksum matches.
     pub verified: Vec<&'static str>,
-    /// Weaker checksums that did not match while a stronger one did.
-    pub stale: Vec<Quirk>,
+    /// What the checksums needed repaired: weaker checksums that did not match while a
+    /// stronger one did, digests written without their leading zeros.
+    pub quirks: Vec<Quirk>,
+}
+
+/// Whether `declared` is the hex digest `computed` with some of its leading zeros left out.
+fn matches_without_leading_zeros(declared: &str, computed: &str) -> bool {
+    declared.len() < computed.len()
+        && computed[..computed.len() - declared.len()].bytes().all(|b| b == b'0')
+        && computed[computed.len() - declared.len()..].eq_ignore_ascii_case(declared)
 }
 
 #[cfg(unix)]

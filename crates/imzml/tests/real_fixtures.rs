@@ -114,8 +114,8 @@ fn stale_md5_is_reported_while_sha1_is_right() {
     let ibd = Ibd::open(&imzml).unwrap();
     let outcome = ibd.verify_checksums(&imzml).unwrap();
     assert_eq!(outcome.verified, vec!["SHA-1"]);
-    assert_eq!(outcome.stale.len(), 1);
-    assert!(outcome.stale[0].detail.contains("MD5"), "{:?}", outcome.stale);
+    assert_eq!(outcome.quirks.len(), 1);
+    assert!(outcome.quirks[0].detail.contains("MD5"), "{:?}", outcome.quirks);
 
     // Alone, the stale MD5 is a mismatch: the file cannot be trusted.
     let mut only_md5 = imzml.clone();

@@ -229,6 +229,66 @@ fn placeholders_for_the_uuid_and_the_checksums_declare_nothing() {
 }
 
 #[test]
+fn a_checksum_that_is_not_hex_digits_declares_nothing() {
+    // "N/A" where a writer had no checksum to give.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let imzml = parse_file(variant(dir.path(), "na", &with_value(&xml, "IMS:1000091", "N/A"))).unwrap();
+    assert_eq!(imzml.header.checksums, Default::default());
+    let quirk = imzml.quirks.iter().find(|q| q.kind == "checksum-placeholder").unwrap();
+    assert_eq!(
+        quirk.detail,
+        "the declared SHA-1 \"N/A\" is not hex digits, not a checksum; the .ibd is not checked against it"
+    );
+    assert!(
+        Ibd::open(&imzml)
+            .unwrap()
+            .verify_checksums(&imzml)
+            .unwrap()
+            .verified
+            .is_empty()
+    );
+    same_values(&imzml, &parse_file(good).unwrap());
+}
+
+#[test]
+fn a_digest_written_without_its_leading_zeros_matches() {
+    use sha1::Digest as _;
+    // A writer that prints the digest as a number (Java's BigInteger.toString(16)) drops its
+    // leading zeros. Bytes after the last array change the .ibd's SHA-1 until it starts with
+    // a zero, as one digest in sixteen does.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, xml) = write_good(dir.path(), &small());
+    let ibd_path = good.with_extension("ibd");
+    let mut ibd = std::fs::read(&ibd_path).unwrap();
+    let mut sha1 = format!("{:x}", sha1::Sha1::digest(&ibd));
+    while !sha1.starts_with('0') {
+        ibd.push(0xAB);
+        sha1 = format!("{:x}", sha1::Sha1::digest(&ibd));
+    }
+    std::fs::write(&ibd_path, &ibd).unwrap();
+    let short = sha1.trim_start_matches('0');
+    let imzml = parse_file(variant(dir.path(), "short", &with_value(&xml, "IMS:1000091", short))).unwrap();
+    let outcome = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap();
+    assert_eq!(outcome.verified, vec!["SHA-1"]);
+    assert_eq!(outcome.quirks.len(), 1);
+    assert_eq!(outcome.quirks[0].kind, "checksum-without-leading-zeros");
+    assert!(outcome.quirks[0].detail.contains(&sha1), "{:?}", outcome.quirks);
+
+    // Another digest of that length does not match.
+    let last = if short.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &short[..short.len() - 1]);
+    let imzml = parse_file(variant(
+        dir.path(),
+        "short_wrong",
+        &with_value(&xml, "IMS:1000091", &wrong),
+    ))
+    .unwrap();
+    let error = Ibd::open(&imzml).unwrap().verify_checksums(&imzml).unwrap_err();
+    assert!(error.to_string().contains("SHA-1 checksum mismatch"), "{error}");
+}
+
+#[test]
 fn a_digest_under_another_algorithms_term_is_checked_as_what_its_length_says() {
     use md5::Digest as _;
     // One writer computes an MD5 and writes it as the SHA-1.
