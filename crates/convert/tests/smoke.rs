@@ -172,6 +172,16 @@ async fn pcodec_stores_make_schema_valid_metadata() {
         assert_eq!(inner_codec_names(&target, "images/tic/0"), blosc, "{name}");
         if name == "processed" {
             assert_eq!(inner_codec_names(&target, "mz_major/spectrum"), pcodec);
+            // pcodec is told which columns hold ascending runs and which unrelated values.
+            let delta_spec = |path: &str| {
+                let document: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(target.join(path).join("zarr.json")).unwrap()).unwrap();
+                document["codecs"][0]["configuration"]["codecs"][0]["configuration"]["delta_spec"].clone()
+            };
+            assert_eq!(delta_spec("mz_major/spectrum"), "try_consecutive");
+            assert_eq!(delta_spec("mz_major/mz"), "none");
+            assert_eq!(delta_spec("mz_major/intensity"), "none");
+            assert_eq!(delta_spec("spectra/intensity"), "auto");
         }
         if name == "continuous" {
             assert_eq!(inner_codec_names(&target, "mz_major/intensity"), pcodec);

@@ -58,8 +58,8 @@ impl Codec {
     }
 
     /// The `codecs` of an inner chunk of `data_type` (`element_size` bytes per element):
-    /// bytes and blosc, or pcodec, then crc32c.
-    fn inner_codecs(self, data_type: &str, element_size: usize, shuffle: Shuffle) -> Vec<Value> {
+    /// bytes and blosc (`shuffle`d), or pcodec (told the `order` of the values), then crc32c.
+    fn inner_codecs(self, data_type: &str, element_size: usize, shuffle: Shuffle, order: ValueOrder) -> Vec<Value> {
         let little_endian = json!({"name": "bytes", "configuration": {"endian": "little"}});
         let blosc = |cname: &str, clevel: u8| {
             json!({
@@ -71,23 +71,28 @@ impl Codec {
         match self {
             Codec::BloscLz4 { level } => vec![little_endian, blosc("lz4", level), checksum],
             Codec::BloscZstd { level } => vec![little_endian, blosc("zstd", level), checksum],
-            Codec::Pcodec { level } if pcodec_takes(data_type) => vec![
-                json!({
-                    "name": PCODEC_NAME,
-                    "configuration": {
-                        "level": level.min(PCODEC_MAX_LEVEL),
-                        "mode_spec": "auto",
-                        "delta_spec": "auto",
-                        "paging_spec": "equal_pages_up_to",
-                        "delta_encoding_order": null,
-                        "equal_pages_up_to": PCODEC_PAGE_VALUES
-                    }
-                }),
-                checksum,
-            ],
+            Codec::Pcodec { level } if pcodec_takes(data_type) => {
+                let (delta_spec, delta_encoding_order) = order.pcodec_delta();
+                vec![pcodec(level, delta_spec, delta_encoding_order), checksum]
+            }
             Codec::Pcodec { level } => vec![little_endian, blosc("zstd", level), checksum],
         }
     }
+}
+
+/// The pcodec codec at `level`, with the given delta encoding.
+fn pcodec(level: u8, delta_spec: &str, delta_encoding_order: Value) -> Value {
+    json!({
+        "name": PCODEC_NAME,
+        "configuration": {
+            "level": level.min(PCODEC_MAX_LEVEL),
+            "mode_spec": "auto",
+            "delta_spec": delta_spec,
+            "paging_spec": "equal_pages_up_to",
+            "delta_encoding_order": delta_encoding_order,
+            "equal_pages_up_to": PCODEC_PAGE_VALUES
+        }
+    })
 }
 
 /// The Zarr v3 name of the pcodec codec, as zarr-python (numcodecs) and zarrs spell it.
@@ -126,6 +131,31 @@ impl Shuffle {
     }
 }
 
+/// What is known of the order of an array's values within an inner chunk: codecs that can
+/// encode differences (pcodec) skip the search for the best kind where it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueOrder {
+    /// Unknown: the codec tries.
+    #[default]
+    Unknown,
+    /// Ascending runs (spectrum numbers of the m/z-major layout): differences are small.
+    Ascending,
+    /// Unrelated neighbours (the values of different spectra side by side): differences are as
+    /// large as the values.
+    Unrelated,
+}
+
+impl ValueOrder {
+    /// pcodec's `delta_spec` and `delta_encoding_order` for values in this order.
+    fn pcodec_delta(self) -> (&'static str, Value) {
+        match self {
+            ValueOrder::Unknown => ("auto", Value::Null),
+            ValueOrder::Ascending => ("try_consecutive", json!(1)),
+            ValueOrder::Unrelated => ("none", Value::Null),
+        }
+    }
+}
+
 /// Everything that defines one imzarr array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArraySpec {
@@ -145,6 +175,8 @@ pub struct ArraySpec {
     pub codec: Codec,
     /// Inner-chunk shuffle before compression.
     pub shuffle: Shuffle,
+    /// The order of the values within an inner chunk, where it is known.
+    pub value_order: ValueOrder,
     /// User attributes.
     pub attributes: Map<String, Value>,
 }
@@ -184,6 +216,7 @@ impl ArraySpec {
             dimension_names,
             codec,
             shuffle: Shuffle::default(),
+            value_order: ValueOrder::default(),
             attributes: Map::new(),
         }
     }
@@ -191,6 +224,12 @@ impl ArraySpec {
     /// The same array with inner chunks shuffled by `shuffle`.
     pub fn with_shuffle(mut self, shuffle: Shuffle) -> Self {
         self.shuffle = shuffle;
+        self
+    }
+
+    /// The same array, its values within an inner chunk in `order`.
+    pub fn with_value_order(mut self, order: ValueOrder) -> Self {
+        self.value_order = order;
         self
     }
 
@@ -232,7 +271,7 @@ impl ArraySpec {
                 "name": "sharding_indexed",
                 "configuration": {
                     "chunk_shape": self.inner_shape,
-                    "codecs": self.codec.inner_codecs(self.data_type, self.element_size(), self.shuffle),
+                    "codecs": self.codec.inner_codecs(self.data_type, self.element_size(), self.shuffle, self.value_order),
                     "index_codecs": [
                         {"name": "bytes", "configuration": {"endian": "little"}},
                         {"name": "crc32c"}

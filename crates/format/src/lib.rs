@@ -12,7 +12,7 @@ mod pixel_order;
 pub mod region;
 pub mod schema;
 
-pub use array_spec::{ArraySpec, Codec, Shuffle, group_metadata};
+pub use array_spec::{ArraySpec, Codec, Shuffle, ValueOrder, group_metadata};
 pub use attributes::{
     AcquisitionMode, ConversionInfo, Counts, DtypeNames, FORMAT_NAME, FORMAT_VERSION, GridInfo, ImzarrAttributes,
     MzIndexInfo, OtherArrayInfo, PixelOrder, PixelSizeInfo, SourceInfo, SpectrumTermInfo, StoredTermInfo, UnitInfo,
