@@ -299,3 +299,85 @@ mod mutations {
         }
     }
 }
+
+/// pcodec chunks of forged bytes under a correct crc32c (the checksum cannot tell them from
+/// real ones): every query fails with an error or answers right, and none panics, not even on
+/// a blocking thread, where a panic would become an error (a hook counts them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_pcodec_chunks_give_errors_not_panics() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PANICS: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let options = ConvertOptions {
+        codec: imzarr_format::Codec::Pcodec { level: 5 },
+        ..ConvertOptions::default()
+    };
+    let pristine = dir.path().join("pristine");
+    common::convert_into(&common::fixture("pyimzml_example_processed"), &pristine, &options).await;
+    let truth = exercise(&pristine).await;
+    assert_eq!(truth.failures, 0);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+    }));
+    let shards: Vec<PathBuf> = walk(&pristine)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/c/"))
+        .collect();
+    let mut failures = 0;
+    for (i, shard) in shards.iter().enumerate() {
+        let relative = shard.strip_prefix(&pristine).unwrap();
+        let bytes = std::fs::read(shard).unwrap();
+        for forgery in 0..4 {
+            let copy = dir.path().join(format!("forged-{i}-{forgery}"));
+            common::copy_store(&pristine, &copy);
+            std::fs::write(copy.join(relative), forged_chunks(&bytes, forgery)).unwrap();
+            let answers = exercise(&copy).await;
+            failures += answers.failures;
+            assert!(
+                answers.spectrum.is_none() || answers.spectrum == truth.spectrum,
+                "{relative:?}"
+            );
+            assert!(answers.tic.is_none() || answers.tic == truth.tic, "{relative:?}");
+            std::fs::remove_dir_all(&copy).unwrap();
+        }
+    }
+    std::panic::set_hook(previous);
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a forged chunk made the reader panic");
+    assert!(
+        failures >= shards.len(),
+        "only {failures} failures over {} shards",
+        shards.len()
+    );
+}
+
+/// The shard `bytes` (index at the start) with the body of every inner chunk forged in one of
+/// four ways (zeros, ones, every byte flipped, the bytes reversed) and its crc32c made right.
+fn forged_chunks(bytes: &[u8], forgery: usize) -> Vec<u8> {
+    let mut shard = bytes.to_vec();
+    // The index: (offset, size) of every chunk, then its crc32c; the first stored chunk
+    // follows it, so the entries end 4 bytes before the lowest offset.
+    let mut index_end = bytes.len();
+    let mut k = 0;
+    while 16 * k + 20 <= index_end {
+        let entry = &bytes[16 * k..16 * k + 16];
+        k += 1;
+        let offset = u64::from_le_bytes(entry[..8].try_into().unwrap());
+        let size = u64::from_le_bytes(entry[8..].try_into().unwrap());
+        if offset == u64::MAX || size < 5 {
+            continue;
+        }
+        let (offset, size) = (offset as usize, size as usize);
+        index_end = index_end.min(offset);
+        let body = &mut shard[offset..offset + size - 4];
+        match forgery {
+            0 => body.fill(0),
+            1 => body.fill(0xFF),
+            2 => body.iter_mut().for_each(|b| *b = !*b),
+            _ => body.reverse(),
+        }
+        let checksum = crc32c::crc32c(body).to_le_bytes();
+        shard[offset + size - 4..offset + size].copy_from_slice(&checksum);
+    }
+    shard
+}
