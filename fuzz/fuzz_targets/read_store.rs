@@ -1,5 +1,5 @@
 //! Fuzzes the store reader: stores converted from two real fixtures (processed and continuous,
-//! held in memory) get the fuzzer's bytes applied as edits to their objects (metadata JSON,
+//! each compressed with blosc and with pcodec, held in memory) get the fuzzer's bytes applied as edits to their objects (metadata JSON,
 //! shard indexes, chunk bytes), then are opened and queried (spectrum, ion image, TIC, mean
 //! spectrum): every answer must be a value or an error, never a panic or an allocation beyond
 //! the reader's limits. Run with
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use imzarr::{Dataset, MzWindow, Pixels};
 use imzarr_convert::{ConvertOptions, convert};
+use imzarr_format::Codec;
 use imzarr_store::StoreLocation;
 use libfuzzer_sys::fuzz_target;
 use object_store::memory::InMemory;
@@ -21,6 +22,9 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 const FIXTURES: [&str; 2] = ["pyimzml_example_processed", "cardinal1_example_continuous"];
+
+/// Each fixture is stored with the default codec and with pcodec.
+const CODECS: [Codec; 2] = [Codec::BloscLz4 { level: 5 }, Codec::Pcodec { level: 5 }];
 
 struct Base {
     runtime: tokio::runtime::Runtime,
@@ -34,7 +38,8 @@ fn base() -> &'static Base {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let stores = FIXTURES
             .iter()
-            .map(|name| {
+            .flat_map(|name| CODECS.map(|codec| (name, codec)))
+            .map(|(name, codec)| {
                 runtime.block_on(async {
                     let memory: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
                     let input = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,7 +50,11 @@ fn base() -> &'static Base {
                         display: name.to_string(),
                         local_root: None,
                     };
-                    convert(input.as_path(), location, &ConvertOptions::default()).await.unwrap();
+                    let options = ConvertOptions {
+                        codec,
+                        ..ConvertOptions::default()
+                    };
+                    convert(input.as_path(), location, &options).await.unwrap();
                     let listed: Vec<_> = memory.list(None).try_collect().await.unwrap();
                     let mut objects = Vec::new();
                     for meta in listed {

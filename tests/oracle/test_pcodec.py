@@ -34,6 +34,7 @@ def test_every_array_equals_the_blosc_store(stores, pcodec_stores, name):
     assert codecs["spectra/mz"] == ["numcodecs.pcodec", "crc32c"]
     assert codecs["images/tic/0"][1] == "blosc"
     assert ours.attrs["imzarr"]["version"] == "1.4"
+    assert json.loads(run_imzarr("info", str(pcodec_stores[name]), "--json").stdout)["compression"] == {"pcodec": {"level": 5}}
     for path in arrays:
         got, expected = ours[path][...], theirs[path][...]
         assert got.dtype == expected.dtype, path

@@ -40,6 +40,7 @@ async fn store_summary(location: &str) -> Result<Value, CommandError> {
         "channels": a.counts.channels,
         "mz_range": a.mz_range,
         "dtypes": {"mz": a.dtypes.mz, "intensity": a.dtypes.intensity},
+        "compression": a.conversion.options.get("codec"),
         "other_arrays": a.other_arrays.iter().map(|o| json!({"key": o.key, "accession": o.accession, "name": o.name, "value": o.value, "dtype": o.dtype, "unit": o.unit})).collect::<Vec<_>>(),
         "spectrum_terms": a.spectrum_terms,
         "instrument": instruments(&header),
@@ -215,6 +216,9 @@ fn print_summary(summary: &Value) {
         plain(&summary["dtypes"]["mz"]),
         plain(&summary["dtypes"]["intensity"])
     );
+    if let Some((codec, settings)) = summary["compression"].as_object().and_then(|c| c.iter().next()) {
+        crate::output::outln!("  compression:   {codec}, level {}", settings["level"]);
+    }
     let others = described(&summary["other_arrays"], |o| {
         let unit = unit_name(o).map_or_else(String::new, |name| format!(", {name}"));
         match o["value"].as_str() {
