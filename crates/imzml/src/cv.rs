@@ -97,12 +97,6 @@ pub const TOTAL_ION_CURRENT: &str = "MS:1000285";
 pub const NO_COMPRESSION: &str = "MS:1000576";
 /// `MS:1000574` zlib compression.
 pub const ZLIB_COMPRESSION: &str = "MS:1000574";
-/// `UO:0000016` millimetre.
-pub const UNIT_MILLIMETRE: &str = "UO:0000016";
-/// `UO:0000017` micrometre.
-pub const UNIT_MICROMETRE: &str = "UO:0000017";
-/// `UO:0000018` nanometre.
-pub const UNIT_NANOMETRE: &str = "UO:0000018";
 
 /// Numpress and other compression terms that are valid mzML but not implemented here.
 pub const UNSUPPORTED_COMPRESSIONS: &[(&str, &str)] = &[

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::cv;
 use crate::error::{ImzmlError, Result};
+use crate::length_unit::DeclaredLength;
 use crate::model::{Checksums, DeclaredGrid, Mode, PixelSize, Polarity, Quirk, SpectrumType};
 use crate::numbers::{parse_unsigned, parse_uuid};
 
@@ -16,8 +17,8 @@ pub(crate) struct HeaderTerms {
     /// The UUID term was written without a value.
     pub(crate) uuid_without_value: bool,
     pub(crate) grid: DeclaredGrid,
-    pub(crate) pixel_size_x: Option<(f64, Option<String>)>,
-    pub(crate) pixel_size_y: Option<(f64, Option<String>)>,
+    pub(crate) pixel_size_x: Option<DeclaredLength>,
+    pub(crate) pixel_size_y: Option<DeclaredLength>,
     pub(crate) file_spectrum_type: Option<SpectrumType>,
     pub(crate) seen_centroid: bool,
     pub(crate) seen_profile: bool,
@@ -114,7 +115,7 @@ impl HeaderTerms {
         &mut self,
         accession: &str,
         value: &str,
-        unit: Option<&str>,
+        unit: (Option<&str>, Option<&str>),
         first_block: bool,
         quirks: &mut Vec<Quirk>,
     ) {
@@ -143,11 +144,11 @@ impl HeaderTerms {
                 conflict("max dimension y", p)
             }),
             cv::PIXEL_SIZE_X => {
-                let v = number().map(|n| (n, unit.map(str::to_string)));
+                let v = number().map(|value| declared_length(value, unit));
                 set_first(&mut self.pixel_size_x, v, first_block, |p| conflict("pixel size x", p))
             }
             cv::PIXEL_SIZE_Y => {
-                let v = number().map(|n| (n, unit.map(str::to_string)));
+                let v = number().map(|value| declared_length(value, unit));
                 set_first(&mut self.pixel_size_y, v, first_block, |p| conflict("pixel size y", p))
             }
             _ => {}
@@ -183,10 +184,12 @@ impl HeaderTerms {
 
     /// Pixel size in micrometres. Where only x is declared, y is taken equal to it.
     pub(crate) fn pixel_size(&self, quirks: &mut Vec<Quirk>) -> Option<PixelSize> {
-        let (x, x_unit) = self.pixel_size_x.clone()?;
-        let (y, y_unit) = self.pixel_size_y.clone().unwrap_or_else(|| (x, x_unit.clone()));
-        let (x_um, unit) = to_micrometres(x, x_unit.as_deref(), quirks);
-        let (y_um, _) = to_micrometres(y, y_unit.as_deref(), quirks);
+        let x = self.pixel_size_x.as_ref()?;
+        let (x_um, unit) = x.micrometres(quirks);
+        let y_um = match &self.pixel_size_y {
+            Some(y) => y.micrometres(quirks).0,
+            None => x_um,
+        };
         Some(PixelSize {
             x_um,
             y_um,
@@ -205,19 +208,12 @@ fn set_first<T>(slot: &mut Option<T>, value: Option<T>, first_block: bool, on_co
     }
 }
 
-fn to_micrometres(value: f64, unit: Option<&str>, quirks: &mut Vec<Quirk>) -> (f64, &'static str) {
-    match unit {
-        Some(cv::UNIT_NANOMETRE) => (value / 1000.0, "nanometer"),
-        Some(cv::UNIT_MILLIMETRE) => (value * 1000.0, "millimeter"),
-        None | Some(cv::UNIT_MICROMETRE) | Some("") => (value, "micrometer"),
-        Some(other) => {
-            Quirk::new(
-                "unknown-pixel-size-unit",
-                format!("pixel size unit {other} is not a length unit imzML uses; read as micrometres"),
-            )
-            .record(quirks);
-            (value, "micrometer")
-        }
+/// A pixel size `value` with its `unit` (accession, name).
+fn declared_length(value: f64, unit: (Option<&str>, Option<&str>)) -> DeclaredLength {
+    DeclaredLength {
+        value,
+        unit_accession: unit.0.map(str::to_string),
+        unit_name: unit.1.map(str::to_string),
     }
 }
 

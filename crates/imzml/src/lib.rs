@@ -29,6 +29,7 @@ mod grid;
 mod header_terms;
 mod header_xml;
 mod ibd;
+mod length_unit;
 mod limits;
 mod model;
 pub mod numbers;

@@ -596,7 +596,7 @@ impl<'p> Parser<'p> {
             Section::ScanSettings => {
                 let first_block = self.scan_settings_seen <= 1;
                 self.header
-                    .apply_scan_settings(accession, value, unit.0, first_block, &mut self.quirks)
+                    .apply_scan_settings(accession, value, unit, first_block, &mut self.quirks)
             }
             Section::BinaryDataArray => {
                 let path = self.path;

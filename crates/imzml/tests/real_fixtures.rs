@@ -133,6 +133,35 @@ fn nanometre_pixel_size_is_converted() {
 }
 
 #[test]
+fn a_pixel_size_unit_whose_accession_and_name_disagree_is_read_in_the_plausible_one() {
+    // Writers copy UO:0000015 (centimetre) beside the name "micrometer": 100 cm is no pixel.
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixtures_dir().join("thyra_unit_nanometre.imzML");
+    let xml = std::fs::read_to_string(&source)
+        .unwrap()
+        .replace(r#"value="4406.25""#, r#"value="100""#)
+        .replace(
+            r#"unitAccession="UO:0000018" unitName="nanometer""#,
+            r#"unitAccession="UO:0000015" unitName="micrometer""#,
+        );
+    let path = dir.path().join("centimetre.imzML");
+    std::fs::write(&path, xml).unwrap();
+    std::fs::copy(source.with_extension("ibd"), path.with_extension("ibd")).unwrap();
+    let imzml = parse_file(&path).unwrap();
+    let size = imzml.header.pixel_size.unwrap();
+    assert_eq!(
+        (size.x_um, size.y_um, size.declared_unit.as_str()),
+        (100.0, 100.0, "micrometer")
+    );
+    let quirk = imzml
+        .quirks
+        .iter()
+        .find(|q| q.kind == "pixel-size-unit-disagrees")
+        .unwrap();
+    assert!(quirk.detail.contains("UO:0000015 (centimeter)"), "{}", quirk.detail);
+}
+
+#[test]
 fn shared_mz_arrays_in_processed_mode_stay_processed() {
     let imzml = parse_file(fixtures_dir().join("imzy_simple.imzML")).unwrap();
     assert_eq!(imzml.header.mode, Mode::Processed);
