@@ -186,9 +186,10 @@ impl HeaderTerms {
     pub(crate) fn pixel_size(&self, quirks: &mut Vec<Quirk>) -> Option<PixelSize> {
         let x = self.pixel_size_x.as_ref()?;
         let (x_um, unit) = x.micrometres(quirks);
+        // A y declared as x is (the usual case) is read once: its repairs are recorded once.
         let y_um = match &self.pixel_size_y {
-            Some(y) => y.micrometres(quirks).0,
-            None => x_um,
+            Some(y) if y != x => y.micrometres(quirks).0,
+            _ => x_um,
         };
         Some(PixelSize {
             x_um,

@@ -153,12 +153,17 @@ fn a_pixel_size_unit_whose_accession_and_name_disagree_is_read_in_the_plausible_
         (size.x_um, size.y_um, size.declared_unit.as_str()),
         (100.0, 100.0, "micrometer")
     );
-    let quirk = imzml
+    let quirks: Vec<_> = imzml
         .quirks
         .iter()
-        .find(|q| q.kind == "pixel-size-unit-disagrees")
-        .unwrap();
-    assert!(quirk.detail.contains("UO:0000015 (centimeter)"), "{}", quirk.detail);
+        .filter(|q| q.kind == "pixel-size-unit-disagrees")
+        .collect();
+    assert_eq!(quirks.len(), 1, "x and y are declared alike: {quirks:?}");
+    assert!(
+        quirks[0].detail.contains("UO:0000015 (centimeter)"),
+        "{}",
+        quirks[0].detail
+    );
 }
 
 #[test]
