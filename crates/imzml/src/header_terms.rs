@@ -6,7 +6,7 @@ use crate::cv;
 use crate::error::{ImzmlError, Result};
 use crate::length_unit::DeclaredLength;
 use crate::model::{Checksums, DeclaredGrid, Mode, PixelSize, Polarity, Quirk, SpectrumType};
-use crate::numbers::{parse_unsigned, parse_uuid};
+use crate::numbers::{parse_decimal, parse_unsigned, parse_uuid};
 
 /// Header terms collected while parsing.
 #[derive(Debug, Default)]
@@ -120,7 +120,21 @@ impl HeaderTerms {
         quirks: &mut Vec<Quirk>,
     ) {
         let count = || parse_unsigned(value).map(|(v, _)| v);
-        let number = || value.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let decimal = parse_decimal(value);
+        let lengths = [
+            cv::MAX_DIMENSION_X,
+            cv::MAX_DIMENSION_Y,
+            cv::PIXEL_SIZE_X,
+            cv::PIXEL_SIZE_Y,
+        ];
+        if let Some((number, true)) = decimal.filter(|_| lengths.contains(&accession)) {
+            Quirk::new(
+                "decimal-comma",
+                format!("{accession} = {value:?} is written with a decimal comma; read as {number}"),
+            )
+            .record(quirks);
+        }
+        let number = || decimal.map(|(number, _)| number);
         let mut conflict = |name: &str, present: bool| {
             if !first_block && present {
                 Quirk::new(

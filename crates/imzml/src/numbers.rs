@@ -47,6 +47,20 @@ pub fn parse_coordinate(text: &str) -> Option<i64> {
     (value.is_finite() && value.fract() == 0.0 && value.abs() < F64_EXACT_LIMIT).then_some(value as i64)
 }
 
+/// Parses a finite decimal number; also one written with a decimal comma (`12,5`, as writers
+/// formatting numbers in a German or French locale do), which the flag marks.
+pub fn parse_decimal(text: &str) -> Option<(f64, bool)> {
+    let text = text.trim();
+    if let Ok(value) = text.parse::<f64>() {
+        return value.is_finite().then_some((value, false));
+    }
+    if text.matches(',').count() != 1 || text.contains('.') {
+        return None;
+    }
+    let value = text.replace(',', ".").parse::<f64>().ok()?;
+    value.is_finite().then_some((value, true))
+}
+
 /// Parses a UUID in any spelling seen in imzML files: with or without braces, with or without
 /// hyphens, upper or lower case.
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
@@ -89,6 +103,17 @@ pub fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_with_a_point_or_a_comma() {
+        assert_eq!(parse_decimal(" 12.5 "), Some((12.5, false)));
+        assert_eq!(parse_decimal("1.25e1"), Some((12.5, false)));
+        assert_eq!(parse_decimal("12,5"), Some((12.5, true)));
+        assert_eq!(parse_decimal("1,250.5"), None);
+        assert_eq!(parse_decimal("1,2,5"), None);
+        assert_eq!(parse_decimal("inf"), None);
+        assert_eq!(parse_decimal("abc"), None);
+    }
 
     #[test]
     fn integers_in_every_spelling() {

@@ -167,6 +167,24 @@ fn a_pixel_size_unit_whose_accession_and_name_disagree_is_read_in_the_plausible_
 }
 
 #[test]
+fn a_pixel_size_with_a_decimal_comma_is_read() {
+    // Writers that format numbers in a German or French locale write 4406,25.
+    let dir = tempfile::tempdir().unwrap();
+    let source = fixtures_dir().join("thyra_unit_nanometre.imzML");
+    let xml = std::fs::read_to_string(&source)
+        .unwrap()
+        .replace(r#"value="4406.25""#, r#"value="4406,25""#);
+    let path = dir.path().join("comma.imzML");
+    std::fs::write(&path, xml).unwrap();
+    std::fs::copy(source.with_extension("ibd"), path.with_extension("ibd")).unwrap();
+    let imzml = parse_file(&path).unwrap();
+    let size = imzml.header.pixel_size.unwrap();
+    assert_eq!((size.x_um, size.y_um), (4.40625, 4.40625));
+    let commas = imzml.quirks.iter().filter(|q| q.kind == "decimal-comma").count();
+    assert_eq!(commas, 2, "{:?}", imzml.quirks);
+}
+
+#[test]
 fn shared_mz_arrays_in_processed_mode_stay_processed() {
     let imzml = parse_file(fixtures_dir().join("imzy_simple.imzML")).unwrap();
     assert_eq!(imzml.header.mode, Mode::Processed);
