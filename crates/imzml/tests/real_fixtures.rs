@@ -132,22 +132,25 @@ fn nanometre_pixel_size_is_converted() {
     assert_eq!(size.declared_unit, "nanometer");
 }
 
+/// The fixture whose pixel size is in nanometres, its XML edited by `edit`, parsed.
+fn nanometre_fixture_edited(dir: &std::path::Path, edit: impl FnOnce(String) -> String) -> imzarr_imzml::Imzml {
+    let source = fixtures_dir().join("thyra_unit_nanometre.imzML");
+    let path = dir.join("edited.imzML");
+    std::fs::write(&path, edit(std::fs::read_to_string(&source).unwrap())).unwrap();
+    std::fs::copy(source.with_extension("ibd"), path.with_extension("ibd")).unwrap();
+    parse_file(&path).unwrap()
+}
+
 #[test]
 fn a_pixel_size_unit_whose_accession_and_name_disagree_is_read_in_the_plausible_one() {
     // Writers copy UO:0000015 (centimetre) beside the name "micrometer": 100 cm is no pixel.
     let dir = tempfile::tempdir().unwrap();
-    let source = fixtures_dir().join("thyra_unit_nanometre.imzML");
-    let xml = std::fs::read_to_string(&source)
-        .unwrap()
-        .replace(r#"value="4406.25""#, r#"value="100""#)
-        .replace(
+    let imzml = nanometre_fixture_edited(dir.path(), |xml| {
+        xml.replace(r#"value="4406.25""#, r#"value="100""#).replace(
             r#"unitAccession="UO:0000018" unitName="nanometer""#,
             r#"unitAccession="UO:0000015" unitName="micrometer""#,
-        );
-    let path = dir.path().join("centimetre.imzML");
-    std::fs::write(&path, xml).unwrap();
-    std::fs::copy(source.with_extension("ibd"), path.with_extension("ibd")).unwrap();
-    let imzml = parse_file(&path).unwrap();
+        )
+    });
     let size = imzml.header.pixel_size.unwrap();
     assert_eq!(
         (size.x_um, size.y_um, size.declared_unit.as_str()),
@@ -170,14 +173,9 @@ fn a_pixel_size_unit_whose_accession_and_name_disagree_is_read_in_the_plausible_
 fn a_pixel_size_with_a_decimal_comma_is_read() {
     // Writers that format numbers in a German or French locale write 4406,25.
     let dir = tempfile::tempdir().unwrap();
-    let source = fixtures_dir().join("thyra_unit_nanometre.imzML");
-    let xml = std::fs::read_to_string(&source)
-        .unwrap()
-        .replace(r#"value="4406.25""#, r#"value="4406,25""#);
-    let path = dir.path().join("comma.imzML");
-    std::fs::write(&path, xml).unwrap();
-    std::fs::copy(source.with_extension("ibd"), path.with_extension("ibd")).unwrap();
-    let imzml = parse_file(&path).unwrap();
+    let imzml = nanometre_fixture_edited(dir.path(), |xml| {
+        xml.replace(r#"value="4406.25""#, r#"value="4406,25""#)
+    });
     let size = imzml.header.pixel_size.unwrap();
     assert_eq!((size.x_um, size.y_um), (4.40625, 4.40625));
     let commas = imzml.quirks.iter().filter(|q| q.kind == "decimal-comma").count();
