@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::cv;
 use crate::error::{ImzmlError, Result};
 use crate::length_unit::DeclaredLength;
-use crate::model::{Checksums, DeclaredGrid, Mode, PixelSize, Polarity, Quirk, SpectrumType};
+use crate::model::{Checksums, DeclaredGrid, Digest, Mode, PixelSize, Polarity, Quirk, SpectrumType};
 use crate::numbers::{parse_decimal, parse_unsigned, parse_uuid};
 
 /// Header terms collected while parsing.
@@ -229,33 +229,5 @@ fn declared_length(value: f64, unit: (Option<&str>, Option<&str>)) -> DeclaredLe
         value,
         unit_accession: unit.0.map(str::to_string),
         unit_name: unit.1.map(str::to_string),
-    }
-}
-
-/// The checksum algorithms imzML declares for the `.ibd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Digest {
-    Md5,
-    Sha1,
-    Sha256,
-}
-
-impl Digest {
-    fn name(self) -> &'static str {
-        match self {
-            Digest::Md5 => "MD5",
-            Digest::Sha1 => "SHA-1",
-            Digest::Sha256 => "SHA-256",
-        }
-    }
-
-    /// The algorithm whose digests are `digits` hex digits long.
-    fn of_hex_length(digits: usize) -> Option<Self> {
-        match digits {
-            32 => Some(Digest::Md5),
-            40 => Some(Digest::Sha1),
-            64 => Some(Digest::Sha256),
-            _ => None,
-        }
     }
 }

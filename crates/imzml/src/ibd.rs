@@ -5,12 +5,12 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use md5::Digest;
+use md5::Digest as _;
 
 use crate::dtype::{ArrayBytes, Compression};
 use crate::error::{ImzmlError, Result};
 use crate::limits::ParseOptions;
-use crate::model::{ArrayRef, Checksums, Imzml, Quirk, SpectrumEntry};
+use crate::model::{ArrayRef, Checksums, Digest, Imzml, Quirk, SpectrumEntry};
 use crate::numbers::{format_uuid, to_hex};
 
 /// An opened `.ibd` file whose UUID matches its imzML and whose arrays all lie inside it.
@@ -321,14 +321,19 @@ impl Ibd {
         // Strongest first.
         let computed = [
             (
-                "SHA-256",
+                Digest::Sha256,
                 declared.sha256.as_ref(),
                 sha256.map(|h| to_hex(&h.finalize())),
             ),
-            ("SHA-1", declared.sha1.as_ref(), sha1.map(|h| to_hex(&h.finalize()))),
-            ("MD5", declared.md5.as_ref(), md5.map(|h| to_hex(&h.finalize()))),
+            (
+                Digest::Sha1,
+                declared.sha1.as_ref(),
+                sha1.map(|h| to_hex(&h.finalize())),
+            ),
+            (Digest::Md5, declared.md5.as_ref(), md5.map(|h| to_hex(&h.finalize()))),
         ];
-        for (algorithm, declared, computed) in computed {
+        for (digest, declared, computed) in computed {
+            let algorithm = digest.name();
             let (Some(declared), Some(computed)) = (declared, computed) else {
                 continue;
             };

@@ -99,6 +99,35 @@ pub struct Checksums {
     pub sha256: Option<String>,
 }
 
+/// The checksum algorithms imzML declares for the `.ibd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Digest {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl Digest {
+    /// The algorithm's name, as errors and the store spell it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Digest::Md5 => "MD5",
+            Digest::Sha1 => "SHA-1",
+            Digest::Sha256 => "SHA-256",
+        }
+    }
+
+    /// The algorithm whose digests are `digits` hex digits long.
+    pub(crate) fn of_hex_length(digits: usize) -> Option<Self> {
+        match digits {
+            32 => Some(Digest::Md5),
+            40 => Some(Digest::Sha1),
+            64 => Some(Digest::Sha256),
+            _ => None,
+        }
+    }
+}
+
 /// The grid as the header declares it (may disagree with the coordinates).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeclaredGrid {
