@@ -124,7 +124,9 @@ impl DeclaredLength {
 mod tests {
     use super::*;
 
-    fn read(value: f64, accession: Option<&str>, name: Option<&str>) -> (f64, &'static str, Vec<String>) {
+    /// The size in micrometres, the unit it was read in, and the kinds of the quirks recorded
+    /// (joined by ", ").
+    fn read(value: f64, accession: Option<&str>, name: Option<&str>) -> (f64, &'static str, String) {
         let mut quirks = Vec::new();
         let length = DeclaredLength {
             value,
@@ -132,49 +134,58 @@ mod tests {
             unit_name: name.map(str::to_string),
         };
         let (um, unit) = length.micrometres(&mut quirks);
-        (um, unit, quirks.into_iter().map(|q| q.kind).collect())
+        let kinds: Vec<String> = quirks.into_iter().map(|q| q.kind).collect();
+        (um, unit, kinds.join(", "))
     }
 
     #[test]
     fn a_unit_whose_accession_and_name_agree_converts() {
         assert_eq!(
             read(50.0, Some("UO:0000017"), Some("micrometer")),
-            (50.0, "micrometer", vec![])
+            (50.0, "micrometer", String::new())
         );
         assert_eq!(
             read(0.05, Some("UO:0000016"), Some("millimeter")),
-            (50.0, "millimeter", vec![])
+            (50.0, "millimeter", String::new())
         );
-        assert_eq!(read(5000.0, Some("UO:0000018"), None), (5.0, "nanometer", vec![]));
+        assert_eq!(
+            read(5000.0, Some("UO:0000018"), None),
+            (5.0, "nanometer", String::new())
+        );
         assert_eq!(
             read(0.5, Some("UO:0000015"), Some("centimetre")),
-            (5000.0, "centimeter", vec![])
+            (5000.0, "centimeter", String::new())
         );
-        assert_eq!(read(50.0, None, None), (50.0, "micrometer", vec![]));
-        assert_eq!(read(50.0, Some(""), Some("µm")), (50.0, "micrometer", vec![]));
+        assert_eq!(read(50.0, None, None), (50.0, "micrometer", String::new()));
+        assert_eq!(read(50.0, Some(""), Some("µm")), (50.0, "micrometer", String::new()));
     }
 
     #[test]
     fn where_accession_and_name_disagree_the_plausible_one_wins() {
+        let disagrees = "pixel-size-unit-disagrees".to_string();
         // Centimetre's accession named micrometer: 100 cm is no pixel, 100 µm is.
-        let (um, unit, quirks) = read(100.0, Some("UO:0000015"), Some("micrometer"));
-        assert_eq!((um, unit), (100.0, "micrometer"));
-        assert_eq!(quirks, vec!["pixel-size-unit-disagrees"]);
+        assert_eq!(
+            read(100.0, Some("UO:0000015"), Some("micrometer")),
+            (100.0, "micrometer", disagrees.clone())
+        );
         // Both plausible: the accession wins, and the disagreement is recorded.
-        let (um, unit, quirks) = read(0.05, Some("UO:0000016"), Some("micrometer"));
-        assert_eq!((um, unit), (50.0, "millimeter"));
-        assert_eq!(quirks, vec!["pixel-size-unit-disagrees"]);
+        assert_eq!(
+            read(0.05, Some("UO:0000016"), Some("micrometer")),
+            (50.0, "millimeter", disagrees)
+        );
         // Neither plausible: the accession.
         assert_eq!(read(1e9, Some("UO:0000008"), Some("nanometer")).1, "meter");
     }
 
     #[test]
     fn an_accession_that_is_no_length_unit_gives_way_to_its_name() {
-        let (um, unit, quirks) = read(0.02, Some("UO:0000080"), Some("millimeter"));
-        assert_eq!((um, unit), (20.0, "millimeter"));
-        assert_eq!(quirks, vec!["pixel-size-unit-disagrees"]);
-        let (um, unit, quirks) = read(20.0, Some("UO:0000080"), Some("square micrometer"));
-        assert_eq!((um, unit), (20.0, "micrometer"));
-        assert_eq!(quirks, vec!["unknown-pixel-size-unit"]);
+        assert_eq!(
+            read(0.02, Some("UO:0000080"), Some("millimeter")),
+            (20.0, "millimeter", "pixel-size-unit-disagrees".to_string())
+        );
+        assert_eq!(
+            read(20.0, Some("UO:0000080"), Some("square micrometer")),
+            (20.0, "micrometer", "unknown-pixel-size-unit".to_string())
+        );
     }
 }
