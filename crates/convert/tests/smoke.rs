@@ -121,13 +121,23 @@ async fn other_binary_arrays_make_schema_valid_metadata() {
     assert!(validate_node(NodeKind::Root, &root).is_err());
 }
 
-/// The inner codecs of the array at `path` of `store`, by name.
-fn inner_codec_names(store: &Path, path: &str) -> Vec<String> {
-    let document: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join(path).join("zarr.json")).unwrap()).unwrap();
+/// The `zarr.json` of the array at `path` of `store`.
+fn array_document(store: &Path, path: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(store.join(path).join("zarr.json")).unwrap()).unwrap()
+}
+
+/// The inner codecs of the array at `path` of `store`.
+fn inner_codecs(store: &Path, path: &str) -> Vec<serde_json::Value> {
+    let document = array_document(store, path);
     document["codecs"][0]["configuration"]["codecs"]
         .as_array()
         .unwrap()
+        .clone()
+}
+
+/// The inner codecs of the array at `path` of `store`, by name.
+fn inner_codec_names(store: &Path, path: &str) -> Vec<String> {
+    inner_codecs(store, path)
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect()
@@ -173,11 +183,7 @@ async fn pcodec_stores_make_schema_valid_metadata() {
         if name == "processed" {
             assert_eq!(inner_codec_names(&target, "mz_major/spectrum"), pcodec);
             // pcodec is told which columns hold ascending runs and which unrelated values.
-            let delta_spec = |path: &str| {
-                let document: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(target.join(path).join("zarr.json")).unwrap()).unwrap();
-                document["codecs"][0]["configuration"]["codecs"][0]["configuration"]["delta_spec"].clone()
-            };
+            let delta_spec = |path: &str| inner_codecs(&target, path)[0]["configuration"]["delta_spec"].clone();
             assert_eq!(delta_spec("mz_major/spectrum"), "try_consecutive");
             assert_eq!(delta_spec("mz_major/mz"), "none");
             assert_eq!(delta_spec("mz_major/intensity"), "none");
@@ -186,8 +192,7 @@ async fn pcodec_stores_make_schema_valid_metadata() {
         if name == "continuous" {
             assert_eq!(inner_codec_names(&target, "mz_major/intensity"), pcodec);
         }
-        let array = target.join("spectra/mz/zarr.json");
-        let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(&array).unwrap()).unwrap();
+        let mut document = array_document(&target, "spectra/mz");
         document["codecs"][0]["configuration"]["codecs"][0]["configuration"]["level"] = 13.into();
         assert!(validate_node(NodeKind::Array, &document).is_err(), "{name}");
     }
