@@ -29,6 +29,12 @@ def run_imzarr(*args: str) -> subprocess.CompletedProcess:
 FIXTURE_NAMES = sorted(FACTS)
 
 
+def consolidated_arrays(store: Path) -> dict:
+    """The consolidated `zarr.json` documents of a store's arrays, by path."""
+    consolidated = json.loads((store / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
+    return {path: doc for path, doc in consolidated.items() if doc["node_type"] == "array"}
+
+
 def convert_every_fixture(out: Path, *options: str) -> dict:
     """Every fixture converted into `out` with `options`: name -> store path."""
     converted = {}

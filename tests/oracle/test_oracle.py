@@ -17,7 +17,7 @@ import pytest
 import zarr
 from pyimzml.ImzMLParser import ImzMLParser
 
-from conftest import FACTS, FIXTURE_NAMES, FIXTURES, ROOT, run_imzarr
+from conftest import FACTS, FIXTURE_NAMES, FIXTURES, ROOT, consolidated_arrays, run_imzarr
 
 # pyimzML takes the first of two conflicting precision terms; the byte lengths prove the file
 # stores 64-bit m/z (see crates/imzml/tests/real_fixtures.rs), so pyimzML is no oracle here.
@@ -31,12 +31,11 @@ def open_store(path):
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_every_array_opens_in_zarr_python(stores, name):
     root = open_store(stores[name])
-    consolidated = json.loads((stores[name] / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
-    arrays = [path for path, doc in consolidated.items() if doc["node_type"] == "array"]
+    arrays = consolidated_arrays(stores[name])
     assert len(arrays) >= 10
-    for path in arrays:
+    for path, document in arrays.items():
         data = root[path][...]
-        assert list(data.shape) == consolidated[path]["shape"], path
+        assert list(data.shape) == document["shape"], path
 
 
 @pytest.mark.parametrize("name", sorted(set(FIXTURE_NAMES) - PYIMZML_MISREADS))

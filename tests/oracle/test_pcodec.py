@@ -11,7 +11,7 @@ import pytest
 import zarr
 from pyimzml.ImzMLParser import ImzMLParser
 
-from conftest import FACTS, FIXTURE_NAMES, FIXTURES, convert_every_fixture, run_imzarr
+from conftest import FACTS, FIXTURE_NAMES, FIXTURES, consolidated_arrays, convert_every_fixture, run_imzarr
 from test_oracle import PYIMZML_MISREADS, pyimzml_window_sums
 
 
@@ -20,16 +20,11 @@ def pcodec_stores(tmp_path_factory):
     return convert_every_fixture(tmp_path_factory.mktemp("pcodec"), "--codec", "pcodec")
 
 
-def array_paths(store):
-    consolidated = json.loads((store / "zarr.json").read_text())["consolidated_metadata"]["metadata"]
-    return {path: doc for path, doc in consolidated.items() if doc["node_type"] == "array"}
-
-
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_every_array_equals_the_blosc_store(stores, pcodec_stores, name):
     ours, theirs = zarr.open_group(str(pcodec_stores[name]), mode="r"), zarr.open_group(str(stores[name]), mode="r")
-    arrays = array_paths(pcodec_stores[name])
-    assert set(arrays) == set(array_paths(stores[name]))
+    arrays = consolidated_arrays(pcodec_stores[name])
+    assert set(arrays) == set(consolidated_arrays(stores[name]))
     codecs = {path: [c["name"] for c in doc["codecs"][0]["configuration"]["codecs"]] for path, doc in arrays.items()}
     assert codecs["spectra/mz"] == ["numcodecs.pcodec", "crc32c"]
     assert codecs["images/tic/0"][1] == "blosc"
